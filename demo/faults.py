@@ -1,0 +1,96 @@
+"""Fault knobs of the demo target, fixed at start: latency, errors, wrong bodies, capacity, a leak."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+
+class FaultSpecError(ValueError):
+    """A knob given on the command line could not be understood."""
+
+
+@dataclass(frozen=True)
+class RouteValue:
+    """A value attached to routes: `*`, `TEMPLATE` (any method) or `METHOD TEMPLATE`."""
+
+    method: str | None
+    template: str
+    value: float
+
+    def matches(self, method: str, template: str) -> bool:
+        if self.template == "*":
+            return True
+        return self.template == template and (self.method is None or self.method == method)
+
+
+def parse_route_value(spec: str, *, kind: str, upper: float | None = None) -> RouteValue:
+    """Parse `[METHOD ]ROUTE=VALUE`, e.g. `GET /api/workspaces=200` or `*=0.05`."""
+    route, sep, raw = spec.rpartition("=")
+    route = route.strip()
+    if not sep or not route:
+        raise FaultSpecError(f"{kind} {spec!r}: expected ROUTE=VALUE, e.g. 'GET /api/workspaces=200'")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise FaultSpecError(f"{kind} {spec!r}: {raw!r} is not a number") from None
+    if value < 0 or (upper is not None and value > upper):
+        bound = f"between 0 and {upper:g}" if upper is not None else "0 or more"
+        raise FaultSpecError(f"{kind} {spec!r}: value must be {bound}")
+    method, _, template = route.partition(" ") if " " in route else ("", "", route)
+    template = template.strip()
+    if template != "*" and not template.startswith("/"):
+        raise FaultSpecError(f"{kind} {spec!r}: route must be '*' or start with '/'")
+    return RouteValue(method.upper() or None, template, value)
+
+
+@dataclass
+class Faults:
+    """All knobs; the lookups are per request, so they stay cheap (a few list entries)."""
+
+    latency_ms: list[RouteValue] = field(default_factory=list)
+    error_ratio: list[RouteValue] = field(default_factory=list)
+    bad_body_ratio: list[RouteValue] = field(default_factory=list)
+    max_concurrency: int = 0
+    leak_kb_per_request: float = 0.0
+    seed: int | None = None
+    rng: random.Random = field(default_factory=random.Random)
+
+    def __post_init__(self) -> None:
+        if self.max_concurrency < 0:
+            raise FaultSpecError("--max-concurrency must be 0 (unlimited) or more")
+        if self.leak_kb_per_request < 0:
+            raise FaultSpecError("--leak-kb-per-request must be 0 or more")
+        self.rng.seed(self.seed)
+
+    @staticmethod
+    def _lookup(values: list[RouteValue], method: str, template: str) -> float:
+        """The last matching knob wins, so `*=10` followed by a route-specific value overrides it."""
+        found = 0.0
+        for item in values:
+            if item.matches(method, template):
+                found = item.value
+        return found
+
+    def latency_for(self, method: str, template: str) -> float:
+        return self._lookup(self.latency_ms, method, template) / 1000.0
+
+    def should_error(self, method: str, template: str) -> bool:
+        ratio = self._lookup(self.error_ratio, method, template)
+        return ratio > 0 and self.rng.random() < ratio
+
+    def should_corrupt(self, method: str, template: str) -> bool:
+        ratio = self._lookup(self.bad_body_ratio, method, template)
+        return ratio > 0 and self.rng.random() < ratio
+
+    def describe(self) -> dict[str, object]:
+        def as_text(values: list[RouteValue]) -> list[str]:
+            return [f"{v.method + ' ' if v.method else ''}{v.template}={v.value:g}" for v in values]
+
+        return {
+            "latency_ms": as_text(self.latency_ms),
+            "error_ratio": as_text(self.error_ratio),
+            "bad_body_ratio": as_text(self.bad_body_ratio),
+            "max_concurrency": self.max_concurrency,
+            "leak_kb_per_request": self.leak_kb_per_request,
+        }

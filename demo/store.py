@@ -1,0 +1,112 @@
+"""The demo target's SQLite database: accounts, sessions (hashed tokens), and the API's records."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (
+    id INTEGER PRIMARY KEY, username TEXT UNIQUE NOT NULL, password_hash TEXT NOT NULL,
+    role TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY, account_id INTEGER NOT NULL, expires REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS workspaces (
+    id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL, name TEXT NOT NULL, created_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS workspaces_by_account ON workspaces(account_id, id);
+CREATE TABLE IF NOT EXISTS workflows (
+    id INTEGER PRIMARY KEY, workspace_id INTEGER NOT NULL, name TEXT NOT NULL, steps INTEGER NOT NULL,
+    created_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS workflows_by_workspace ON workflows(workspace_id, id);
+CREATE TABLE IF NOT EXISTS executions (
+    id INTEGER PRIMARY KEY, workflow_id INTEGER NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS knowledge (
+    id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL,
+    created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_log (
+    id INTEGER PRIMARY KEY, at REAL NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL);
+"""
+
+SESSION_SECONDS = 3600.0
+
+
+def hash_secret(value: str) -> str:
+    """Tokens and passwords are stored only as SHA-256 digests."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    username: str
+    role: str
+
+
+class Store:
+    """One connection; the server runs on gevent in one thread, so calls never interleave."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # accounts and sessions
+    def upsert_account(self, username: str, password: str, role: str) -> None:
+        self.db.execute(
+            "INSERT INTO accounts(username, password_hash, role) VALUES (?, ?, ?) "
+            "ON CONFLICT(username) DO UPDATE SET password_hash=excluded.password_hash, role=excluded.role",
+            (username, hash_secret(password), role),
+        )
+
+    def login(self, username: str, password: str) -> str | None:
+        row = self.db.execute("SELECT id, password_hash FROM accounts WHERE username = ?", (username,)).fetchone()
+        if row is None or not secrets.compare_digest(row["password_hash"], hash_secret(password)):
+            return None
+        token = secrets.token_urlsafe(24)
+        self.add_session(token, row["id"])
+        return token
+
+    def add_session(self, token: str, account_id: int, seconds: float = SESSION_SECONDS) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?)",
+            (hash_secret(token), account_id, time.time() + seconds),
+        )
+
+    def account_id(self, username: str) -> int:
+        return self.db.execute("SELECT id FROM accounts WHERE username = ?", (username,)).fetchone()["id"]
+
+    def account_for_token(self, token: str) -> Account | None:
+        row = self.db.execute(
+            "SELECT a.id, a.username, a.role FROM sessions s JOIN accounts a ON a.id = s.account_id "
+            "WHERE s.token_hash = ? AND s.expires > ?",
+            (hash_secret(token), time.time()),
+        ).fetchone()
+        return Account(row["id"], row["username"], row["role"]) if row else None
+
+    def prune_sessions(self) -> None:
+        self.db.execute("DELETE FROM sessions WHERE expires <= ?", (time.time(),))
+
+    # records
+    def audit(self, actor: str, action: str) -> None:
+        self.db.execute("INSERT INTO audit_log(at, actor, action) VALUES (?, ?, ?)", (time.time(), actor, action))
+
+    def insert(self, sql: str, params: tuple) -> int:
+        return int(self.db.execute(sql, params).lastrowid)
+
+    def one(self, sql: str, params: tuple = ()) -> sqlite3.Row | None:
+        return self.db.execute(sql, params).fetchone()
+
+    def all(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        return self.db.execute(sql, params).fetchall()
+
+    def count(self, table: str) -> int:
+        return int(self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])  # noqa: S608 - fixed names

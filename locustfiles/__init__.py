@@ -1,0 +1,1 @@
+"""swarmgate's Locust users, their journeys, and the recorders every locustfile imports."""

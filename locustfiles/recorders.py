@@ -1,0 +1,86 @@
+"""Import this module in a locustfile to record a run into swarmgate's results directory.
+
+Importing registers two listeners and does nothing else: the command-line options, and an `init`
+listener that builds the recorders for this node (local, master or worker).
+"""
+
+from __future__ import annotations
+
+from locust import events
+from locust.env import Environment
+
+from locustfiles.recording.common import node_role, results_dir
+from locustfiles.recording.final_stats import FinalStatsRecorder
+from locustfiles.recording.resources import ResourceRecorder
+from locustfiles.recording.run_meta import RunRecorder
+from locustfiles.recording.slow_requests import SlowRequestRecorder
+from locustfiles.recording.stages import StageRecorder
+from locustfiles.recording.user_classes import UserClassCounter
+
+
+@events.init_command_line_parser.add_listener
+def add_options(parser, **_kwargs) -> None:
+    parser.add_argument(
+        "--results-dir",
+        default="",
+        env_var="SWARMGATE_RESULTS_DIR",
+        help="folder for swarmgate's files (run.json, stages.json, ...); default: the --csv folder",
+    )
+    parser.add_argument("--scenario", default="", env_var="SWARMGATE_SCENARIO", help="scenario name for run.json")
+    parser.add_argument("--run-id", default="", env_var="SWARMGATE_RUN_ID", help="run id for run.json")
+    parser.add_argument(
+        "--target-pid",
+        type=int,
+        default=0,
+        env_var="SWARMGATE_TARGET_PID",
+        help="PID of a local target to sample into resources.csv",
+        include_in_web_ui=False,
+    )
+    parser.add_argument(
+        "--slow-threshold-ms",
+        type=float,
+        default=1000.0,
+        env_var="SWARMGATE_SLOW_MS",
+        help="requests slower than this go to slow_requests.csv",
+    )
+    parser.add_argument(
+        "--mix",
+        default="",
+        env_var="SWARMGATE_MIX",
+        help="user class weights, e.g. BaselineUser=70,PeakUser=20,AdminUser=10",
+    )
+
+
+def apply_mix(environment: Environment, mix: str) -> None:
+    """Set user-class weights from `--mix` before any user spawns."""
+    weights = dict(item.split("=", 1) for item in mix.split(",") if "=" in item)
+    for cls in environment.user_classes:
+        if cls.__name__ in weights:
+            cls.weight = int(weights[cls.__name__])
+
+
+@events.init.add_listener
+def on_init(environment: Environment, **_kwargs) -> None:
+    options = environment.parsed_options
+    if options is None:  # used as a library (locust.run_single_user, tests): nothing to record
+        return
+    if options.mix:
+        apply_mix(environment, options.mix)
+    role = node_role(environment)
+    out_dir = results_dir(environment) if role != "worker" else None
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    environment.swarmgate_stages = StageRecorder(environment, out_dir)
+    SlowRequestRecorder(environment, out_dir, options.slow_threshold_ms)
+    ResourceRecorder(environment, out_dir, options.target_pid or None)
+    user_classes = UserClassCounter(environment)
+    if role != "worker":
+        RunRecorder(environment, out_dir, user_classes)
+        FinalStatsRecorder(environment)
+
+
+def announce_stage(environment: Environment, name: str, target_users: int | None, steady: bool) -> None:
+    """For shapes: mark the start of a named stage (no-op when the recorders are not loaded)."""
+    recorder = getattr(environment, "swarmgate_stages", None)
+    if recorder is not None and node_role(environment) != "worker":
+        recorder.begin(name, target_users, steady)

@@ -1,0 +1,46 @@
+"""Small things every recorder needs: which node this is, where to write, how to write safely."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
+
+
+def node_role(environment: Environment) -> str:
+    """'master', 'worker' or 'local' (a single-process run)."""
+    if isinstance(environment.runner, MasterRunner):
+        return "master"
+    if isinstance(environment.runner, WorkerRunner):
+        return "worker"
+    return "local"
+
+
+def results_dir(environment: Environment) -> Path | None:
+    """--results-dir, else the folder of --csv PREFIX, else None (recorders that write stay idle)."""
+    options = environment.parsed_options
+    explicit = getattr(options, "results_dir", None) if options else None
+    if explicit:
+        return Path(explicit)
+    prefix = getattr(options, "csv_prefix", None) if options else None
+    return Path(prefix).resolve().parent if prefix else None
+
+
+def iso(ts: float | None) -> str | None:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds") if ts is not None else None
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write to a temporary file and rename it, so a reader never sees half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def write_json(path: Path, document: Any) -> None:
+    write_atomic(path, json.dumps(document, indent=2, sort_keys=False) + "\n")

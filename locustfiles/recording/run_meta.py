@@ -1,0 +1,105 @@
+"""run.json: what was run, against what, by which versions, and how it ended."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from pathlib import Path
+
+import locust
+from locust.env import Environment
+from locust.runners import STATE_STOPPED
+
+from locustfiles.recording.common import iso, node_role, write_json
+from locustfiles.recording.user_classes import UserClassCounter
+from swarmgate.redact import strip_credentials
+
+SCHEMA_VERSION = 1
+
+
+class RunRecorder:
+    """Master or local only. Writes run.json at start (status 'running') and again at quit."""
+
+    def __init__(
+        self, environment: Environment, out_dir: Path | None, user_classes: UserClassCounter | None = None
+    ) -> None:
+        self.environment = environment
+        self.user_classes = user_classes
+        self.path = out_dir / "run.json" if out_dir is not None else None
+        self.started: float | None = None
+        self.ended: float | None = None
+        self.interrupted = False
+        self.workers_seen: set[str] = set()
+        self.peak_users = 0
+        events = environment.events
+        events.test_start.add_listener(self.on_test_start)
+        events.test_stop.add_listener(self.on_test_stop)
+        events.spawning_complete.add_listener(self.on_spawning_complete)
+        events.worker_connect.add_listener(self.on_worker_connect)
+        events.quitting.add_listener(self.on_quitting)
+        events.quit.add_listener(self.on_quit)
+
+    def on_test_start(self, environment: Environment, **_kwargs) -> None:
+        self.started = self.started or time.time()
+        self.write(status="running", exit_code=None)
+
+    def on_test_stop(self, environment: Environment, **_kwargs) -> None:
+        self.ended = time.time()
+
+    def on_spawning_complete(self, user_count: int) -> None:
+        self.peak_users = max(self.peak_users, user_count)
+
+    def on_worker_connect(self, client_id: str, **_kwargs) -> None:
+        self.workers_seen.add(str(client_id))
+
+    def on_quitting(self, environment: Environment, **_kwargs) -> None:
+        # `quitting` fires before the runner is stopped: a run still going was cut short (signal, Ctrl-C).
+        runner = environment.runner
+        self.interrupted = runner is not None and self.started is not None and runner.state != STATE_STOPPED
+
+    def on_quit(self, exit_code: int, **_kwargs) -> None:
+        self.ended = self.ended or time.time()
+        self.write(status="interrupted" if self.interrupted else "finished", exit_code=exit_code)
+
+    def document(self, status: str, exit_code: int | None) -> dict:
+        env = self.environment
+        options = env.parsed_options
+        runner = env.runner
+        missing = [str(c.id) for c in runner.clients.missing] if node_role(env) == "master" else []
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "scenario": getattr(options, "scenario", None) or "adhoc",
+            "run_id": getattr(options, "run_id", None) or (self.path.parent.name if self.path else None),
+            "host": strip_credentials(env.host or getattr(options, "host", "") or ""),
+            "status": status,
+            "partial": status != "finished",
+            "exit_code": exit_code,
+            "started": iso(self.started),
+            "ended": iso(self.ended) if status != "running" else None,
+            "duration_s": round(self.ended - self.started, 3) if self.started and self.ended else None,
+            "user_classes": {cls.__name__: cls.weight for cls in env.user_classes},
+            "requests_by_user_class": dict(self.user_classes.counts) if self.user_classes else None,
+            "peak_users": self.peak_users,
+            "target_users": getattr(options, "num_users", None),
+            "spawn_rate": getattr(options, "spawn_rate", None),
+            "tags": getattr(options, "tags", None),
+            "exclude_tags": getattr(options, "exclude_tags", None),
+            "shape": env.shape_class.__class__.__name__ if env.shape_class else None,
+            "tls_verify": not any(getattr(cls, "insecure", False) for cls in env.user_classes),
+            "workers": {
+                "expected": getattr(options, "expect_workers", 0) if node_role(env) == "master" else 0,
+                "seen": len(self.workers_seen),
+                "missing": missing,
+            },
+            "versions": {
+                "locust": locust.__version__,
+                "python": platform.python_version(),
+                "swarmgate": os.environ.get("SWARMGATE_VERSION"),
+            },
+            "git_revision": os.environ.get("SWARMGATE_GIT_REVISION") or None,
+        }
+
+    def write(self, status: str, exit_code: int | None) -> None:
+        if self.path is not None:
+            write_json(self.path, self.document(status, exit_code))

@@ -1,0 +1,195 @@
+"""stages.json: each stage's window with per-endpoint histograms for exactly that window.
+
+Every node that makes requests labels each request with the stage it believes is current and adds it
+to a histogram bucketed the way Locust buckets (so histograms merge exactly). The master (or the
+single local process) owns the stage windows; it tells workers when a stage begins, and workers
+ship their histograms with every stats report. Percentiles computed from these equal what the raw
+samples give, to Locust's bucket precision, and ramps can be told apart from steady state.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from locust.env import Environment
+from locust.stats import bucket_response_time
+
+from locustfiles.recording.common import iso, node_role, write_json
+
+MESSAGE_TYPE = "swarmgate_stage"
+REPORT_KEY = "swarmgate_stages"
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Window:
+    """Counts for one endpoint in one stage; the same fields Locust keeps, and mergeable."""
+
+    requests: int = 0
+    failures: int = 0
+    total_ms: float = 0.0
+    min_ms: float | None = None
+    max_ms: float = 0.0
+    response_times: dict[int, int] = field(default_factory=dict)
+
+    def add(self, response_time: float | None, failed: bool) -> None:
+        self.requests += 1
+        self.failures += failed
+        if response_time is None:
+            return
+        self.total_ms += response_time
+        self.min_ms = response_time if self.min_ms is None else min(self.min_ms, response_time)
+        self.max_ms = max(self.max_ms, response_time)
+        bucket = bucket_response_time(response_time)
+        self.response_times[bucket] = self.response_times.get(bucket, 0) + 1
+
+    def merge(self, row: list) -> None:
+        requests, failures, total_ms, min_ms, max_ms, buckets = row
+        self.requests += requests
+        self.failures += failures
+        self.total_ms += total_ms
+        if min_ms is not None:
+            self.min_ms = min_ms if self.min_ms is None else min(self.min_ms, min_ms)
+        self.max_ms = max(self.max_ms, max_ms)
+        for bucket, count in buckets.items():
+            self.response_times[int(bucket)] = self.response_times.get(int(bucket), 0) + count
+
+    def as_row(self) -> list:
+        return [self.requests, self.failures, self.total_ms, self.min_ms, self.max_ms, self.response_times]
+
+
+@dataclass
+class Stage:
+    index: int
+    name: str
+    target_users: int | None
+    steady: bool
+    start: float
+    end: float | None = None
+
+
+class StageRecorder:
+    """Labels requests with stages; on the master or local node also owns the windows and writes the file."""
+
+    def __init__(self, environment: Environment, out_dir: Path | None) -> None:
+        self.environment = environment
+        self.out_dir = out_dir
+        self.role = node_role(environment)
+        self.index = 0
+        self.stages: list[Stage] = []
+        self.windows: dict[int, dict[tuple[str, str], Window]] = {0: {}}
+        self.current = self.windows[0]
+        self.plain_run = environment.shape_class is None
+        events = environment.events
+        if self.role != "master":
+            events.request.add_listener(self.on_request)
+        if self.role == "worker":
+            environment.runner.register_message(MESSAGE_TYPE, self.on_stage_message)
+            events.report_to_master.add_listener(self.on_report_to_master)
+        else:
+            events.worker_report.add_listener(self.on_worker_report)
+            events.worker_connect.add_listener(self.on_worker_connect)
+            events.test_start.add_listener(self.on_test_start)
+            events.spawning_complete.add_listener(self.on_spawning_complete)
+            events.test_stop.add_listener(self.on_test_stop)
+            events.quit.add_listener(self.on_quit)
+
+    # every node that makes requests
+    def on_request(self, request_type: str, name: str, response_time: float | None, exception=None, **_kwargs) -> None:
+        key = (request_type, name)
+        window = self.current.get(key)
+        if window is None:
+            window = self.current[key] = Window()
+        window.add(response_time, exception is not None)
+
+    def switch(self, index: int) -> None:
+        self.index = index
+        self.current = self.windows.setdefault(index, {})
+
+    # workers
+    def on_stage_message(self, environment: Environment, msg, **_kwargs) -> None:
+        self.switch(int(msg.data["index"]))
+
+    def on_report_to_master(self, client_id: str, data: dict) -> None:
+        data[REPORT_KEY] = {
+            index: [[method, name, *window.as_row()] for (method, name), window in endpoints.items()]
+            for index, endpoints in self.windows.items()
+            if endpoints
+        }
+        self.windows = {self.index: {}}
+        self.current = self.windows[self.index]
+
+    # master or local: the owner of the stage windows
+    def begin(self, name: str, target_users: int | None, steady: bool) -> None:
+        """Close the current stage and open the next; shapes call this through `announce_stage`."""
+        now = time.time()
+        if self.stages and self.stages[-1].end is None:
+            self.stages[-1].end = now
+        stage = Stage(len(self.stages), name, target_users, steady, now)
+        self.stages.append(stage)
+        self.switch(stage.index)
+        if self.role == "master":
+            self.environment.runner.send_message(MESSAGE_TYPE, {"index": stage.index})
+
+    def on_worker_connect(self, client_id: str, **_kwargs) -> None:
+        if self.stages:
+            self.environment.runner.send_message(MESSAGE_TYPE, {"index": self.index}, client_id)
+
+    def on_worker_report(self, client_id: str, data: dict) -> None:
+        for index, rows in data.get(REPORT_KEY, {}).items():
+            endpoints = self.windows.setdefault(int(index), {})
+            for method, name, *row in rows:
+                endpoints.setdefault((method, name), Window()).merge(row)
+
+    def on_test_start(self, environment: Environment, **_kwargs) -> None:
+        users = getattr(environment.parsed_options, "num_users", None)
+        if self.plain_run:
+            self.begin("ramp-up", users, steady=False)
+        elif not self.stages:
+            self.begin("run", users, steady=True)  # a shape that does not announce its stages
+
+    def on_spawning_complete(self, user_count: int) -> None:
+        if self.plain_run and self.stages and self.stages[-1].name == "ramp-up":
+            self.begin("steady", user_count, steady=True)
+
+    def on_test_stop(self, environment: Environment, **_kwargs) -> None:
+        if self.stages and self.stages[-1].end is None:
+            self.stages[-1].end = time.time()
+
+    def document(self) -> dict:
+        stages = []
+        for stage in self.stages:
+            endpoints = self.windows.get(stage.index, {})
+            stages.append(
+                {
+                    "index": stage.index,
+                    "name": stage.name,
+                    "start": iso(stage.start),
+                    "end": iso(stage.end),
+                    "start_ts": stage.start,
+                    "end_ts": stage.end,
+                    "target_users": stage.target_users,
+                    "steady": stage.steady,
+                    "endpoints": [
+                        {
+                            "method": method,
+                            "name": name,
+                            "requests": w.requests,
+                            "failures": w.failures,
+                            "total_ms": round(w.total_ms, 3),
+                            "min_ms": w.min_ms,
+                            "max_ms": w.max_ms,
+                            "response_times": {str(k): v for k, v in sorted(w.response_times.items())},
+                        }
+                        for (method, name), w in sorted(endpoints.items(), key=lambda item: (item[0][1], item[0][0]))
+                    ],
+                }
+            )
+        return {"schema_version": SCHEMA_VERSION, "bucketing": "locust", "stages": stages}
+
+    def on_quit(self, exit_code: int, **_kwargs) -> None:
+        self.on_test_stop(self.environment)
+        if self.out_dir is not None:
+            write_json(self.out_dir / "stages.json", self.document())

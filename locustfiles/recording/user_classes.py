@@ -1,0 +1,35 @@
+"""Requests per user class (from the request context), so run.json can show every class took part."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from locust.env import Environment
+
+from locustfiles.recording.common import node_role
+
+MESSAGE_KEY = "swarmgate_user_classes"
+
+
+class UserClassCounter:
+    def __init__(self, environment: Environment) -> None:
+        self.role = node_role(environment)
+        self.counts: Counter[str] = Counter()
+        self.pending: Counter[str] = Counter()
+        events = environment.events
+        if self.role != "master":
+            events.request.add_listener(self.on_request)
+        if self.role == "worker":
+            events.report_to_master.add_listener(self.on_report_to_master)
+        else:
+            events.worker_report.add_listener(self.on_worker_report)
+
+    def on_request(self, context: dict | None = None, **_kwargs) -> None:
+        user_class = context.get("user_class") if context else None
+        (self.pending if self.role == "worker" else self.counts)[user_class or "unknown"] += 1
+
+    def on_report_to_master(self, client_id: str, data: dict) -> None:
+        data[MESSAGE_KEY], self.pending = dict(self.pending), Counter()
+
+    def on_worker_report(self, client_id: str, data: dict) -> None:
+        self.counts.update(data.get(MESSAGE_KEY, {}))

@@ -1,0 +1,202 @@
+"""The `swarmgate` command: one console script, subcommands for each job."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from swarmgate.errors import EXIT_USAGE, SwarmgateError
+
+DEMO_KNOBS: list[tuple[str, dict]] = [
+    (
+        "--latency",
+        {
+            "multiple": True,
+            "metavar": "ROUTE=MS",
+            "help": "extra latency per route, e.g. 'GET /api/workspaces=200' or '*=20'",
+        },
+    ),
+    ("--error-ratio", {"multiple": True, "metavar": "ROUTE=R", "help": "share of requests answered with 500"}),
+    (
+        "--bad-body-ratio",
+        {"multiple": True, "metavar": "ROUTE=R", "help": "share of 2xx answers with a body of the wrong shape"},
+    ),
+    (
+        "--max-concurrency",
+        {
+            "type": int,
+            "default": 0,
+            "metavar": "N",
+            "help": "requests handled at once; more wait in a queue (0: no limit)",
+        },
+    ),
+    (
+        "--leak-kb-per-request",
+        {"type": float, "default": 0.0, "metavar": "KB", "help": "memory kept forever per request: a known leak"},
+    ),
+    ("--seed", {"type": int, "default": None, "help": "seed for the random fault knobs"}),
+]
+
+
+def demo_knob_options(prefix: str) -> Callable:
+    """The demo's fault knobs, as `--latency` on `swarmgate demo` and `--demo-latency` on `swarmgate run`."""
+
+    def decorate(func: Callable) -> Callable:
+        for flag, kwargs in reversed(DEMO_KNOBS):
+            func = click.option(f"--{prefix}{flag[2:]}" if prefix else flag, **kwargs)(func)
+        return func
+
+    return decorate
+
+
+def demo_args_from(values: dict, prefix: str) -> list[str]:
+    """Turn parsed knob values back into `python -m demo` arguments (no shell is involved)."""
+    args: list[str] = []
+    for flag, kwargs in DEMO_KNOBS:
+        value = values.get(f"{prefix}{flag[2:]}".replace("-", "_"))
+        if kwargs.get("multiple"):
+            for item in value or ():
+                args += [flag, item]
+        elif value not in (None, 0, 0.0):
+            args += [flag, str(value)]
+    return args
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="swarmgate")
+def cli() -> None:
+    """swarmgate: load tests with verdicts. Start with `swarmgate run` (the smoke scenario on the demo)."""
+
+
+@cli.command()
+@click.argument("scenarios", nargs=-1)
+@click.option(
+    "--host",
+    default=None,
+    metavar="URL",
+    help="the API to test; without it the embedded demo target is started on 127.0.0.1",
+)
+@click.option(
+    "--results-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("results"),
+    show_default=True,
+    help="where run directories are written",
+)
+@click.option(
+    "--slow-threshold-ms",
+    type=click.FloatRange(min=1),
+    default=1000.0,
+    show_default=True,
+    help="requests slower than this are listed in slow_requests.csv",
+)
+@click.option("--quiet", is_flag=True, help="print only the results path")
+@demo_knob_options("demo-")
+def run(
+    scenarios: tuple[str, ...], host: str | None, results_dir: Path, slow_threshold_ms: float, quiet: bool, **knobs
+) -> None:
+    """Run SCENARIOS in order (default: smoke) and print where the results are."""
+    from swarmgate.run import RunOptions, run_scenario
+    from swarmgate.scenarios import load_scenario
+
+    loaded = [load_scenario(name) for name in (scenarios or ("smoke",))]  # all refused before any runs
+    options = RunOptions(
+        host=host,
+        results_root=results_dir,
+        demo_args=demo_args_from(knobs, "demo-"),
+        slow_threshold_ms=slow_threshold_ms,
+        quiet=quiet,
+    )
+    worst = 0
+    for index, scenario in enumerate(loaded, 1):
+        if len(loaded) > 1 and not quiet:
+            click.echo(f"swarmgate: scenario {index} of {len(loaded)}: {scenario.name}", err=True)
+        outcome = run_scenario(scenario, options)
+        classes = ", ".join(f"{name} {count}" for name, count in sorted(outcome.by_user_class.items()))
+        if not quiet:
+            click.echo(
+                f"swarmgate: {outcome.requests} requests ({classes or 'no user classes'}), "
+                f"{outcome.failures} failures{' — PARTIAL run' if outcome.partial else ''}",
+                err=True,
+            )
+        click.echo(f"results: {outcome.run_dir}")
+        worst = max(worst, outcome.exit_code)
+        if outcome.exit_code >= 130:
+            break
+    sys.exit(worst)
+
+
+@cli.command()
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="port to listen on (0: a free one, written to --port-file)",
+)
+@click.option("--bind", default="127.0.0.1", show_default=True, help="address to listen on")
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("results/demo/demo.sqlite"),
+    show_default=True,
+    help="the SQLite database file",
+)
+@click.option(
+    "--port-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="write the port here once listening",
+)
+@demo_knob_options("")
+def demo(port: int, bind: str, db: Path, port_file: Path | None, **knobs) -> None:
+    """Serve the embedded demo API until Ctrl-C (accounts: demo / admin, passwords from the environment)."""
+    from demo.faults import Faults, FaultSpecError, parse_route_value
+    from demo.server import serve
+    from swarmgate.errors import BadInput
+
+    try:
+        faults = Faults(
+            latency_ms=[parse_route_value(s, kind="--latency") for s in knobs["latency"]],
+            error_ratio=[parse_route_value(s, kind="--error-ratio", upper=1) for s in knobs["error_ratio"]],
+            bad_body_ratio=[parse_route_value(s, kind="--bad-body-ratio", upper=1) for s in knobs["bad_body_ratio"]],
+            max_concurrency=knobs["max_concurrency"],
+            leak_kb_per_request=knobs["leak_kb_per_request"],
+            seed=knobs["seed"],
+        )
+    except FaultSpecError as exc:
+        raise BadInput(f"swarmgate demo: {exc}") from None
+    try:
+        serve(port, db, faults, bind=bind, port_file=port_file)
+    except OSError as exc:
+        raise BadInput(
+            f"swarmgate demo: cannot listen on {bind}:{port} ({exc.strerror}); pick another --port (0 picks a free one)"
+        ) from None
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: usage errors and our own errors become one line and an exit code."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    args = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--debug"]
+    try:
+        cli.main(args=args, prog_name="swarmgate", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("swarmgate: aborted", err=True)
+        sys.exit(130)
+    except click.UsageError as exc:
+        hint = f" (see: swarmgate {exc.ctx.info_name if exc.ctx else ''} --help)".replace("  ", " ")
+        click.echo(f"swarmgate: {exc.format_message()}{hint}", err=True)
+        sys.exit(EXIT_USAGE)
+    except click.ClickException as exc:
+        click.echo(f"swarmgate: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except SwarmgateError as exc:
+        if debug:
+            raise
+        click.echo(f"swarmgate: {exc.message}", err=True)
+        sys.exit(exc.exit_code)

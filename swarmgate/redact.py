@@ -1,0 +1,35 @@
+"""Keep secrets out of everything we write: URLs lose their credentials, known secret values are masked."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from urllib.parse import urlsplit, urlunsplit
+
+MASK = "***"
+SECRET_QUERY_KEYS = ("token", "access_token", "api_key", "apikey", "key", "password", "secret", "auth")
+
+
+def strip_credentials(url: str) -> str:
+    """http://user:pass@host:8000/x?token=abc -> http://host:8000/x?token=***"""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return MASK
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    query = "&".join(
+        f"{k}={MASK}" if k.lower() in SECRET_QUERY_KEYS else f"{k}{'=' if sep else ''}{v}"
+        for k, sep, v in (pair.partition("=") for pair in parts.query.split("&") if pair)
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def secret_values(names: Iterable[str], env: dict[str, str] | os._Environ = os.environ) -> list[str]:
+    """The values of the named secret variables that are set (and long enough to be worth masking)."""
+    return [env[name] for name in names if len(env.get(name, "")) >= 4]
+
+
+def mask(text: str, secrets: Iterable[str]) -> str:
+    for value in secrets:
+        text = text.replace(value, MASK)
+    return text

@@ -1,0 +1,273 @@
+"""Run one scenario: start the demo if no host is given, run Locust, keep what it recorded."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import swarmgate
+from swarmgate.errors import EXIT_INTERRUPTED, EXIT_PASS, RunFailed
+from swarmgate.processes import DemoProcess, child_env, git_revision, start_demo, stop_process
+from swarmgate.scenarios import Scenario
+from swarmgate.target import check_reachable, validate_host
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_LOCUSTFILE = ROOT / "locustfiles" / "locustfile.py"
+PROGRESS_EVERY_S = 10.0
+EXIT_GRACE_S = 60.0  # beyond the scenario's duration, before the run is stopped from outside
+
+
+@dataclass
+class RunOptions:
+    host: str | None = None
+    results_root: Path = Path("results")
+    demo_args: list[str] = field(default_factory=list)
+    locustfile: Path = DEFAULT_LOCUSTFILE
+    slow_threshold_ms: float = 1000.0
+    quiet: bool = False
+
+
+@dataclass
+class RunOutcome:
+    run_dir: Path
+    exit_code: int
+    partial: bool
+    requests: int = 0
+    failures: int = 0
+    by_user_class: dict[str, int] = field(default_factory=dict)
+
+
+class Interrupts:
+    """Turn SIGINT/SIGTERM into a graceful stop of Locust (which then writes its files)."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self.proc: subprocess.Popen | None = None
+        self.previous: dict[int, object] = {}
+
+    def __enter__(self) -> Interrupts:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.previous[sig] = signal.signal(sig, self.handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+    def handle(self, signum: int, _frame) -> None:
+        first = self.received is None
+        self.received = self.received or signum
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM if first else signal.SIGKILL)
+
+
+def new_run_dir(results_root: Path, scenario: str) -> tuple[str, Path]:
+    run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+    run_dir = results_root / scenario / run_id
+    run_dir.mkdir(parents=True, exist_ok=False)
+    return run_id, run_dir
+
+
+def demo_credentials() -> tuple[dict[str, str], dict[str, str]]:
+    """Fresh passwords for this run's demo: (demo's environment, users' environment).
+
+    A token the user already set (SWARMGATE_TOKEN / SWARMGATE_ADMIN_TOKEN) is accepted by the demo too.
+    """
+    user_pw, admin_pw = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+    demo_env = {"SWARMGATE_DEMO_USER_PASSWORD": user_pw, "SWARMGATE_DEMO_ADMIN_PASSWORD": admin_pw}
+    users_env = {
+        "SWARMGATE_USERNAME": "demo",
+        "SWARMGATE_PASSWORD": user_pw,
+        "SWARMGATE_ADMIN_USERNAME": "admin",
+        "SWARMGATE_ADMIN_PASSWORD": admin_pw,
+    }
+    for var, demo_var in (
+        ("SWARMGATE_TOKEN", "SWARMGATE_DEMO_USER_TOKEN"),
+        ("SWARMGATE_ADMIN_TOKEN", "SWARMGATE_DEMO_ADMIN_TOKEN"),
+    ):
+        if os.environ.get(var):
+            demo_env[demo_var] = os.environ[var]
+    return demo_env, users_env
+
+
+def locust_command(scenario: Scenario, options: RunOptions, host: str, run_dir: Path) -> list[str]:
+    prefix = str(run_dir / "locust")
+    cmd = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(options.locustfile),
+        "--headless",
+        "--host",
+        host,
+        "-u",
+        str(scenario.users),
+        "-r",
+        f"{scenario.spawn_rate:g}",
+        "-t",
+        f"{int(round(scenario.duration_s))}s",
+        "--csv",
+        prefix,
+        "--csv-full-history",
+        "--json-file",
+        prefix,
+        "--html",
+        str(run_dir / "locust_report.html"),
+        "--logfile",
+        str(run_dir / "locust.log"),
+        "--only-summary",
+        "--exit-code-on-error",
+        "0",
+        "--slow-threshold-ms",
+        f"{options.slow_threshold_ms:g}",
+    ]
+    if scenario.tags:
+        cmd += ["--tags", *scenario.tags]
+    if scenario.exclude_tags:
+        cmd += ["--exclude-tags", *scenario.exclude_tags]
+    return cmd + scenario.user_classes
+
+
+def say(options: RunOptions, line: str) -> None:
+    if not options.quiet:
+        print(line, file=sys.stderr, flush=True)
+
+
+def wait_for_locust(proc: subprocess.Popen, scenario: Scenario, options: RunOptions, interrupts: Interrupts) -> bool:
+    """Wait for Locust to end by itself; returns True when we had to kill it."""
+    started = time.monotonic()
+    deadline = started + scenario.duration_s + EXIT_GRACE_S
+    next_progress = started + PROGRESS_EVERY_S
+    while proc.poll() is None:
+        now = time.monotonic()
+        if now > deadline:
+            say(options, f"swarmgate: Locust did not stop {EXIT_GRACE_S:g} s after the scenario's end; stopping it")
+            stop_process(proc, grace_s=15)
+            return True
+        if now >= next_progress and interrupts.received is None:
+            elapsed = now - started
+            left = max(0.0, scenario.duration_s - elapsed)
+            say(options, f"  [{scenario.name}] {elapsed:5.0f} s elapsed, {left:4.0f} s left")
+            next_progress += PROGRESS_EVERY_S
+        try:
+            proc.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            pass
+    return False
+
+
+def finish_run_json(run_dir: Path, facts: dict) -> dict:
+    """Merge what only the orchestrator knows into the run.json the recorders wrote (or start one)."""
+    path = run_dir / "run.json"
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        document = {"schema_version": 1}
+    document.update(facts)
+    tmp = path.with_name(".run.json.tmp")
+    tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return document
+
+
+def count_requests(run_dir: Path) -> tuple[int, int]:
+    try:
+        entries = json.loads((run_dir / "locust.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return 0, 0
+    return sum(e.get("num_requests", 0) for e in entries), sum(e.get("num_failures", 0) for e in entries)
+
+
+def run_scenario(scenario: Scenario, options: RunOptions) -> RunOutcome:
+    host = validate_host(options.host) if options.host else None
+    if host is not None:
+        check_reachable(host)  # before anything is written: an unreachable target leaves no clutter
+    run_id, run_dir = new_run_dir(options.results_root, scenario.name)
+    demo: DemoProcess | None = None
+    users_env: dict[str, str] = {}
+    started = datetime.now(UTC)
+    interrupts = Interrupts()
+    killed = False
+    proc: subprocess.Popen | None = None
+    with interrupts:
+        try:
+            if host is None:
+                demo_env, users_env = demo_credentials()
+                demo = start_demo(run_dir / "demo", options.demo_args, child_env(demo_env))
+                host = demo.url
+                say(options, f"swarmgate: demo target started at {host} (pid {demo.pid})")
+            check_reachable(host)
+            env = child_env(
+                {
+                    **users_env,
+                    "SWARMGATE_RESULTS_DIR": str(run_dir),
+                    "SWARMGATE_SCENARIO": scenario.name,
+                    "SWARMGATE_RUN_ID": run_id,
+                    "SWARMGATE_MIX": scenario.mix_option(),
+                    "SWARMGATE_TARGET_PID": str(demo.pid if demo else 0),
+                    "SWARMGATE_VERSION": swarmgate.__version__,
+                    "SWARMGATE_GIT_REVISION": git_revision(ROOT) or "",
+                }
+            )
+            say(
+                options,
+                f"swarmgate: running '{scenario.name}' ({scenario.users} users, "
+                f"{scenario.duration_s:g} s) against {host}",
+            )
+            with open(run_dir / "locust.out", "wb") as out:
+                proc = subprocess.Popen(
+                    locust_command(scenario, options, host, run_dir),
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    env=env,
+                    start_new_session=True,
+                )
+            interrupts.proc = proc
+            if interrupts.received is None:
+                killed = wait_for_locust(proc, scenario, options, interrupts)
+            else:
+                stop_process(proc)
+            if interrupts.received is not None:
+                stop_process(proc, grace_s=30)
+        finally:
+            if proc is not None and proc.poll() is None:
+                stop_process(proc)
+            if demo is not None:
+                demo.stop()
+
+    interrupted = interrupts.received is not None
+    partial = interrupted or killed or proc is None or proc.returncode != 0
+    document = finish_run_json(
+        run_dir,
+        {
+            "run_id": run_id,
+            "scenario": scenario.name,
+            "target": {"kind": "demo", "demo_args": options.demo_args} if demo else {"kind": "external"},
+            "locust_exit_code": proc.returncode if proc else None,
+            "partial": partial,
+            "status": "interrupted"
+            if interrupted
+            else ("killed" if killed else "finished" if proc and proc.returncode == 0 else "crashed"),
+            "orchestrator_started": started.isoformat(timespec="seconds"),
+        },
+    )
+    requests, failures = count_requests(run_dir)
+    outcome = RunOutcome(run_dir, EXIT_PASS, partial, requests, failures, document.get("requests_by_user_class") or {})
+    if interrupted:
+        outcome.exit_code = EXIT_INTERRUPTED
+    elif proc is None or proc.returncode != 0 or killed:
+        code = proc.returncode if proc else "none"
+        raise RunFailed(f"Locust failed (exit code {code}); its log is {run_dir / 'locust.out'}")
+    elif requests == 0:
+        raise RunFailed(f"the run made no requests; see {run_dir / 'locust.log'}")
+    return outcome
