@@ -93,10 +93,23 @@ def cli() -> None:
     show_default=True,
     help="requests slower than this are listed in slow_requests.csv",
 )
+@click.option(
+    "--time-scale",
+    type=click.FloatRange(min=0.001, max=100),
+    default=1.0,
+    show_default=True,
+    help="multiply every duration by this (e.g. 0.1 for a quick try); recorded in run.json",
+)
 @click.option("--quiet", is_flag=True, help="print only the results path")
 @demo_knob_options("demo-")
 def run(
-    scenarios: tuple[str, ...], host: str | None, results_dir: Path, slow_threshold_ms: float, quiet: bool, **knobs
+    scenarios: tuple[str, ...],
+    host: str | None,
+    results_dir: Path,
+    slow_threshold_ms: float,
+    time_scale: float,
+    quiet: bool,
+    **knobs,
 ) -> None:
     """Run SCENARIOS in order (default: smoke) and print where the results are."""
     from swarmgate.run import RunOptions, run_scenario
@@ -109,12 +122,13 @@ def run(
         demo_args=demo_args_from(knobs, "demo-"),
         slow_threshold_ms=slow_threshold_ms,
         quiet=quiet,
+        time_scale=time_scale,
     )
     worst = 0
     for index, scenario in enumerate(loaded, 1):
         if len(loaded) > 1 and not quiet:
             click.echo(f"swarmgate: scenario {index} of {len(loaded)}: {scenario.name}", err=True)
-        outcome = run_scenario(scenario, options)
+        outcome = run_scenario(scenario.scaled(time_scale), options)
         classes = ", ".join(f"{name} {count}" for name, count in sorted(outcome.by_user_class.items()))
         if not quiet:
             click.echo(

@@ -33,6 +33,7 @@ class RunOptions:
     locustfile: Path = DEFAULT_LOCUSTFILE
     slow_threshold_ms: float = 1000.0
     quiet: bool = False
+    time_scale: float = 1.0
 
 
 @dataclass
@@ -252,6 +253,7 @@ def run_scenario(scenario: Scenario, options: RunOptions) -> RunOutcome:
         {
             "run_id": run_id,
             "scenario": scenario.name,
+            "time_scale": options.time_scale,
             "target": {"kind": "demo", "demo_args": options.demo_args} if demo else {"kind": "external"},
             "locust_exit_code": proc.returncode if proc else None,
             "partial": partial,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from swarmgate.errors import BadInput
@@ -48,6 +48,10 @@ class Scenario:
     @property
     def user_classes(self) -> list[str]:
         return [name for name, weight in self.mix.items() if weight > 0]
+
+    def scaled(self, factor: float) -> Scenario:
+        """The same scenario with every duration multiplied by factor (for CI and trying things out)."""
+        return replace(self, duration_s=max(1.0, self.duration_s * factor))
 
     def mix_option(self) -> str:
         return ",".join(f"{name}={weight}" for name, weight in self.mix.items() if weight > 0)

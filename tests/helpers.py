@@ -1,0 +1,89 @@
+"""Shared helpers for tests: real processes, started and stopped by PID."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCUSTFILE = ROOT / "locustfiles" / "locustfile.py"
+SWARMGATE = [sys.executable, "-m", "swarmgate"]
+
+
+def closed_port() -> int:
+    """A port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+@dataclass
+class Demo:
+    proc: subprocess.Popen
+    port: int
+    db_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def start_demo(work_dir: Path, *args: str, env: dict[str, str] | None = None) -> Demo:
+    work_dir.mkdir(parents=True, exist_ok=True)
+    port_file, db_path = work_dir / "port", work_dir / "demo.sqlite"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "demo", "--port", "0", "--port-file", str(port_file), "--db", str(db_path), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=open(work_dir / "demo.log", "wb"),  # noqa: SIM115
+        env={**os.environ, **(env or {})},
+    )
+    deadline = time.monotonic() + 20
+    while not port_file.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop(proc)
+            raise RuntimeError(f"demo did not start: {(work_dir / 'demo.log').read_text()}")
+        time.sleep(0.05)
+    return Demo(proc, int(port_file.read_text()), db_path)
+
+
+def run_locust(
+    host: str, out_dir: Path, classes: list[str], seconds: int = 8, users: int = 4, env: dict | None = None, *extra
+) -> subprocess.CompletedProcess:
+    """A real `locust` process with our locustfile and recorders, like a user would start it."""
+    prefix = str(out_dir / "locust")
+    cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", host, "-u", str(users),
+           "-r", str(users), "-t", f"{seconds}s", "--csv", prefix, "--csv-full-history", "--json-file", prefix,
+           "--only-summary", "--exit-code-on-error", "0", *extra, *classes]  # fmt: skip
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, env={**os.environ, **(env or {})})
+
+
+def stats_rows(run_dir: Path) -> dict[tuple[str, str], dict[str, str]]:
+    with open(run_dir / "locust_stats.csv", newline="") as handle:
+        return {(row["Type"], row["Name"]): row for row in csv.DictReader(handle)}
+
+
+def failures_rows(run_dir: Path) -> list[dict[str, str]]:
+    with open(run_dir / "locust_failures.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def json_entries(run_dir: Path) -> list[dict]:
+    return json.loads((run_dir / "locust.json").read_text())
