@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from swarmgate.errors import EXIT_USAGE, SwarmgateError
+from demo.faults import Faults, FaultSpecError, parse_route_value
+from swarmgate.errors import EXIT_USAGE, BadInput, SwarmgateError
 
 DEMO_KNOBS: list[tuple[str, dict]] = [
     (
@@ -50,6 +51,26 @@ def demo_knob_options(prefix: str) -> Callable:
         return func
 
     return decorate
+
+
+def faults_from_knobs(values: dict, prefix: str) -> Faults:
+    """Parse the knobs into the demo's Faults; a bad knob is one line and exit 2."""
+    key = prefix.replace("-", "_")
+    try:
+        return Faults(
+            latency_ms=[parse_route_value(s, kind=f"--{prefix}latency") for s in values[f"{key}latency"]],
+            error_ratio=[
+                parse_route_value(s, kind=f"--{prefix}error-ratio", upper=1) for s in values[f"{key}error_ratio"]
+            ],
+            bad_body_ratio=[
+                parse_route_value(s, kind=f"--{prefix}bad-body-ratio", upper=1) for s in values[f"{key}bad_body_ratio"]
+            ],
+            max_concurrency=values[f"{key}max_concurrency"],
+            leak_kb_per_request=values[f"{key}leak_kb_per_request"],
+            seed=values[f"{key}seed"],
+        )
+    except FaultSpecError as exc:
+        raise BadInput(str(exc)) from None
 
 
 def demo_args_from(values: dict, prefix: str) -> list[str]:
@@ -116,6 +137,7 @@ def run(
     from swarmgate.scenarios import load_scenario
 
     loaded = [load_scenario(name) for name in (scenarios or ("smoke",))]  # all refused before any runs
+    faults_from_knobs(knobs, "demo-")  # bad knobs are refused now, not by the demo process later
     options = RunOptions(
         host=host,
         results_root=results_dir,
@@ -168,21 +190,9 @@ def run(
 @demo_knob_options("")
 def demo(port: int, bind: str, db: Path, port_file: Path | None, **knobs) -> None:
     """Serve the embedded demo API until Ctrl-C (accounts: demo / admin, passwords from the environment)."""
-    from demo.faults import Faults, FaultSpecError, parse_route_value
     from demo.server import serve
-    from swarmgate.errors import BadInput
 
-    try:
-        faults = Faults(
-            latency_ms=[parse_route_value(s, kind="--latency") for s in knobs["latency"]],
-            error_ratio=[parse_route_value(s, kind="--error-ratio", upper=1) for s in knobs["error_ratio"]],
-            bad_body_ratio=[parse_route_value(s, kind="--bad-body-ratio", upper=1) for s in knobs["bad_body_ratio"]],
-            max_concurrency=knobs["max_concurrency"],
-            leak_kb_per_request=knobs["leak_kb_per_request"],
-            seed=knobs["seed"],
-        )
-    except FaultSpecError as exc:
-        raise BadInput(f"swarmgate demo: {exc}") from None
+    faults = faults_from_knobs(knobs, "")
     try:
         serve(port, db, faults, bind=bind, port_file=port_file)
     except OSError as exc:
