@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from json import loads as json_loads
 from typing import Any
 
 from locust import FastHttpUser
 
 from locustfiles.auth import credentials_for
+from locustfiles.client import finish, send
 from locustfiles.naming import group_name
 from locustfiles.validation import Shape, shape_problem
 
@@ -24,8 +26,14 @@ class SwarmgateUser(FastHttpUser):
     role = "user"
 
     def context(self) -> dict[str, str]:
-        """Tag every request with its user class; the recorders count requests per class."""
-        return {"user_class": type(self).__name__}
+        """Tag every request with its user class; the recorders count requests per class.
+
+        One dict per class, made once: Locust merges it into a new dict for each request anyway.
+        """
+        cls = type(self)
+        if "_swarmgate_context" not in cls.__dict__:
+            cls._swarmgate_context = {"user_class": cls.__name__}
+        return cls._swarmgate_context
 
     def on_start(self) -> None:
         self.auth_headers: dict[str, str] = {}
@@ -62,32 +70,35 @@ class SwarmgateUser(FastHttpUser):
 
         Returns the parsed JSON body (or the text when no shape is given), None on failure.
         """
-        headers = self.auth_headers if authed else None
-        with self.client.request(
-            method, path, name=name or group_name(path), headers=headers, json=json, catch_response=True
-        ) as resp:
-            error = getattr(resp, "error", None)
-            if not resp.status_code and error is not None:
-                resp.failure(f"no response: {type(error).__name__}")
-                return None
-            if resp.status_code != expect:
-                resp.failure(f"status {resp.status_code}, expected {expect}")
-                return None
-            if shape is None:
-                text = resp.text or ""
-                if text_contains is not None and text_contains not in text:
-                    resp.failure(f"body lacks the expected marker {text_contains!r}")
-                    return None
-                resp.success()
-                return text
-            try:
-                body = resp.json()
-            except ValueError:
-                resp.failure("body is not JSON")
-                return None
-            problem = shape_problem(body, shape)
-            if problem:
-                resp.failure(problem)
-                return None
-            resp.success()
-            return body
+        response, content, report = send(
+            self.client, method, path, name or group_name(path), self.auth_headers if authed else None, json
+        )
+        problem, value = self.judge(response, content, report["exception"], expect, shape, text_contains)
+        finish(self.client, report, problem)
+        return value
+
+    @staticmethod
+    def judge(
+        response: Any, content: bytes | None, error: Exception | None, expect: int, shape: Shape | None,
+        text_contains: str | None,
+    ) -> tuple[str | None, Any]:  # fmt: skip
+        """(problem, value): problem is None when status and body are what the API promises."""
+        status = response.status_code
+        error = error or (getattr(response, "error", None) if not status else None)
+        if error is not None:
+            return f"no response: {type(error).__name__}", None
+        if status != expect:
+            return f"status {status}, expected {expect}", None
+        if shape is None:
+            text = (content or b"").decode("utf-8", "replace")
+            if text_contains is not None and text_contains not in text:
+                return f"body lacks the expected marker {text_contains!r}", None
+            return None, text
+        try:
+            # Not response.json(): it decodes via .text, which runs charset detection on every body
+            # without a charset. JSON is UTF-8 by definition (RFC 8259).
+            body = json_loads(content or b"")
+        except ValueError:
+            return "body is not JSON", None
+        problem = shape_problem(body, shape)
+        return (problem, None) if problem else (None, body)

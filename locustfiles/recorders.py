@@ -51,6 +51,30 @@ def add_options(parser, **_kwargs) -> None:
     )
 
 
+class RequestTap:
+    """The one `request` listener: passes each request to the recorders that need it.
+
+    One listener instead of three, because Locust calls each listener with keyword arguments and
+    this runs for every request (see bench/bench_users.py for what it costs).
+    """
+
+    def __init__(self, stages: StageRecorder, slow: SlowRequestRecorder, user_classes: UserClassCounter) -> None:
+        self.record_stage = stages.record
+        self.record_slow = slow.record
+        self.slow_ms = slow.threshold_ms
+        self.record_class = user_classes.record
+
+    def on_request(
+        self, request_type: str, name: str, response_time: float | None, response_length: int = 0,
+        exception: Exception | None = None, context: dict | None = None, **_kwargs,
+    ) -> None:  # fmt: skip
+        failed = exception is not None
+        self.record_stage(request_type, name, response_time, failed)
+        if response_time is not None and response_time > self.slow_ms:
+            self.record_slow(request_type, name, response_time, failed)
+        self.record_class(context)
+
+
 def apply_mix(environment: Environment, mix: str) -> None:
     """Set user-class weights from `--mix` before any user spawns."""
     weights = dict(item.split("=", 1) for item in mix.split(",") if "=" in item)
@@ -70,10 +94,12 @@ def on_init(environment: Environment, **_kwargs) -> None:
     out_dir = results_dir(environment) if role != "worker" else None
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-    environment.swarmgate_stages = StageRecorder(environment, out_dir)
-    SlowRequestRecorder(environment, out_dir, options.slow_threshold_ms)
-    ResourceRecorder(environment, out_dir, options.target_pid or None)
+    stages = environment.swarmgate_stages = StageRecorder(environment, out_dir)
+    slow = SlowRequestRecorder(environment, out_dir, options.slow_threshold_ms)
     user_classes = UserClassCounter(environment)
+    ResourceRecorder(environment, out_dir, options.target_pid or None)
+    if role != "master":
+        environment.events.request.add_listener(RequestTap(stages, slow, user_classes).on_request)
     if role != "worker":
         RunRecorder(environment, out_dir, user_classes)
         FinalStatsRecorder(environment)

@@ -29,28 +29,19 @@ class SlowRequestRecorder:
             self.writer = csv.writer(self.file)
             self.writer.writerow(COLUMNS)
         events = environment.events
-        if self.role != "master":
-            events.request.add_listener(self.on_request)
         if self.role == "worker":
             events.report_to_master.add_listener(self.on_report_to_master)
         else:
             events.worker_report.add_listener(self.on_worker_report)
         events.quit.add_listener(self.on_quit)
 
-    def on_request(self, request_type: str, name: str, response_time: float | None, exception=None, **_kwargs) -> None:
-        if response_time is not None and response_time > self.threshold_ms:
-            self.pending.append(
-                [
-                    round(time.time(), 3),
-                    request_type,
-                    name,
-                    round(response_time, 1),
-                    int(exception is not None),
-                    self.node,
-                ]
-            )
-            if self.role == "local" and len(self.pending) >= 100:
-                self.flush()
+    def record(self, request_type: str, name: str, response_time: float, failed: bool) -> None:
+        """Called by RequestTap for requests slower than threshold_ms."""
+        self.pending.append(
+            [round(time.time(), 3), request_type, name, round(response_time, 1), int(failed), self.node]
+        )
+        if self.role == "local" and len(self.pending) >= 100:
+            self.flush()
 
     def flush(self, *_args, **_kwargs) -> None:
         rows, self.pending = self.pending, []

@@ -23,7 +23,7 @@ REPORT_KEY = "swarmgate_stages"
 SCHEMA_VERSION = 1
 
 
-@dataclass
+@dataclass(slots=True)
 class Window:
     """Counts for one endpoint in one stage; the same fields Locust keeps, and mergeable."""
 
@@ -35,15 +35,20 @@ class Window:
     response_times: dict[int, int] = field(default_factory=dict)
 
     def add(self, response_time: float | None, failed: bool) -> None:
+        """Runs for every request: plain comparisons, no builtin calls beyond Locust's bucketing."""
         self.requests += 1
-        self.failures += failed
+        if failed:
+            self.failures += 1
         if response_time is None:
             return
         self.total_ms += response_time
-        self.min_ms = response_time if self.min_ms is None else min(self.min_ms, response_time)
-        self.max_ms = max(self.max_ms, response_time)
+        if self.min_ms is None or response_time < self.min_ms:
+            self.min_ms = response_time
+        if response_time > self.max_ms:
+            self.max_ms = response_time
         bucket = bucket_response_time(response_time)
-        self.response_times[bucket] = self.response_times.get(bucket, 0) + 1
+        times = self.response_times
+        times[bucket] = times.get(bucket, 0) + 1
 
     def merge(self, row: list) -> None:
         requests, failures, total_ms, min_ms, max_ms, buckets = row
@@ -83,8 +88,6 @@ class StageRecorder:
         self.current = self.windows[0]
         self.plain_run = environment.shape_class is None
         events = environment.events
-        if self.role != "master":
-            events.request.add_listener(self.on_request)
         if self.role == "worker":
             environment.runner.register_message(MESSAGE_TYPE, self.on_stage_message)
             events.report_to_master.add_listener(self.on_report_to_master)
@@ -96,13 +99,12 @@ class StageRecorder:
             events.test_stop.add_listener(self.on_test_stop)
             events.quit.add_listener(self.on_quit)
 
-    # every node that makes requests
-    def on_request(self, request_type: str, name: str, response_time: float | None, exception=None, **_kwargs) -> None:
-        key = (request_type, name)
-        window = self.current.get(key)
+    # every node that makes requests (called by RequestTap, the one `request` listener)
+    def record(self, request_type: str, name: str, response_time: float | None, failed: bool) -> None:
+        window = self.current.get((request_type, name))
         if window is None:
-            window = self.current[key] = Window()
-        window.add(response_time, exception is not None)
+            window = self.current[(request_type, name)] = Window()
+        window.add(response_time, failed)
 
     def switch(self, index: int) -> None:
         self.index = index

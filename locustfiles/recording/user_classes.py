@@ -17,14 +17,13 @@ class UserClassCounter:
         self.counts: Counter[str] = Counter()
         self.pending: Counter[str] = Counter()
         events = environment.events
-        if self.role != "master":
-            events.request.add_listener(self.on_request)
         if self.role == "worker":
             events.report_to_master.add_listener(self.on_report_to_master)
         else:
             events.worker_report.add_listener(self.on_worker_report)
 
-    def on_request(self, context: dict | None = None, **_kwargs) -> None:
+    def record(self, context: dict | None) -> None:
+        """Called by RequestTap for every request."""
         user_class = context.get("user_class") if context else None
         (self.pending if self.role == "worker" else self.counts)[user_class or "unknown"] += 1
 

@@ -14,9 +14,9 @@ from tests.helpers import SWARMGATE, failures_rows, stats_rows
 pytestmark = pytest.mark.integration
 
 
-def run(tmp_path, *args, env=None) -> tuple[subprocess.CompletedProcess, object]:
+def run(tmp_path, *args, env=None, scale="0.3") -> tuple[subprocess.CompletedProcess, object]:
     results = tmp_path / "results"
-    done = subprocess.run([*SWARMGATE, "run", "--time-scale", "0.3", "--results-dir", str(results), *args],
+    done = subprocess.run([*SWARMGATE, "run", "--time-scale", scale, "--results-dir", str(results), *args],
                           capture_output=True, text=True, timeout=180, env={**os.environ, **(env or {})})  # fmt: skip
     assert done.returncode == 0, done.stderr
     (run_dir,) = (results / "smoke").iterdir()
@@ -37,7 +37,10 @@ def test_a_wrong_body_with_status_200_counts_as_a_failure(tmp_path):
 
 def test_the_auth_token_appears_in_no_output_file(tmp_path):
     user_token, admin_token = f"tok-{secrets.token_urlsafe(24)}", f"adm-{secrets.token_urlsafe(24)}"
-    done, run_dir = run(tmp_path, env={"SWARMGATE_TOKEN": user_token, "SWARMGATE_ADMIN_TOKEN": admin_token})
+    # long enough that the one AdminUser reaches admin-only endpoints (each task: 7 in 9 do)
+    done, run_dir = run(
+        tmp_path, env={"SWARMGATE_TOKEN": user_token, "SWARMGATE_ADMIN_TOKEN": admin_token}, scale="0.6"
+    )
     stats = stats_rows(run_dir)
     # the tokens were really used: nobody logged in, and the demo accepted every request
     assert ("POST", "/api/auth/login") not in stats
