@@ -1,0 +1,1 @@
+"""Analysis: see DESIGN.md; built in the issues that follow the spine."""
