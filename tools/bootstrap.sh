@@ -30,6 +30,8 @@ if [[ ! -f "$stamp_file" ]] || [[ "$(cat "$stamp_file")" != "$stamp_value" ]]; t
     echo "swarmgate: installing dependencies into .venv (about a minute, once) ..." >&2
     spec="$SWARMGATE_ROOT"
     [[ -n "$EXTRAS" ]] && spec="$SWARMGATE_ROOT[$EXTRAS]"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec" >&2
+    # Drop only pip's notes about index folders this machine's pip config names but lacks.
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec" 2>&1 \
+        | { grep -v "^WARNING: Location 'file:.*is ignored" || true; } >&2
     echo "$stamp_value" > "$stamp_file"
 fi
