@@ -101,7 +101,7 @@ def on_init(environment: Environment, **_kwargs) -> None:
     if role != "master":
         environment.events.request.add_listener(RequestTap(stages, slow, user_classes).on_request)
     if role != "worker":
-        RunRecorder(environment, out_dir, user_classes)
+        RunRecorder(environment, out_dir, user_classes, slow)
         FinalStatsRecorder(environment)
 
 

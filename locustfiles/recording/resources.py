@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import time
 from pathlib import Path
 
@@ -11,10 +10,10 @@ import psutil
 from locust.env import Environment
 
 from locustfiles.recording.common import node_role
+from locustfiles.recording.shipped_csv import ShippedCsv
 
 COLUMNS = ["timestamp", "role", "node", "pid", "cpu_percent", "rss_bytes"]
 INTERVAL_S = 1.0
-MESSAGE_KEY = "swarmgate_resources"
 
 
 class ResourceRecorder:
@@ -24,25 +23,14 @@ class ResourceRecorder:
         self.environment = environment
         self.role = node_role(environment)
         self.node = self.role if self.role != "worker" else str(environment.runner.client_id)
-        self.pending: list[list] = []
-        self.file = None
-        self.writer = None
-        if self.role != "worker" and out_dir is not None:
-            self.file = open(out_dir / "resources.csv", "w", newline="", encoding="utf-8")  # noqa: SIM115
-            self.writer = csv.writer(self.file)
-            self.writer.writerow(COLUMNS)
+        self.csv = ShippedCsv(environment, out_dir, "resources.csv", COLUMNS)
         self.processes = [(self.role, self.node, psutil.Process())]
         if target_pid and self.role != "worker":
             try:
                 self.processes.append(("target", "target", psutil.Process(target_pid)))
             except psutil.Error:
                 pass  # the target is already gone: nothing to sample
-        events = environment.events
-        if self.role == "worker":
-            events.report_to_master.add_listener(self.on_report_to_master)
-        else:
-            events.worker_report.add_listener(self.on_worker_report)
-        events.quit.add_listener(self.on_quit)
+        environment.events.quit.add_listener(self.on_quit)
         self.greenlet = gevent.spawn(self.run)
 
     def run(self) -> None:
@@ -61,23 +49,8 @@ class ResourceRecorder:
                     rows.append([now, role, node, process.pid, process.cpu_percent(None), process.memory_info().rss])
             except psutil.Error:
                 self.processes.remove((role, node, process))
-        self.emit(rows)
-
-    def emit(self, rows: list[list]) -> None:
-        if self.role == "worker":
-            self.pending.extend(rows)
-        elif self.writer is not None and rows:
-            self.writer.writerows(rows)
-            self.file.flush()
-
-    def on_report_to_master(self, client_id: str, data: dict) -> None:
-        data[MESSAGE_KEY], self.pending = self.pending, []
-
-    def on_worker_report(self, client_id: str, data: dict) -> None:
-        self.emit(data.get(MESSAGE_KEY, []))
+        self.csv.add(rows)
 
     def on_quit(self, exit_code: int, **_kwargs) -> None:
         self.greenlet.kill(block=False)
-        if self.file is not None:
-            self.file.close()
-            self.file = None
+        self.csv.close()

@@ -12,6 +12,7 @@ from locust.env import Environment
 from locust.runners import STATE_STOPPED
 
 from locustfiles.recording.common import iso, node_role, write_json
+from locustfiles.recording.slow_requests import SlowRequestRecorder
 from locustfiles.recording.user_classes import UserClassCounter
 from swarmgate.redact import strip_credentials
 
@@ -22,10 +23,15 @@ class RunRecorder:
     """Master or local only. Writes run.json at start (status 'running') and again at quit."""
 
     def __init__(
-        self, environment: Environment, out_dir: Path | None, user_classes: UserClassCounter | None = None
+        self,
+        environment: Environment,
+        out_dir: Path | None,
+        user_classes: UserClassCounter | None = None,
+        slow: SlowRequestRecorder | None = None,
     ) -> None:
         self.environment = environment
         self.user_classes = user_classes
+        self.slow = slow
         self.path = out_dir / "run.json" if out_dir is not None else None
         self.started: float | None = None
         self.ended: float | None = None
@@ -80,6 +86,7 @@ class RunRecorder:
             "duration_s": round(self.ended - self.started, 3) if self.started and self.ended else None,
             "user_classes": {cls.__name__: cls.weight for cls in env.user_classes},
             "requests_by_user_class": dict(self.user_classes.counts) if self.user_classes else None,
+            "slow_requests": self.slow.summary() if self.slow else None,
             "peak_users": self.peak_users,
             "target_users": getattr(options, "num_users", None),
             "spawn_rate": getattr(options, "spawn_rate", None),
