@@ -103,10 +103,3 @@ def on_init(environment: Environment, **_kwargs) -> None:
     if role != "worker":
         RunRecorder(environment, out_dir, user_classes, slow)
         FinalStatsRecorder(environment)
-
-
-def announce_stage(environment: Environment, name: str, target_users: int | None, steady: bool) -> None:
-    """For shapes: mark the start of a named stage (no-op when the recorders are not loaded)."""
-    recorder = getattr(environment, "swarmgate_stages", None)
-    if recorder is not None and node_role(environment) != "worker":
-        recorder.begin(name, target_users, steady)

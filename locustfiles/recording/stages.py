@@ -87,6 +87,8 @@ class StageRecorder:
         self.windows: dict[int, dict[tuple[str, str], Window]] = {0: {}}
         self.current = self.windows[0]
         self.plain_run = environment.shape_class is None
+        self.shape_announces = hasattr(environment.shape_class, "build_plan")
+        self.annotations: dict[str, object] = {}  # what shapes conclude, e.g. the capacity search
         events = environment.events
         if self.role == "worker":
             environment.runner.register_message(MESSAGE_TYPE, self.on_stage_message)
@@ -149,7 +151,7 @@ class StageRecorder:
         users = getattr(environment.parsed_options, "num_users", None)
         if self.plain_run:
             self.begin("ramp-up", users, steady=False)
-        elif not self.stages:
+        elif not self.stages and not self.shape_announces:
             self.begin("run", users, steady=True)  # a shape that does not announce its stages
 
     def on_spawning_complete(self, user_count: int) -> None:
@@ -189,9 +191,27 @@ class StageRecorder:
                     ],
                 }
             )
-        return {"schema_version": SCHEMA_VERSION, "bucketing": "locust", "stages": stages}
+        return {"schema_version": SCHEMA_VERSION, "bucketing": "locust", "stages": stages, **self.annotations}
+
+    def window_totals(self, index: int) -> tuple[int, int, dict[int, int]]:
+        """(requests, failures, merged histogram) of one stage so far, over every endpoint."""
+        requests = failures = 0
+        merged: dict[int, int] = {}
+        for window in self.windows.get(index, {}).values():
+            requests += window.requests
+            failures += window.failures
+            for bucket, count in window.response_times.items():
+                merged[bucket] = merged.get(bucket, 0) + count
+        return requests, failures, merged
 
     def on_quit(self, exit_code: int, **_kwargs) -> None:
         self.on_test_stop(self.environment)
         if self.out_dir is not None:
             write_json(self.out_dir / "stages.json", self.document())
+
+
+def announce_stage(environment: Environment, name: str, target_users: int | None, steady: bool) -> None:
+    """For shapes: mark the start of a named stage (no-op when the recorders are not loaded)."""
+    recorder = getattr(environment, "swarmgate_stages", None)
+    if recorder is not None and node_role(environment) != "worker":
+        recorder.begin(name, target_users, steady)
