@@ -96,8 +96,8 @@ class CapacitySearch(PlannedShape):
         if error_ratio > self.breach_error_ratio:
             reasons.append(f"error ratio {error_ratio:.3f} > {self.breach_error_ratio:g}")
         verdicts = recorder.annotations.setdefault("capacity", {"steps": [], "breaking_step": None})
-        verdicts["steps"].append({"stage": stage.name, "users": stage.users, "requests": requests,
-                                  "p95_ms": p95, "error_ratio": round(error_ratio, 5), "breached": bool(reasons)})  # fmt: skip
+        step = {"stage": stage.name, "users": stage.users, "requests": requests, "p95_ms": p95}
+        verdicts["steps"].append({**step, "error_ratio": round(error_ratio, 5), "breached": bool(reasons)})
         if reasons:
             verdicts["breaking_step"] = {"stage": stage.name, "users": stage.users, "why": "; ".join(reasons)}
             good = [s for s in verdicts["steps"] if not s["breached"]]
