@@ -11,6 +11,7 @@ from locust.env import Environment
 
 from locustfiles.recording.common import node_role, results_dir
 from locustfiles.recording.final_stats import FinalStatsRecorder
+from locustfiles.recording.progress import ProgressRecorder
 from locustfiles.recording.resources import ResourceRecorder
 from locustfiles.recording.run_meta import RunRecorder
 from locustfiles.recording.slow_requests import SlowRequestRecorder
@@ -102,4 +103,6 @@ def on_init(environment: Environment, **_kwargs) -> None:
         environment.events.request.add_listener(RequestTap(stages, slow, user_classes).on_request)
     if role != "worker":
         RunRecorder(environment, out_dir, user_classes, slow)
+        if out_dir is not None:
+            ProgressRecorder(environment, out_dir)
         FinalStatsRecorder(environment)

@@ -20,19 +20,21 @@ class Stage:
     user_classes: tuple[str, ...] = ()  # empty: the run's classes
 
 
-def ramp_and_hold(name: str, start_users: int, users: int, duration_s: float, spawn_rate: float) -> list[Stage]:
+def ramp_and_hold(
+    name: str, start_users: int, users: int, duration_s: float, spawn_rate: float, ramp_name: str | None = None
+) -> list[Stage]:
     """Reach `users` from `start_users` at spawn_rate, then hold; together they last duration_s."""
     ramp_s = min(duration_s, abs(users - start_users) / spawn_rate) if users != start_users else 0.0
     stages = []
     if ramp_s > 0:
-        stages.append(Stage(f"{name} ramp", ramp_s, users, spawn_rate, steady=False))
+        stages.append(Stage(ramp_name or f"{name} ramp", ramp_s, users, spawn_rate, steady=False))
     if duration_s - ramp_s > 0:
         stages.append(Stage(name, duration_s - ramp_s, users, spawn_rate, steady=True))
     return stages
 
 
 def constant(users: int, duration_s: float, spawn_rate: float) -> list[Stage]:
-    return ramp_and_hold("hold", 0, users, duration_s, spawn_rate)
+    return ramp_and_hold("steady", 0, users, duration_s, spawn_rate, ramp_name="ramp-up")
 
 
 def steps(step_users: list[int], step_duration_s: float, spawn_rate: float) -> list[Stage]:

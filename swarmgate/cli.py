@@ -121,6 +121,12 @@ def cli() -> None:
     show_default=True,
     help="multiply every duration by this (e.g. 0.1 for a quick try); recorded in run.json",
 )
+@click.option(
+    "--locustfile",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="your own locustfile instead of locustfiles/locustfile.py (import locustfiles.recorders in it)",
+)
 @click.option("--quiet", is_flag=True, help="print only the results path")
 @demo_knob_options("demo-")
 def run(
@@ -129,11 +135,12 @@ def run(
     results_dir: Path,
     slow_threshold_ms: float,
     time_scale: float,
+    locustfile: Path | None,
     quiet: bool,
     **knobs,
 ) -> None:
     """Run SCENARIOS in order (default: smoke) and print where the results are."""
-    from swarmgate.run import RunOptions, run_scenario
+    from swarmgate.run import DEFAULT_LOCUSTFILE, RunOptions, run_scenario
     from swarmgate.scenarios import load_scenario
 
     loaded = [load_scenario(name) for name in (scenarios or ("smoke",))]  # all refused before any runs
@@ -144,13 +151,14 @@ def run(
         demo_args=demo_args_from(knobs, "demo-"),
         slow_threshold_ms=slow_threshold_ms,
         quiet=quiet,
-        time_scale=time_scale,
+        locustfile=(locustfile or DEFAULT_LOCUSTFILE).resolve(),
     )
     worst = 0
     for index, scenario in enumerate(loaded, 1):
+        label = f"{scenario.name} {index}/{len(loaded)}"
         if len(loaded) > 1 and not quiet:
             click.echo(f"swarmgate: scenario {index} of {len(loaded)}: {scenario.name}", err=True)
-        outcome = run_scenario(scenario.scaled(time_scale), options)
+        outcome = run_scenario(scenario.scaled(time_scale), options, label)
         classes = ", ".join(f"{name} {count}" for name, count in sorted(outcome.by_user_class.items()))
         if not quiet:
             click.echo(

@@ -21,6 +21,7 @@ from swarmgate.target import check_reachable, validate_host
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_LOCUSTFILE = ROOT / "locustfiles" / "locustfile.py"
+SHAPE_FILE = ROOT / "shapes" / "scenario_shape.py"
 PROGRESS_EVERY_S = 10.0
 EXIT_GRACE_S = 60.0  # beyond the scenario's duration, before the run is stopped from outside
 
@@ -33,7 +34,6 @@ class RunOptions:
     locustfile: Path = DEFAULT_LOCUSTFILE
     slow_threshold_ms: float = 1000.0
     quiet: bool = False
-    time_scale: float = 1.0
 
 
 @dataclass
@@ -100,37 +100,12 @@ def demo_credentials() -> tuple[dict[str, str], dict[str, str]]:
 
 
 def locust_command(scenario: Scenario, options: RunOptions, host: str, run_dir: Path) -> list[str]:
+    """Locust runs the users of options.locustfile; ScenarioShape (second -f file) drives the stages."""
     prefix = str(run_dir / "locust")
-    cmd = [
-        sys.executable,
-        "-m",
-        "locust",
-        "-f",
-        str(options.locustfile),
-        "--headless",
-        "--host",
-        host,
-        "-u",
-        str(scenario.users),
-        "-r",
-        f"{scenario.spawn_rate:g}",
-        "-t",
-        f"{int(round(scenario.duration_s))}s",
-        "--csv",
-        prefix,
-        "--csv-full-history",
-        "--json-file",
-        prefix,
-        "--html",
-        str(run_dir / "locust_report.html"),
-        "--logfile",
-        str(run_dir / "locust.log"),
-        "--only-summary",
-        "--exit-code-on-error",
-        "0",
-        "--slow-threshold-ms",
-        f"{options.slow_threshold_ms:g}",
-    ]
+    cmd = [sys.executable, "-m", "locust", "-f", f"{options.locustfile},{SHAPE_FILE}", "--headless", "--host", host,
+           "--csv", prefix, "--csv-full-history", "--json-file", prefix, "--html", str(run_dir / "locust_report.html"),
+           "--logfile", str(run_dir / "locust.log"), "--only-summary", "--exit-code-on-error", "0",
+           "--slow-threshold-ms", f"{options.slow_threshold_ms:g}"]  # fmt: skip
     if scenario.tags:
         cmd += ["--tags", *scenario.tags]
     if scenario.exclude_tags:
@@ -143,7 +118,22 @@ def say(options: RunOptions, line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
 
-def wait_for_locust(proc: subprocess.Popen, scenario: Scenario, options: RunOptions, interrupts: Interrupts) -> bool:
+def progress_line(scenario: Scenario, label: str, run_dir: Path, elapsed: float) -> str:
+    """`[step 1/2] step-2 (20 users) · 20 users · 35 s elapsed, 85 s left` from the run's .progress.json."""
+    try:
+        progress = json.loads((run_dir / ".progress.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        progress = {}
+    planned = progress.get("planned_s") or scenario.duration_s
+    elapsed = progress.get("elapsed_s", elapsed)
+    stage = progress.get("stage") or "starting"
+    return (f"  [{label}] {stage} · {progress.get('users', 0)} users · {elapsed:.0f} s elapsed, "
+            f"{max(0.0, planned - elapsed):.0f} s left")  # fmt: skip
+
+
+def wait_for_locust(
+    proc: subprocess.Popen, scenario: Scenario, options: RunOptions, interrupts: Interrupts, run_dir: Path, label: str
+) -> bool:
     """Wait for Locust to end by itself; returns True when we had to kill it."""
     started = time.monotonic()
     deadline = started + scenario.duration_s + EXIT_GRACE_S
@@ -155,9 +145,7 @@ def wait_for_locust(proc: subprocess.Popen, scenario: Scenario, options: RunOpti
             stop_process(proc, grace_s=15)
             return True
         if now >= next_progress and interrupts.received is None:
-            elapsed = now - started
-            left = max(0.0, scenario.duration_s - elapsed)
-            say(options, f"  [{scenario.name}] {elapsed:5.0f} s elapsed, {left:4.0f} s left")
+            say(options, progress_line(scenario, label, run_dir, now - started))
             next_progress += PROGRESS_EVERY_S
         try:
             proc.wait(timeout=0.5)
@@ -188,7 +176,9 @@ def count_requests(run_dir: Path) -> tuple[int, int]:
     return sum(e.get("num_requests", 0) for e in entries), sum(e.get("num_failures", 0) for e in entries)
 
 
-def run_scenario(scenario: Scenario, options: RunOptions) -> RunOutcome:
+def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = None) -> RunOutcome:
+    """Run one (already time-scaled) scenario; label is what the progress lines show, e.g. 'step 1/2'."""
+    label = label or scenario.name
     host = validate_host(options.host) if options.host else None
     if host is not None:
         check_reachable(host)  # before anything is written: an unreachable target leaves no clutter
@@ -213,6 +203,8 @@ def run_scenario(scenario: Scenario, options: RunOptions) -> RunOutcome:
                     "SWARMGATE_RESULTS_DIR": str(run_dir),
                     "SWARMGATE_SCENARIO": scenario.name,
                     "SWARMGATE_RUN_ID": run_id,
+                    "SWARMGATE_SCENARIO_FILE": str(scenario.path),
+                    "SWARMGATE_TIME_SCALE": repr(scenario.time_scale),
                     "SWARMGATE_MIX": scenario.mix_option(),
                     "SWARMGATE_TARGET_PID": str(demo.pid if demo else 0),
                     "SWARMGATE_VERSION": swarmgate.__version__,
@@ -235,7 +227,7 @@ def run_scenario(scenario: Scenario, options: RunOptions) -> RunOutcome:
                 )
             interrupts.proc = proc
             if interrupts.received is None:
-                killed = wait_for_locust(proc, scenario, options, interrupts)
+                killed = wait_for_locust(proc, scenario, options, interrupts, run_dir, label)
             else:
                 stop_process(proc)
             if interrupts.received is not None:
@@ -253,7 +245,24 @@ def run_scenario(scenario: Scenario, options: RunOptions) -> RunOutcome:
         {
             "run_id": run_id,
             "scenario": scenario.name,
-            "time_scale": options.time_scale,
+            "time_scale": scenario.time_scale,
+            "plan": {
+                "kind": scenario.kind,
+                "sla": scenario.sla,
+                "max_users": scenario.users,
+                "duration_s": round(scenario.duration_s, 3),
+                "mix": scenario.mix,
+                "stages": [
+                    {
+                        "name": st.name,
+                        "duration_s": round(st.duration_s, 3),
+                        "users": st.users,
+                        "spawn_rate": round(st.spawn_rate, 3),
+                        "steady": st.steady,
+                    }
+                    for st in scenario.plan
+                ],
+            },
             "target": {"kind": "demo", "demo_args": options.demo_args} if demo else {"kind": "external"},
             "locust_exit_code": proc.returncode if proc else None,
             "partial": partial,

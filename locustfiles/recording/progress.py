@@ -1,0 +1,47 @@
+"""A small `.progress.json` in the results dir, rewritten each second, for the live display of
+`swarmgate run`: stage, users, elapsed and planned seconds. Removed at quit (not part of the results)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import gevent
+from locust.env import Environment
+
+from locustfiles.recording.common import write_atomic
+
+
+class ProgressRecorder:
+    def __init__(self, environment: Environment, out_dir: Path) -> None:
+        self.environment = environment
+        self.path = out_dir / ".progress.json"
+        self.started: float | None = None
+        environment.events.test_start.add_listener(self.on_test_start)
+        environment.events.quit.add_listener(self.on_quit)
+        self.greenlet = gevent.spawn(self.run)
+
+    def on_test_start(self, **_kwargs) -> None:
+        self.started = self.started or time.time()
+
+    def run(self) -> None:
+        while True:
+            gevent.sleep(1.0)
+            if self.started is not None:
+                self.write()
+
+    def write(self) -> None:
+        env = self.environment
+        stages = getattr(env, "swarmgate_stages", None)
+        stage = stages.stages[-1].name if stages is not None and stages.stages else None
+        planned = env.shape_class.planned_duration() if hasattr(env.shape_class, "planned_duration") else None
+        progress = {"stage": stage, "users": env.runner.user_count if env.runner else 0,
+                    "elapsed_s": round(time.time() - self.started, 1), "planned_s": planned}  # fmt: skip
+        write_atomic(self.path, json.dumps(progress))
+
+    def on_quit(self, exit_code: int, **_kwargs) -> None:
+        self.greenlet.kill(block=False)
+        if self.path.exists():
+            os.unlink(self.path)
