@@ -21,9 +21,10 @@ def test_every_cli_option_is_in_the_readme(command):
                 assert flag in README, f"{command} {flag} is not documented"
 
 
-def test_every_recorder_option_is_in_the_readme():
-    source = (Path(__file__).resolve().parents[2] / "locustfiles" / "recorders.py").read_text()
-    flags = re.findall(r'add_argument\(\s*"(--[a-z-]+)"', source)
+@pytest.mark.parametrize("module", ["locustfiles/recorders.py", "shapes/options.py"])
+def test_every_locust_option_we_add_is_in_the_readme(module):
+    source = (Path(__file__).resolve().parents[2] / module).read_text()
+    flags = re.findall(r'add_argument\(\s*"(--[a-z0-9-]+)"', source)
     assert len(flags) >= 6
     for flag in flags:
         assert flag in README, flag

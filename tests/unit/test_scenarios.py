@@ -1,7 +1,7 @@
 import pytest
 
 from swarmgate.errors import BadInput
-from swarmgate.scenarios import load_scenario, parse_duration
+from swarmgate.scenarios import SCENARIO_DIR, load_scenario, parse_duration
 
 
 @pytest.mark.parametrize("text,seconds", [("30s", 30), ("5m", 300), ("1h30m", 5400), (90, 90), ("0.5s", 0.5)])
@@ -15,32 +15,92 @@ def test_bad_durations(text):
         parse_duration(text)
 
 
+@pytest.mark.parametrize("name", sorted(p.stem for p in SCENARIO_DIR.glob("*.toml")))
+def test_every_scenario_file_loads(name):
+    scenario = load_scenario(name)
+    assert scenario.duration_s > 0 and scenario.users > 0 and scenario.user_classes
+
+
+def test_the_catalog_has_the_seed_test_plans():
+    names = {p.stem for p in SCENARIO_DIR.glob("*.toml")}
+    assert {"smoke", "baseline", "peak", "stress", "spike", "endurance", "step", "ramp", "capacity"} <= names
+    assert (load_scenario("baseline").users, load_scenario("baseline").duration_s) == (10, 300)
+    assert (load_scenario("peak").users, load_scenario("peak").duration_s) == (100, 600)
+    assert (load_scenario("stress").users, load_scenario("stress").duration_s) == (200, 900)
+    assert (load_scenario("endurance").users, load_scenario("endurance").duration_s) == (50, 3600)
+    assert [s.users for s in load_scenario("step").plan if s.steady] == [5, 20, 50, 100]
+    assert [s.users for s in load_scenario("spike").plan if s.steady] == [20, 200, 20]
+    assert [(s.duration_s, s.users) for s in load_scenario("ramp").plan] == [(120, 50), (300, 100), (600, 100),
+                                                                            (180, 0)]  # fmt: skip
+    assert load_scenario("baseline").mix == {"BaselineUser": 70, "PeakUser": 20, "AdminUser": 10}
+
+
 def test_smoke_scenario_uses_all_four_user_classes():
     smoke = load_scenario("smoke")
     assert smoke.user_classes == ["BaselineUser", "PeakUser", "AdminUser", "StressTestUser"]
     assert smoke.duration_s == 30
-    assert smoke.scaled(0.1).duration_s == 3
+    quick = smoke.scaled(0.1)
+    assert quick.duration_s == pytest.approx(3) and quick.time_scale == 0.1
+    assert [s.users for s in quick.plan] == [s.users for s in smoke.plan]
 
 
+OK_SHAPE = '[shape]\nkind = "constant"\nusers = 5\nduration = "10s"\n'
 BAD = {
-    "unknown_key.toml": 'users = 5\nduration = "10s"\ncolour = "red"\n',
-    "zero_users.toml": 'users = 0\nduration = "10s"\n',
-    "negative_duration.toml": 'users = 5\nduration = "-10s"\n',
-    "bad_class.toml": 'users = 5\nduration = "10s"\n[mix]\nGhostUser = 5\n',
-    "not_toml.toml": "users = = 5\n",
-    "all_zero_mix.toml": 'users = 5\nduration = "10s"\n[mix]\nBaselineUser = 0\n',
+    "unknown_key": 'colour = "red"\n' + OK_SHAPE,
+    "unknown_shape_key": OK_SHAPE + "ramp = 3\n",
+    "zero_users": '[shape]\nkind = "constant"\nusers = 0\nduration = "10s"\n',
+    "fractional_users": '[shape]\nkind = "constant"\nusers = 2.5\nduration = "10s"\n',
+    "negative_duration": '[shape]\nkind = "constant"\nusers = 5\nduration = "-10s"\n',
+    "zero_duration": '[shape]\nkind = "constant"\nusers = 5\nduration = 0\n',
+    "words_duration": '[shape]\nkind = "constant"\nusers = 5\nduration = "ten minutes"\n',
+    "negative_spawn_rate": OK_SHAPE + "spawn_rate = -1\n",
+    "bad_class": OK_SHAPE + "[mix]\nGhostUser = 5\n",
+    "negative_weight": OK_SHAPE + "[mix]\nBaselineUser = -5\n",
+    "all_zero_mix": OK_SHAPE + "[mix]\nBaselineUser = 0\n",
+    "not_toml": "users = = 5\n",
+    "no_shape": 'description = "x"\n',
+    "unknown_kind": '[shape]\nkind = "wave"\n',
+    "empty_steps": '[shape]\nkind = "step"\nsteps = []\nstep_duration = "1m"\n',
+    "zero_step": '[shape]\nkind = "step"\nsteps = [5, 0]\nstep_duration = "1m"\n',
+    "ramp_all_zero": '[shape]\nkind = "ramp"\nstages = [{ duration = "1m", users = 0 }]\n',
+    "ramp_bad_stage": '[shape]\nkind = "ramp"\nstages = [{ duration = "1m", users = 5, pace = 2 }]\n',
+    "stages_bad_mix": '[shape]\nkind = "stages"\nstages = [{ duration = "1m", users = 5, mix = ["NoUser"] }]\n',
+    "capacity_max_below_start": '[shape]\nkind = "capacity"\nstart_users = 50\nstep_users = 10\nmax_users = 20\n'
+    'step_duration = "1m"\n',
+    "capacity_error_ratio_above_1": '[shape]\nkind = "capacity"\nstart_users = 5\nstep_users = 5\nmax_users = 20\n'
+    'step_duration = "1m"\nbreach_error_ratio = 2\n',
+    "arrival_rate_zero": "arrival_rate = 0\n" + OK_SHAPE,
+    "tags_not_list": 'tags = "read"\n' + OK_SHAPE,
 }
 
 
 @pytest.mark.parametrize("name", sorted(BAD))
 def test_malformed_scenarios_are_refused_in_one_line(tmp_path, name):
-    (tmp_path / name).write_text(BAD[name])
+    (tmp_path / f"{name}.toml").write_text(BAD[name])
     with pytest.raises(BadInput) as err:
-        load_scenario(name.removesuffix(".toml"), tmp_path)
-    assert name in err.value.message and "\n" not in err.value.message
+        load_scenario(name, tmp_path)
+    assert f"{name}.toml" in err.value.message and "\n" not in err.value.message
+
+
+def test_every_problem_of_a_file_is_reported_at_once(tmp_path):
+    (tmp_path / "many.toml").write_text('colour = 1\n[shape]\nkind = "constant"\nusers = 0\nduration = "x"\n')
+    message = load_scenario_error(tmp_path, "many")
+    assert "colour" in message and "shape.users" in message and "shape.duration" in message
+
+
+def load_scenario_error(directory, name) -> str:
+    with pytest.raises(BadInput) as err:
+        load_scenario(name, directory)
+    return err.value.message
 
 
 def test_unknown_scenario_lists_the_known_ones():
     with pytest.raises(BadInput) as err:
         load_scenario("nosuch")
     assert "smoke" in err.value.message
+
+
+def test_a_scenario_can_be_given_by_path(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text(OK_SHAPE)
+    assert load_scenario(str(path)).name == "mine"
