@@ -102,7 +102,9 @@ def demo_credentials() -> tuple[dict[str, str], dict[str, str]]:
 def locust_command(scenario: Scenario, options: RunOptions, host: str, run_dir: Path) -> list[str]:
     """Locust runs the users of options.locustfile; ScenarioShape (second -f file) drives the stages."""
     prefix = str(run_dir / "locust")
-    cmd = [sys.executable, "-m", "locust", "-f", f"{options.locustfile},{SHAPE_FILE}", "--headless", "--host", host,
+    # User classes go right after -f: Locust's --tags / --exclude-tags take every word that follows them.
+    cmd = [sys.executable, "-m", "locust", "-f", f"{options.locustfile},{SHAPE_FILE}", *scenario.user_classes,
+           "--headless", "--host", host,
            "--csv", prefix, "--csv-full-history", "--json-file", prefix, "--html", str(run_dir / "locust_report.html"),
            "--logfile", str(run_dir / "locust.log"), "--only-summary", "--exit-code-on-error", "0",
            "--slow-threshold-ms", f"{options.slow_threshold_ms:g}"]  # fmt: skip
@@ -110,7 +112,7 @@ def locust_command(scenario: Scenario, options: RunOptions, host: str, run_dir: 
         cmd += ["--tags", *scenario.tags]
     if scenario.exclude_tags:
         cmd += ["--exclude-tags", *scenario.exclude_tags]
-    return cmd + scenario.user_classes
+    return cmd
 
 
 def say(options: RunOptions, line: str) -> None:
