@@ -9,6 +9,7 @@ from __future__ import annotations
 from locust import events
 from locust.env import Environment
 
+from locustfiles.recording.arrivals import ArrivalPacer
 from locustfiles.recording.common import node_role, results_dir
 from locustfiles.recording.final_stats import FinalStatsRecorder
 from locustfiles.recording.progress import ProgressRecorder
@@ -43,6 +44,13 @@ def add_options(parser, **_kwargs) -> None:
         default=1000.0,
         env_var="SWARMGATE_SLOW_MS",
         help="requests slower than this go to slow_requests.csv",
+    )
+    parser.add_argument(
+        "--arrival-rate",
+        type=float,
+        default=0.0,
+        env_var="SWARMGATE_ARRIVAL_RATE",
+        help="open model: iterations per second for the whole run (users become the pool); 0: off",
     )
     parser.add_argument(
         "--mix",
@@ -98,11 +106,12 @@ def on_init(environment: Environment, **_kwargs) -> None:
     stages = environment.swarmgate_stages = StageRecorder(environment, out_dir)
     slow = SlowRequestRecorder(environment, out_dir, options.slow_threshold_ms)
     user_classes = UserClassCounter(environment)
+    arrivals = ArrivalPacer(environment, options.arrival_rate) if options.arrival_rate > 0 else None
     ResourceRecorder(environment, out_dir, options.target_pid or None)
     if role != "master":
         environment.events.request.add_listener(RequestTap(stages, slow, user_classes).on_request)
     if role != "worker":
-        RunRecorder(environment, out_dir, user_classes, slow)
+        RunRecorder(environment, out_dir, user_classes, slow, arrivals)
         if out_dir is not None:
             ProgressRecorder(environment, out_dir)
         FinalStatsRecorder(environment)

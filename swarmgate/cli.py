@@ -166,6 +166,14 @@ def run(
                 f"{outcome.failures} failures{' — PARTIAL run' if outcome.partial else ''}",
                 err=True,
             )
+        if outcome.arrival_rate and not quiet:
+            rate = outcome.arrival_rate
+            kept = "kept up" if rate["kept_up"] else "COULD NOT KEEP UP"
+            click.echo(f"swarmgate: arrival rate {rate['achieved_per_s']}/s of {rate['target_per_s']:g}/s intended "
+                       f"({kept}: {rate['late']} late starts, {rate['dropped']} dropped)", err=True)  # fmt: skip
+        if outcome.exceptions:
+            click.echo(f"swarmgate: warning: {outcome.exceptions} exceptions in user code; "
+                       f"see {outcome.run_dir / 'locust_exceptions.csv'}", err=True)  # fmt: skip
         click.echo(f"results: {outcome.run_dir}")
         worst = max(worst, outcome.exit_code)
         if outcome.exit_code >= 130:

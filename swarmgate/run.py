@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import secrets
@@ -44,6 +45,8 @@ class RunOutcome:
     requests: int = 0
     failures: int = 0
     by_user_class: dict[str, int] = field(default_factory=dict)
+    exceptions: int = 0
+    arrival_rate: dict | None = None
 
 
 class Interrupts:
@@ -170,6 +173,15 @@ def finish_run_json(run_dir: Path, facts: dict) -> dict:
     return document
 
 
+def count_exceptions(run_dir: Path) -> int:
+    """Exceptions raised in user code (Locust keeps the run going and lists them in locust_exceptions.csv)."""
+    try:
+        with open(run_dir / "locust_exceptions.csv", newline="", encoding="utf-8") as handle:
+            return sum(int(row.get("Count") or 0) for row in csv.DictReader(handle))
+    except (OSError, ValueError):
+        return 0
+
+
 def count_requests(run_dir: Path) -> tuple[int, int]:
     try:
         entries = json.loads((run_dir / "locust.json").read_text(encoding="utf-8"))
@@ -207,6 +219,7 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
                     "SWARMGATE_RUN_ID": run_id,
                     "SWARMGATE_SCENARIO_FILE": str(scenario.path),
                     "SWARMGATE_TIME_SCALE": repr(scenario.time_scale),
+                    "SWARMGATE_ARRIVAL_RATE": repr(scenario.arrival_rate or 0.0),
                     "SWARMGATE_MIX": scenario.mix_option(),
                     "SWARMGATE_TARGET_PID": str(demo.pid if demo else 0),
                     "SWARMGATE_VERSION": swarmgate.__version__,
@@ -275,7 +288,9 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
         },
     )
     requests, failures = count_requests(run_dir)
-    outcome = RunOutcome(run_dir, EXIT_PASS, partial, requests, failures, document.get("requests_by_user_class") or {})
+    by_class = document.get("requests_by_user_class") or {}
+    outcome = RunOutcome(run_dir, EXIT_PASS, partial, requests, failures, by_class, count_exceptions(run_dir),
+                         document.get("arrival_rate"))  # fmt: skip
     if interrupted:
         outcome.exit_code = EXIT_INTERRUPTED
     elif proc is None or proc.returncode != 0 or killed:

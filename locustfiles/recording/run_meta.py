@@ -11,6 +11,7 @@ import locust
 from locust.env import Environment
 from locust.runners import STATE_STOPPED
 
+from locustfiles.recording.arrivals import ArrivalPacer
 from locustfiles.recording.common import iso, node_role, write_json
 from locustfiles.recording.slow_requests import SlowRequestRecorder
 from locustfiles.recording.user_classes import UserClassCounter
@@ -28,7 +29,9 @@ class RunRecorder:
         out_dir: Path | None,
         user_classes: UserClassCounter | None = None,
         slow: SlowRequestRecorder | None = None,
+        arrivals: ArrivalPacer | None = None,
     ) -> None:
+        self.arrivals = arrivals
         self.environment = environment
         self.user_classes = user_classes
         self.slow = slow
@@ -87,6 +90,7 @@ class RunRecorder:
             "user_classes": {cls.__name__: cls.weight for cls in env.user_classes},
             "requests_by_user_class": dict(self.user_classes.counts) if self.user_classes else None,
             "slow_requests": self.slow.summary() if self.slow else None,
+            "arrival_rate": self.arrivals.summary(self.stage_windows()) if self.arrivals else None,
             "peak_users": self.peak_users,
             "target_users": None if env.shape_class else getattr(options, "num_users", None),
             "spawn_rate": None if env.shape_class else getattr(options, "spawn_rate", None),
@@ -106,6 +110,10 @@ class RunRecorder:
             },
             "git_revision": os.environ.get("SWARMGATE_GIT_REVISION") or None,
         }
+
+    def stage_windows(self) -> list:
+        recorder = getattr(self.environment, "swarmgate_stages", None)
+        return recorder.stages if recorder is not None else []
 
     def write(self, status: str, exit_code: int | None) -> None:
         if self.path is not None:

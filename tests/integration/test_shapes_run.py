@@ -113,3 +113,34 @@ def test_capacity_search_stops_within_a_step_of_the_known_limit(tmp_path):
     assert run["status"] == "finished"
     assert set(run["requests_by_user_class"]) == {"StressTestUser"}  # the mix and the tags both held
     assert run["duration_s"] < 0.9 * run["plan"]["duration_s"]  # it stopped by itself, well before 40 users
+
+
+ARRIVALS = """
+tags = ["knowledge"]
+arrival_rate = 20
+
+[shape]
+kind = "constant"
+users = 10
+duration = "20s"
+spawn_rate = 10
+
+[mix]
+StressTestUser = 1
+"""
+
+
+def test_arrival_rate_is_achieved_when_the_target_can_keep_up(tmp_path):
+    run = json.loads((swarmgate_run(tmp_path, ARRIVALS) / "run.json").read_text())
+    rate = run["arrival_rate"]
+    assert rate["target_per_s"] == 20 and rate["kept_up"] is True, rate
+    assert 19 <= rate["achieved_per_s"] <= 21 and rate["dropped"] == 0
+
+
+def test_arrival_rate_shortfall_is_reported_when_the_target_saturates(tmp_path):
+    # one search at a time, 100 ms each: the demo can serve 10/s of the 20/s asked for
+    run_dir = swarmgate_run(tmp_path, ARRIVALS, "--demo-max-concurrency", "1",
+                            "--demo-latency", "GET /api/knowledge/search=100")  # fmt: skip
+    rate = json.loads((run_dir / "run.json").read_text())["arrival_rate"]
+    assert rate["kept_up"] is False, rate
+    assert rate["achieved_per_s"] < 12 and rate["late"] > 50 and rate["dropped"] > 50
