@@ -1,0 +1,50 @@
+"""The catalog shapes in Locust's web UI: listed by the class picker, parameters set from the form."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from tests.helpers import LOCUSTFILE, ROOT, closed_port, stop
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_shape_runs_from_the_web_ui_with_edited_parameters(tmp_path, demo, demo_passwords):
+    port = closed_port()
+    ui = subprocess.Popen(
+        [sys.executable, "-m", "locust", "-f", f"{LOCUSTFILE},{ROOT / 'shapes' / 'catalog.py'}", "--class-picker",
+         "--web-host", "127.0.0.1", "--web-port", str(port), "--results-dir", str(tmp_path)],
+        env={**os.environ, **demo_passwords["users"]}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                page = requests.get(base, timeout=2).text
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "the web UI did not start"
+                time.sleep(0.3)
+        for shape in ("Constant", "StepLoad", "Spike", "RampHoldRampDown", "Capacity"):
+            assert f'"{shape}"' in page
+        assert "shape_steps" in page and "breach_p95_ms" in page  # parameters are editable there
+        form = {"user_classes": "BaselineUser", "shape_class": "StepLoad", "host": demo.url, "shape_steps": "2,4",
+                "shape_step_s": "4", "shape_spawn_rate": "10", "user_count": "1", "spawn_rate": "1"}  # fmt: skip
+        started = requests.post(f"{base}/swarm", data=form, timeout=10).json()
+        assert started["success"], started
+        deadline = time.monotonic() + 40
+        while requests.get(f"{base}/stats/requests", timeout=5).json()["state"] != "stopped":
+            assert time.monotonic() < deadline, "the shape did not end by itself"
+            time.sleep(0.5)
+    finally:
+        stop(ui)
+    stages = json.loads((tmp_path / "stages.json").read_text())["stages"]
+    assert [s["target_users"] for s in stages if s["steady"]] == [2, 4]
