@@ -28,6 +28,7 @@ class PlannedShape(LoadTestShape):
         self._plan: list[Stage] | None = None
         self._ends: list[float] = []
         self.index = -1
+        self.completed = False  # True once the plan ended (or a capacity search stopped) by itself
 
     def build_plan(self) -> list[Stage]:
         raise NotImplementedError
@@ -51,12 +52,14 @@ class PlannedShape(LoadTestShape):
         while self.index < reached:  # end and enter every stage in order, even one a slow tick skipped
             if self.index >= 0 and not self.stage_ended(self.index):
                 self.index = len(plan)
+                self.completed = True
                 return None
             self.index += 1
             if self.index < len(plan) and self.runner is not None:
                 stage = plan[self.index]
                 announce_stage(self.runner.environment, stage.name, stage.users, stage.steady)
         if self.index >= len(plan):
+            self.completed = True
             return None
         stage = plan[self.index]
         if stage.user_classes and self.runner is not None:

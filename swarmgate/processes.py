@@ -13,12 +13,19 @@ from pathlib import Path
 from swarmgate.errors import RunFailed
 
 DEMO_START_TIMEOUT_S = 20.0
+# Locust 2.47 stops cleanly on SIGINT in every mode. On SIGTERM a headless run with a LoadTestShape dies
+# at once, writing nothing: its SIGTERM handler is installed only after the shape has finished.
+LOCUST_STOP_SIGNAL = signal.SIGINT
 
 
-def stop_process(proc: subprocess.Popen, grace_s: float = 10.0) -> int | None:
-    """SIGTERM, wait up to grace_s, then SIGKILL. Only this PID, never by name."""
+def stop_locust(proc: subprocess.Popen, grace_s: float = 30.0) -> int | None:
+    return stop_process(proc, grace_s, first=LOCUST_STOP_SIGNAL)
+
+
+def stop_process(proc: subprocess.Popen, grace_s: float = 10.0, first: int = signal.SIGTERM) -> int | None:
+    """`first` (SIGTERM), wait up to grace_s, then SIGKILL. Only this PID, never by name."""
     if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(first)
         try:
             proc.wait(timeout=grace_s)
         except subprocess.TimeoutExpired:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import swarmgate
 from swarmgate.errors import EXIT_INTERRUPTED, EXIT_PASS, RunFailed
-from swarmgate.processes import DemoProcess, child_env, git_revision, start_demo, stop_process
+from swarmgate.processes import LOCUST_STOP_SIGNAL, DemoProcess, child_env, git_revision, start_demo, stop_locust
 from swarmgate.scenarios import Scenario
 from swarmgate.target import check_reachable, validate_host
 
@@ -70,7 +70,7 @@ class Interrupts:
         first = self.received is None
         self.received = self.received or signum
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM if first else signal.SIGKILL)
+            self.proc.send_signal(LOCUST_STOP_SIGNAL if first else signal.SIGKILL)
 
 
 def new_run_dir(results_root: Path, scenario: str) -> tuple[str, Path]:
@@ -147,7 +147,7 @@ def wait_for_locust(
         now = time.monotonic()
         if now > deadline:
             say(options, f"swarmgate: Locust did not stop {EXIT_GRACE_S:g} s after the scenario's end; stopping it")
-            stop_process(proc, grace_s=15)
+            stop_locust(proc, grace_s=15)
             return True
         if now >= next_progress and interrupts.received is None:
             say(options, progress_line(scenario, label, run_dir, now - started))
@@ -244,12 +244,12 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
             if interrupts.received is None:
                 killed = wait_for_locust(proc, scenario, options, interrupts, run_dir, label)
             else:
-                stop_process(proc)
+                stop_locust(proc)
             if interrupts.received is not None:
-                stop_process(proc, grace_s=30)
+                stop_locust(proc)
         finally:
             if proc is not None and proc.poll() is None:
-                stop_process(proc)
+                stop_locust(proc)
             if demo is not None:
                 demo.stop()
 

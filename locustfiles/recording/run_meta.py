@@ -64,8 +64,13 @@ class RunRecorder:
 
     def on_quitting(self, environment: Environment, **_kwargs) -> None:
         # `quitting` fires before the runner is stopped: a run still going was cut short (signal, Ctrl-C).
-        runner = environment.runner
-        self.interrupted = runner is not None and self.started is not None and runner.state != STATE_STOPPED
+        # A swarmgate shape knows whether its plan ran out (Locust stops the runner before `quitting`
+        # on Ctrl-C during a shape run, so the runner's state cannot tell).
+        runner, shape = environment.runner, environment.shape_class
+        if shape is not None and hasattr(shape, "completed"):
+            self.interrupted = self.started is not None and not shape.completed
+        else:
+            self.interrupted = runner is not None and self.started is not None and runner.state != STATE_STOPPED
 
     def on_quit(self, exit_code: int, **_kwargs) -> None:
         self.ended = self.ended or time.time()

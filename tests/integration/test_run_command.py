@@ -84,7 +84,8 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, needle):
     assert len(done.stderr.strip().splitlines()) == 1 and needle in done.stderr and "Traceback" not in done.stderr
 
 
-def test_ctrl_c_stops_cleanly_and_keeps_what_was_recorded(tmp_path):
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_an_interrupted_run_stops_cleanly_and_keeps_what_was_recorded(tmp_path, stop_signal):
     results = tmp_path / "results"
     proc = subprocess.Popen([*SWARMGATE, "run", "--results-dir", str(results)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
@@ -98,7 +99,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_what_was_recorded(tmp_path):
                 break
             time.sleep(0.5)
         assert run_json is not None, "the run never got going"
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop_signal)
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
