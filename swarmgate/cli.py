@@ -8,8 +8,9 @@ from pathlib import Path
 
 import click
 
+from analysis.errors import InputError
 from demo.faults import Faults, FaultSpecError, parse_route_value
-from swarmgate.errors import EXIT_USAGE, BadInput, SwarmgateError
+from swarmgate.errors import EXIT_FAIL, EXIT_USAGE, BadInput, SwarmgateError
 
 DEMO_KNOBS: list[tuple[str, dict]] = [
     (
@@ -127,6 +128,8 @@ def cli() -> None:
     default=None,
     help="your own locustfile instead of locustfiles/locustfile.py (import locustfiles.recorders in it)",
 )
+@click.option("--sla", "sla_path", type=click.Path(path_type=Path), default=None,
+              help="SLA tables each run is judged by; default: sla.toml")  # fmt: skip
 @click.option("--quiet", is_flag=True, help="print only the results path")
 @demo_knob_options("demo-")
 def run(
@@ -136,15 +139,19 @@ def run(
     slow_threshold_ms: float,
     time_scale: float,
     locustfile: Path | None,
+    sla_path: Path | None,
     quiet: bool,
     **knobs,
 ) -> None:
     """Run SCENARIOS in order (default: smoke) and print where the results are."""
+    from analysis.analyze import analyze as analyze_run
+    from analysis.sla import DEFAULT_SLA, load_sla
     from swarmgate.run import DEFAULT_LOCUSTFILE, RunOptions, run_scenario
     from swarmgate.scenarios import load_scenario
 
     loaded = [load_scenario(name) for name in (scenarios or ("smoke",))]  # all refused before any runs
     faults_from_knobs(knobs, "demo-")  # bad knobs are refused now, not by the demo process later
+    load_sla(sla_path or DEFAULT_SLA)  # and a bad SLA file before any load is made
     options = RunOptions(
         host=host,
         results_root=results_dir,
@@ -175,10 +182,40 @@ def run(
             click.echo(f"swarmgate: warning: {outcome.exceptions} exceptions in user code; "
                        f"see {outcome.run_dir / 'locust_exceptions.csv'}", err=True)  # fmt: skip
         click.echo(f"results: {outcome.run_dir}")
-        worst = max(worst, outcome.exit_code)
+        summary, folder = analyze_run(outcome.run_dir, sla_path or DEFAULT_SLA)
+        report_verdict(summary, folder)
+        verdict_code = EXIT_FAIL if summary["verdict"] == "fail" else 0
+        worst = max(worst, outcome.exit_code, verdict_code)
         if outcome.exit_code >= 130:
             break
     sys.exit(worst)
+
+
+@cli.command()
+@click.argument("run_path", metavar="RUN", type=click.Path(path_type=Path))
+@click.option("--sla", "sla_path", type=click.Path(path_type=Path), default=None,
+              help="SLA tables (TOML); default: sla.toml")  # fmt: skip
+@click.option("--profile", default=None, help="SLA profile (default: the scenario's `sla`, else its name)")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="write summary.json, junit.xml and summary.md here instead of next to the run")  # fmt: skip
+def analyze(run_path: Path, sla_path: Path | None, profile: str | None, out_dir: Path | None) -> None:
+    """Judge RUN (a results dir, or a stock Locust --csv PREFIX) against the SLA; exit 1 on a fail."""
+    from analysis.analyze import analyze as analyze_run
+    from analysis.sla import DEFAULT_SLA
+
+    summary, folder = analyze_run(run_path, sla_path or DEFAULT_SLA, out_dir, profile)
+    report_verdict(summary, folder)
+    sys.exit(EXIT_FAIL if summary["verdict"] == "fail" else 0)
+
+
+def report_verdict(summary: dict, folder: Path) -> None:
+    checks = summary["checks"]
+    worst = [c for c in checks if c["status"] == summary["verdict"] and c["status"] != "pass"]
+    why = f": {worst[0]['message']}" + (f" (and {len(worst) - 1} more)" if len(worst) > 1 else "") if worst else ""
+    click.echo(f"verdict: {summary['verdict'].upper()} ({len(checks)} checks){why}")
+    for note in summary["not_computed"]:
+        click.echo(f"  not computed: {note}", err=True)
+    click.echo(f"summary: {folder / 'summary.json'}")
 
 
 @cli.command()
@@ -240,3 +277,8 @@ def main(argv: list[str] | None = None) -> None:
             raise
         click.echo(f"swarmgate: {exc.message}", err=True)
         sys.exit(exc.exit_code)
+    except InputError as exc:
+        if debug:
+            raise
+        click.echo(f"swarmgate: {exc.message}", err=True)
+        sys.exit(EXIT_USAGE)

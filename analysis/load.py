@@ -1,0 +1,264 @@
+"""Read a run into plain data, validating as it goes: a swarmgate results dir, or stock Locust output.
+
+Stock Locust output is `--csv PREFIX` files (PREFIX_stats.csv, optionally PREFIX_stats_history.csv,
+PREFIX_failures.csv) with or without `--json-file PREFIX` (PREFIX.json, the exact histograms). What
+the input cannot give (stages, resources, exact percentiles without the JSON) is listed in `missing`,
+never guessed.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from analysis.errors import InputError
+from analysis.histogram import merge
+
+STATS_COLUMNS = ["Type", "Name", "Request Count", "Failure Count", "Average Response Time", "Max Response Time",
+                 "Requests/s", "50%", "95%", "99%"]  # fmt: skip
+PERCENTILE_COLUMNS = ["50%", "66%", "75%", "80%", "90%", "95%", "98%", "99%", "99.9%", "99.99%", "100%"]
+
+
+@dataclass
+class Endpoint:
+    """One endpoint's numbers for a window: counts, times, and the histogram when the input has it."""
+
+    method: str
+    name: str
+    requests: int
+    failures: int
+    total_ms: float | None = None
+    max_ms: float | None = None
+    histogram: dict[int, int] | None = None
+    csv_percentiles: dict[str, float] = field(default_factory=dict)  # Locust's own, when no histogram
+
+
+@dataclass
+class Stage:
+    name: str
+    start: float
+    end: float
+    users: int | None
+    steady: bool
+    endpoints: list[Endpoint]
+
+
+@dataclass
+class Run:
+    source: str  # "swarmgate" or "locust-csv"
+    path: Path
+    meta: dict
+    endpoints: list[Endpoint]
+    stages: list[Stage]
+    duration_s: float | None
+    missing: list[str]
+    capacity: dict | None = None
+
+
+def read_json(path: Path) -> object:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(path, "is not UTF-8 text", "give the file Locust or swarmgate wrote") from None
+    if not text.strip():
+        raise InputError(path, "is empty", "re-run, or give the file Locust wrote at the end of a run")
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise InputError(path, f"is not valid JSON ({exc.msg} at line {exc.lineno})",
+                         "the file is truncated or damaged; re-run or restore it") from None  # fmt: skip
+
+
+def number(path: Path, row: int, column: str, value: str, *, integer: bool = False) -> float:
+    text = (value or "").strip()
+    if text in ("", "N/A"):
+        return math.nan
+    try:
+        parsed = float(text)
+    except ValueError:
+        raise InputError(path, f"column '{column}' holds {text[:20]!r}, not a number",
+                         "the file is damaged; re-run or restore it", row) from None  # fmt: skip
+    if parsed < 0 or math.isinf(parsed) or (integer and parsed != int(parsed)):
+        raise InputError(path, f"column '{column}' holds {text[:20]!r}, not a count or time",
+                         "counts and times are whole or positive numbers", row)  # fmt: skip
+    return parsed
+
+
+def read_stats_csv(path: Path) -> list[Endpoint]:
+    """PREFIX_stats.csv: one row per endpoint plus Aggregated; validated cell by cell."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(path, "is not UTF-8 text", "give the _stats.csv file Locust wrote") from None
+    rows = list(csv.reader(text.splitlines()))
+    if not rows:
+        raise InputError(path, "is empty", "the run wrote no stats; re-run it")
+    header = rows[0]
+    absent = [c for c in STATS_COLUMNS if c not in header]
+    if absent:
+        raise InputError(path, f"lacks column(s) {', '.join(absent)}",
+                         "give a Locust _stats.csv (the header starts Type,Name,Request Count)")  # fmt: skip
+    index = {c: i for i, c in enumerate(header)}
+    endpoints = []
+    for row_no, row in enumerate(rows[1:], start=2):
+        if not row:
+            continue
+        if len(row) < len(header):
+            raise InputError(path, f"has {len(row)} fields where the header has {len(header)}",
+                             "the file is truncated; re-run or restore it", row_no)  # fmt: skip
+        cell = {c: row[i] for c, i in index.items()}
+        requests = number(path, row_no, "Request Count", cell["Request Count"], integer=True)
+        failures = number(path, row_no, "Failure Count", cell["Failure Count"], integer=True)
+        if failures > requests:
+            raise InputError(path, "Failure Count is larger than Request Count",
+                             "the file is damaged; re-run or restore it", row_no)  # fmt: skip
+        percentiles = {c: number(path, row_no, c, cell[c]) for c in PERCENTILE_COLUMNS if c in cell}
+        values = [v for v in percentiles.values() if not math.isnan(v)]
+        if any(b < a for a, b in zip(values, values[1:], strict=False)):
+            raise InputError(path, "percentiles decrease from left to right",
+                             "the file is damaged; re-run or restore it", row_no)  # fmt: skip
+        average = number(path, row_no, "Average Response Time", cell["Average Response Time"])
+        endpoints.append(Endpoint(cell["Type"], cell["Name"], int(requests), int(failures),
+                                  None if math.isnan(average) else average * requests,
+                                  number(path, row_no, "Max Response Time", cell["Max Response Time"]),
+                                  csv_percentiles=percentiles))  # fmt: skip
+    if not any(e.name == "Aggregated" for e in endpoints):
+        raise InputError(path, "has no Aggregated row", "give the complete _stats.csv Locust wrote")
+    return endpoints
+
+
+def endpoints_from_json(path: Path) -> list[Endpoint]:
+    entries = read_json(path)
+    if not isinstance(entries, list):
+        raise InputError(path, "is not a list of endpoint entries", "give the file Locust's --json-file wrote")
+    endpoints = []
+    for i, entry in enumerate(entries, 1):
+        try:
+            histogram = merge([entry["response_times"]])
+            requests, failures = int(entry["num_requests"]), int(entry["num_failures"])
+            total, most = float(entry["total_response_time"]), float(entry["max_response_time"])
+            endpoint = Endpoint(entry["method"] or "", entry["name"], requests, failures, total, most, histogram)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(
+                path, f"entry {i} lacks or garbles {exc}", "give the file Locust's --json-file wrote"
+            ) from None
+        if requests < 0 or failures < 0 or any(c < 0 for c in histogram.values()):
+            raise InputError(path, f"entry {i} has a negative count", "the file is damaged; re-run or restore it")
+        if sum(histogram.values()) > requests:
+            raise InputError(path, f"entry {i} has more timed requests than requests", "the file is damaged")
+        endpoints.append(endpoint)
+    return endpoints
+
+
+def aggregate(endpoints: list[Endpoint]) -> Endpoint:
+    with_histograms = all(e.histogram is not None for e in endpoints)
+    return Endpoint(
+        "", "Aggregated", sum(e.requests for e in endpoints), sum(e.failures for e in endpoints),
+        sum(e.total_ms or 0.0 for e in endpoints), max((e.max_ms or 0.0 for e in endpoints), default=0.0),
+        merge(e.histogram for e in endpoints) if with_histograms else None,
+    )  # fmt: skip
+
+
+def load_stages(path: Path) -> tuple[list[Stage], dict | None]:
+    document = read_json(path)
+    if not isinstance(document, dict) or not isinstance(document.get("stages"), list):
+        raise InputError(path, "has no list of stages", "give the stages.json swarmgate wrote")
+    stages, previous_end = [], -math.inf
+    for i, raw in enumerate(document["stages"], 1):
+        try:
+            start, end = float(raw["start_ts"]), float(raw["end_ts"])
+            endpoints = [
+                Endpoint(e["method"], e["name"], int(e["requests"]), int(e["failures"]), float(e["total_ms"]),
+                         float(e["max_ms"]), merge([e["response_times"]]))
+                for e in raw["endpoints"]
+            ]  # fmt: skip
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(
+                path, f"stage {i} lacks or garbles {exc}", "give the stages.json swarmgate wrote"
+            ) from None
+        if end < start or start < previous_end - 0.001:
+            raise InputError(path, f"stage {i} goes back in time", "the file is damaged; re-run or restore it")
+        previous_end = end
+        stages.append(Stage(str(raw.get("name")), start, end, raw.get("target_users"), bool(raw.get("steady")),
+                            endpoints))  # fmt: skip
+    return stages, document.get("capacity")
+
+
+def load_run(target: Path | str) -> Run:
+    """A swarmgate run dir, or a stock Locust CSV prefix (`results/x/locust` for results/x/locust_stats.csv)."""
+    target = Path(target)
+    if target.is_dir() and (target / "run.json").is_file():
+        return load_swarmgate(target)
+    if target.is_dir() and (target / "locust_stats.csv").is_file():
+        return load_stock(target / "locust")
+    if Path(f"{target}_stats.csv").is_file():
+        return load_stock(target)
+    raise InputError(target, "is neither a swarmgate run dir nor a Locust --csv prefix",
+                     "give results/<scenario>/<run-id>, or PREFIX for PREFIX_stats.csv")  # fmt: skip
+
+
+def load_swarmgate(run_dir: Path) -> Run:
+    meta = read_json(run_dir / "run.json")
+    if not isinstance(meta, dict):
+        raise InputError(run_dir / "run.json", "is not a JSON object", "give the run.json swarmgate wrote")
+    missing = []
+    if (run_dir / "locust.json").is_file():
+        endpoints = endpoints_from_json(run_dir / "locust.json")
+    else:
+        endpoints = [e for e in read_stats_csv(run_dir / "locust_stats.csv") if e.name != "Aggregated"]
+        missing.append("exact percentiles (locust.json is missing; Locust's rounded CSV percentiles are used)")
+    stages, capacity = load_stages(run_dir / "stages.json") if (run_dir / "stages.json").is_file() else ([], None)
+    if not stages:
+        missing.append("stages (no stages.json): verdicts cover the whole run, ramps included")
+    return Run("swarmgate", run_dir, meta, endpoints, stages, meta.get("duration_s"), missing, capacity)
+
+
+def load_stock(prefix: Path) -> Run:
+    stats_path = Path(f"{prefix}_stats.csv")
+    csv_endpoints = read_stats_csv(stats_path)
+    json_path = Path(f"{prefix}.json")
+    missing = [
+        "stages (stock Locust output): verdicts cover the whole run, ramps included",
+        "resources and slow requests (stock Locust output)",
+        "run metadata (scenario, host, user mix)",
+    ]
+    if json_path.is_file():
+        endpoints = endpoints_from_json(json_path)
+    else:
+        endpoints = [e for e in csv_endpoints if e.name != "Aggregated"]
+        missing.append("exact percentiles (no --json-file): Locust's rounded, possibly stale CSV ones are used")
+    duration = history_duration(Path(f"{prefix}_stats_history.csv"))
+    if duration is None:
+        missing.append("requests per second over the run (no _stats_history.csv)")
+    meta = {"scenario": None, "run_id": prefix.name, "host": None, "partial": None}
+    return Run("locust-csv", prefix, meta, endpoints, [], duration, missing)
+
+
+def history_duration(path: Path) -> float | None:
+    """Seconds covered by a _stats_history.csv (its timestamps must not go backwards)."""
+    if not path.is_file():
+        return None
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(path, "is not UTF-8 text", "give the _stats_history.csv Locust wrote") from None
+    reader = csv.reader(text.splitlines())
+    header = next(reader, None)
+    if not header or "Timestamp" not in header:
+        raise InputError(path, "lacks the Timestamp column", "give a Locust _stats_history.csv")
+    column = header.index("Timestamp")
+    first = last = None
+    for row_no, row in enumerate(reader, start=2):
+        if not row:
+            continue
+        if len(row) <= column:
+            raise InputError(path, "has a truncated row", "the file is damaged; re-run or restore it", row_no)
+        stamp = number(path, row_no, "Timestamp", row[column])
+        if last is not None and stamp < last:
+            raise InputError(path, "time goes backwards", "the file is damaged or two runs were mixed", row_no)
+        first = stamp if first is None else first
+        last = stamp
+    return (last - first) if first is not None and last is not None and last > first else None

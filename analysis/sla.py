@@ -1,0 +1,136 @@
+"""SLA tables (TOML) and the checks they give: pass, warn (beyond target) or fail (beyond alert).
+
+Loaded into frozen data, validated with every problem reported at once. A run is judged by the
+defaults, then its scenario's profile, then endpoint overrides (the later wins per metric).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from analysis.errors import InputError
+
+AT_MOST = ("p50_ms", "p75_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms", "error_ratio", "slow_ratio")
+AT_LEAST = ("min_rps", "apdex")
+METRICS = AT_MOST + AT_LEAST
+WHOLE_RUN_ONLY = ("min_rps",)
+DEFAULT_SLA = Path(__file__).resolve().parent.parent / "sla.toml"
+
+
+@dataclass(frozen=True)
+class Threshold:
+    target: float
+    alert: float
+
+
+@dataclass(frozen=True)
+class EndpointRule:
+    method: str | None
+    name: str
+    thresholds: dict[str, Threshold]
+
+
+@dataclass(frozen=True)
+class SlaConfig:
+    path: Path
+    apdex_t_ms: float
+    slow_ms: float
+    defaults: dict[str, Threshold]
+    scenarios: dict[str, dict[str, Threshold]]
+    endpoints: tuple[EndpointRule, ...]
+
+    def thresholds(self, profile: str | None, method: str, name: str) -> dict[str, Threshold]:
+        merged = {**self.defaults, **self.scenarios.get(profile or "", {})}
+        for rule in self.endpoints:
+            if rule.name == name and rule.method in (None, method):
+                merged.update(rule.thresholds)
+        if name != "Aggregated" or method:
+            merged = {k: v for k, v in merged.items() if k not in WHOLE_RUN_ONLY}
+        return merged
+
+
+def _thresholds(table: dict, where: str, problems: list[str], skip: tuple[str, ...] = ()) -> dict[str, Threshold]:
+    found = {}
+    for metric, value in table.items():
+        if metric in skip:
+            continue
+        if metric not in METRICS:
+            problems.append(f"{where}{metric}: unknown metric (known: {', '.join(METRICS)})")
+            continue
+        if (
+            not isinstance(value, dict)
+            or set(value) != {"target", "alert"}
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in value.values())
+        ):
+            problems.append(f"{where}{metric}: write {{ target = N, alert = M }} with numbers 0 or more")
+            continue
+        target, alert = float(value["target"]), float(value["alert"])
+        if (metric in AT_MOST and alert < target) or (metric in AT_LEAST and alert > target):
+            side = "at or beyond" if metric in AT_MOST else "at or below"
+            problems.append(f"{where}{metric}: the alert level must be {side} the target")
+            continue
+        found[metric] = Threshold(target, alert)
+    return found
+
+
+def load_sla(path: Path | str = DEFAULT_SLA) -> SlaConfig:
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise InputError(path, "not found", "give an SLA file with --sla, or use the default sla.toml") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"is not valid TOML ({exc})", "fix the syntax") from None
+    problems: list[str] = []
+    for key in raw:
+        if key not in ("apdex_t_ms", "slow_ms", "defaults", "scenarios", "endpoints"):
+            problems.append(f"{key}: unknown key (known: apdex_t_ms, slow_ms, defaults, scenarios, endpoints)")
+    numbers = {}
+    for key, default in (("apdex_t_ms", 500.0), ("slow_ms", 1000.0)):
+        value = raw.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            problems.append(f"{key}: must be a number of milliseconds above 0")
+            value = default
+        numbers[key] = float(value)
+    defaults = _thresholds(raw.get("defaults", {}), "defaults.", problems)
+    scenarios = {name: _thresholds(table, f"scenarios.{name}.", problems)
+                 for name, table in raw.get("scenarios", {}).items()}  # fmt: skip
+    rules = []
+    for i, rule in enumerate(raw.get("endpoints", []), 1):
+        if not isinstance(rule, dict) or not isinstance(rule.get("name"), str):
+            problems.append(f'endpoints[{i}]: needs name = "/path" (and optionally method = "GET")')
+            continue
+        thresholds = _thresholds(rule, f"endpoints[{i}].", problems, skip=("name", "method"))
+        rules.append(EndpointRule(rule.get("method"), rule["name"], thresholds))
+    if problems:
+        raise InputError(path, "; ".join(problems), "see the SLA section of README")
+    return SlaConfig(path, numbers["apdex_t_ms"], numbers["slow_ms"], defaults, scenarios, tuple(rules))
+
+
+def status_of(metric: str, actual: float, threshold: Threshold) -> str:
+    if metric in AT_MOST:
+        return "fail" if actual > threshold.alert else "warn" if actual > threshold.target else "pass"
+    return "fail" if actual < threshold.alert else "warn" if actual < threshold.target else "pass"
+
+
+def sla_checks(rows: list[dict], config: SlaConfig, profile: str | None, over: str) -> list[dict]:
+    """One check per endpoint row and metric that has a threshold; metrics the input lacks are skipped."""
+    checks = []
+    for row in rows:
+        if not row["requests"]:
+            continue
+        for metric, threshold in config.thresholds(profile, row["method"], row["name"]).items():
+            actual = row.get("rps" if metric == "min_rps" else metric)
+            if actual is None:
+                continue
+            status = status_of(metric, actual, threshold)
+            word = {"pass": "within target", "warn": "beyond target", "fail": "beyond alert level"}[status]
+            checks.append({
+                "kind": "sla", "method": row["method"], "endpoint": row["name"], "metric": metric, "status": status,
+                "actual": actual, "target": threshold.target, "alert": threshold.alert, "baseline": None,
+                "message": f"{row['method'] + ' ' if row['method'] else ''}{row['name']} {metric} {actual:g} "
+                           f"is {word} ({threshold.target:g} / {threshold.alert:g}) over {over}",
+            })  # fmt: skip
+    return checks

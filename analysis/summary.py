@@ -1,0 +1,63 @@
+"""summary.json: the contract between analysis/, reports/, CI and the history (schema in README)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from analysis.load import Run
+from analysis.metrics import judged_window, table
+from analysis.sla import SlaConfig, sla_checks
+
+SCHEMA_VERSION = 1
+ORDER = {"pass": 0, "warn": 1, "fail": 2}
+
+
+def iso(ts: float | None) -> str | None:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds") if ts is not None else None
+
+
+def run_checks(run: Run) -> list[dict]:
+    """Whole-run checks: an interrupted or crashed run is never silently passed."""
+    checks = []
+    status = run.meta.get("status")
+    if status == "crashed" or status == "killed":
+        checks.append(("fail", f"the run {status}; its numbers are incomplete"))
+    elif run.meta.get("partial"):
+        checks.append(("warn", "the run was interrupted; its numbers cover only part of the plan"))
+    missing_workers = (run.meta.get("workers") or {}).get("missing") or []
+    if missing_workers:
+        checks.append(("warn", f"{len(missing_workers)} worker(s) went missing during the run"))
+    return [{"kind": "run", "method": None, "endpoint": None, "metric": None, "status": s, "actual": None,
+             "target": None, "alert": None, "baseline": None, "message": m} for s, m in checks]  # fmt: skip
+
+
+def summarise(run: Run, sla: SlaConfig, profile: str | None) -> dict:
+    judged, seconds, over = judged_window(run)
+    judged_rows = table(judged, seconds, sla.apdex_t_ms, sla.slow_ms)
+    checks = run_checks(run) + sla_checks(judged_rows, sla, profile, over)
+    verdict = max((c["status"] for c in checks), key=ORDER.__getitem__, default="pass")
+    meta = run.meta
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run": {
+            "scenario": meta.get("scenario"), "run_id": meta.get("run_id"), "started": meta.get("started"),
+            "ended": meta.get("ended"), "host": meta.get("host"), "partial": meta.get("partial"),
+            "status": meta.get("status"), "time_scale": meta.get("time_scale"),
+            "workers": {"expected": (meta.get("workers") or {}).get("expected", 0),
+                        "lost": len((meta.get("workers") or {}).get("missing") or [])},
+            "source": run.source, "sla_profile": profile, "sla_file": sla.path.name,
+        },
+        "verdict": verdict,
+        "judged_over": {"window": over, "seconds": round(seconds, 3) if seconds else None},
+        "endpoints": table(run.endpoints, run.duration_s, sla.apdex_t_ms, sla.slow_ms),
+        "judged_endpoints": judged_rows,
+        "stages": [
+            {"name": s.name, "start": iso(s.start), "end": iso(s.end), "users": s.users, "steady": s.steady,
+             "endpoints": table(s.endpoints, s.end - s.start, sla.apdex_t_ms, sla.slow_ms)}
+            for s in run.stages
+        ],
+        "checks": checks,
+        "capacity": run.capacity,
+        "drift": None,
+        "not_computed": run.missing,
+    }  # fmt: skip
