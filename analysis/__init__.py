@@ -1,1 +1,1 @@
-"""Analysis: see DESIGN.md; built in the issues that follow the spine."""
+"""Read runs, compute metrics from histograms, judge them by SLA tables; never imports Locust at run time."""

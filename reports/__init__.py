@@ -1,1 +1,1 @@
-"""Reports: see DESIGN.md; built in the issues that follow the spine."""
+"""Render summary.json for people and for CI; never recomputes a metric."""

@@ -1,1 +1,1 @@
-"""Shapes: see DESIGN.md; built in the issues that follow the spine."""
+"""LoadTestShape classes driven by stage plans (scenario files or options); bases are abstract."""

@@ -36,7 +36,13 @@ def test_default_run_writes_the_whole_contract(tmp_path):
     assert done.returncode == 0, done.stderr
     run_dir = only_run_dir(results)
     assert f"results: {run_dir}" in done.stdout
-    for name in CONTRACT:
+    assert "verdict: PASS" in done.stdout  # the demo meets the default SLA in a smoke run
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["verdict"] == "pass" and summary["judged_over"]["window"] == "steady stages"
+    assert {row["name"] for row in summary["endpoints"]} >= {"Aggregated", "/api/workspaces"}
+    assert (run_dir / "junit.xml").read_text().count("<testcase") == len(summary["checks"]) > 20
+    assert "PASS" in (run_dir / "summary.md").read_text()
+    for name in [*CONTRACT, "summary.json", "junit.xml", "summary.md"]:
         assert (run_dir / name).is_file(), name
 
     total = stats_rows(run_dir)[("", "Aggregated")]

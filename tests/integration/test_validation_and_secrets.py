@@ -15,11 +15,11 @@ from tests.helpers import SWARMGATE, failures_rows, stats_rows
 pytestmark = pytest.mark.integration
 
 
-def run(tmp_path, *args, env=None, scale="0.3") -> tuple[subprocess.CompletedProcess, object]:
+def run(tmp_path, *args, env=None, scale="0.3", code=0) -> tuple[subprocess.CompletedProcess, object]:
     results = tmp_path / "results"
     done = subprocess.run([*SWARMGATE, "run", "--time-scale", scale, "--results-dir", str(results), *args],
                           capture_output=True, text=True, timeout=180, env={**os.environ, **(env or {})})  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == code, done.stderr
     (run_dir,) = (results / "smoke").iterdir()
     return done, run_dir
 
@@ -29,6 +29,7 @@ def test_a_wrong_body_is_a_failure_and_slow_requests_are_listed(tmp_path):
         tmp_path,
         *("--demo-bad-body-ratio", "GET /api/workspaces=1"),
         *("--demo-latency", "GET /api/workspaces/[id]=150", "--slow-threshold-ms", "100"),
+        code=1,  # every GET /api/workspaces failed: the SLA verdict fails the run
     )
     stats = stats_rows(run_dir)
     listed = stats[("GET", "/api/workspaces")]
@@ -46,6 +47,9 @@ def test_a_wrong_body_is_a_failure_and_slow_requests_are_listed(tmp_path):
     assert all(float(row["response_time_ms"]) > 100 for row in slow)
     summary = json.loads((run_dir / "run.json").read_text())["slow_requests"]
     assert summary == {"threshold_ms": 100.0, "written": slowed, "left_out": 0}
+    checks = json.loads((run_dir / "summary.json").read_text())["checks"]
+    failed = {(c["endpoint"], c["metric"]) for c in checks if c["status"] == "fail"}
+    assert ("/api/workspaces", "error_ratio") in failed
 
 
 def test_the_auth_token_appears_in_no_output_file(tmp_path):
