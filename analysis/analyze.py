@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from analysis.baseline import baseline_dir, differences
+from analysis.compare import history_windows, regression_checks
+from analysis.errors import InputError
 from analysis.load import load_run
 from analysis.sla import DEFAULT_SLA, load_sla
 from analysis.summary import summarise
@@ -17,11 +20,17 @@ def profile_for(meta: dict) -> str | None:
 
 
 def analyze(target: Path | str, sla_path: Path | str = DEFAULT_SLA, out_dir: Path | None = None,
-            profile: str | None = None) -> tuple[dict, Path]:  # fmt: skip
-    """Returns (summary, folder written to). Input problems raise analysis.errors.InputError."""
+            profile: str | None = None, baseline: Path | str | None = None, force: bool = False,
+            results_root: Path = Path("results")) -> tuple[dict, Path]:  # fmt: skip
+    """Returns (summary, folder written to). Input problems raise analysis.errors.InputError.
+
+    baseline: None (no comparison), "auto" (the scenario's promoted baseline, if any) or a run path.
+    """
     sla = load_sla(sla_path)
     run = load_run(target)
     summary = summarise(run, sla, profile or profile_for(run.meta))
+    if baseline is not None:
+        add_comparison(summary, run, sla, baseline, force, results_root)
     folder = out_dir or (run.path if run.path.is_dir() else run.path.parent)
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in (("summary.json", json.dumps(summary, indent=2) + "\n"), ("junit.xml", junit_xml(summary)),
@@ -30,3 +39,40 @@ def analyze(target: Path | str, sla_path: Path | str = DEFAULT_SLA, out_dir: Pat
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(folder / name)
     return summary, folder
+
+
+def add_comparison(summary: dict, run, sla, baseline: Path | str, force: bool, results_root: Path) -> None:
+    """Compare with a baseline run; refuse runs that are not comparable unless forced."""
+    auto = str(baseline) == "auto"
+    path = baseline_dir(results_root, run.meta.get("scenario") or "adhoc") if auto else Path(baseline)
+    if auto and not path.is_dir():
+        summary["not_computed"].append(f"baseline comparison (no baseline promoted for '{run.meta.get('scenario')}')")
+        return
+    base = load_run(path)
+    notes = []
+    if run.source == "swarmgate" and base.source == "swarmgate":
+        different = differences(run.meta, base.meta)
+        if different and not force:
+            if auto:
+                summary["not_computed"].append("baseline comparison (not comparable: " + "; ".join(different) + ")")
+                return
+            raise InputError(path, "is not comparable with this run: differs in " + "; ".join(different),
+                             "compare runs of the same scenario, plan, mix and time scale, or add --force")  # fmt: skip
+        notes += [f"compared although they differ in {d}" for d in different]
+    else:
+        notes.append("comparability could not be checked (stock Locust output): compared as given")
+    base_summary = summarise(base, sla, summary["run"]["sla_profile"])
+    spans = [(s.start, s.end) for s in run.stages if s.steady]
+    base_spans = [(s.start, s.end) for s in base.stages if s.steady]
+    history = (
+        Path(run.path) / "locust_stats_history.csv" if run.path.is_dir() else Path(f"{run.path}_stats_history.csv")
+    )
+    base_history = path / "locust_stats_history.csv" if path.is_dir() else Path(f"{path}_stats_history.csv")
+    checks = regression_checks(summary["judged_endpoints"], base_summary["judged_endpoints"],
+                               history_windows(history, spans), history_windows(base_history, base_spans),
+                               sla.regression)  # fmt: skip
+    summary["checks"] += checks
+    summary["baseline"] = {"run_id": base.meta.get("run_id"), "path": str(path), "notes": notes,
+                           "regressions": sum(c["status"] == "fail" for c in checks)}  # fmt: skip
+    statuses = [c["status"] for c in summary["checks"]]
+    summary["verdict"] = "fail" if "fail" in statuses else "warn" if "warn" in statuses else "pass"

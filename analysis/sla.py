@@ -10,6 +10,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from analysis.compare import Rules
 from analysis.errors import InputError
 
 AT_MOST = ("p50_ms", "p75_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms", "error_ratio", "slow_ratio")
@@ -40,6 +41,7 @@ class SlaConfig:
     defaults: dict[str, Threshold]
     scenarios: dict[str, dict[str, Threshold]]
     endpoints: tuple[EndpointRule, ...]
+    regression: Rules = Rules()
 
     def thresholds(self, profile: str | None, method: str, name: str) -> dict[str, Threshold]:
         merged = {**self.defaults, **self.scenarios.get(profile or "", {})}
@@ -85,8 +87,10 @@ def load_sla(path: Path | str = DEFAULT_SLA) -> SlaConfig:
         raise InputError(path, f"is not valid TOML ({exc})", "fix the syntax") from None
     problems: list[str] = []
     for key in raw:
-        if key not in ("apdex_t_ms", "slow_ms", "defaults", "scenarios", "endpoints"):
-            problems.append(f"{key}: unknown key (known: apdex_t_ms, slow_ms, defaults, scenarios, endpoints)")
+        if key not in ("apdex_t_ms", "slow_ms", "defaults", "scenarios", "endpoints", "regression"):
+            problems.append(
+                f"{key}: unknown key (known: apdex_t_ms, slow_ms, defaults, scenarios, endpoints, regression)"
+            )
     numbers = {}
     for key, default in (("apdex_t_ms", 500.0), ("slow_ms", 1000.0)):
         value = raw.get(key, default)
@@ -104,9 +108,19 @@ def load_sla(path: Path | str = DEFAULT_SLA) -> SlaConfig:
             continue
         thresholds = _thresholds(rule, f"endpoints[{i}].", problems, skip=("name", "method"))
         rules.append(EndpointRule(rule.get("method"), rule["name"], thresholds))
+    rules_table = raw.get("regression", {})
+    regression = {}
+    for key, value in rules_table.items():
+        if key not in Rules.__dataclass_fields__:
+            problems.append(f"regression.{key}: unknown key (known: {', '.join(Rules.__dataclass_fields__)})")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            problems.append(f"regression.{key}: must be a number 0 or more")
+        else:
+            regression[key] = float(value)
     if problems:
         raise InputError(path, "; ".join(problems), "see the SLA section of README")
-    return SlaConfig(path, numbers["apdex_t_ms"], numbers["slow_ms"], defaults, scenarios, tuple(rules))
+    return SlaConfig(path, numbers["apdex_t_ms"], numbers["slow_ms"], defaults, scenarios, tuple(rules),
+                     Rules(**regression))  # fmt: skip
 
 
 def status_of(metric: str, actual: float, threshold: Threshold) -> str:

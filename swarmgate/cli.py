@@ -182,7 +182,8 @@ def run(
             click.echo(f"swarmgate: warning: {outcome.exceptions} exceptions in user code; "
                        f"see {outcome.run_dir / 'locust_exceptions.csv'}", err=True)  # fmt: skip
         click.echo(f"results: {outcome.run_dir}")
-        summary, folder = analyze_run(outcome.run_dir, sla_path or DEFAULT_SLA)
+        summary, folder = analyze_run(outcome.run_dir, sla_path or DEFAULT_SLA, baseline="auto",
+                                      results_root=results_dir)  # fmt: skip
         report_verdict(summary, folder)
         verdict_code = EXIT_FAIL if summary["verdict"] == "fail" else 0
         worst = max(worst, outcome.exit_code, verdict_code)
@@ -198,12 +199,18 @@ def run(
 @click.option("--profile", default=None, help="SLA profile (default: the scenario's `sla`, else its name)")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="write summary.json, junit.xml and summary.md here instead of next to the run")  # fmt: skip
-def analyze(run_path: Path, sla_path: Path | None, profile: str | None, out_dir: Path | None) -> None:
+@click.option("--baseline", default=None, metavar="auto|RUN",
+              help="compare with the scenario's promoted baseline (auto) or with another run")  # fmt: skip
+@click.option("--force", is_flag=True, help="compare even when the runs are not comparable (said in the summary)")
+@click.option("--results-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
+              show_default=True, help="where promoted baselines live (results/baselines/<scenario>)")  # fmt: skip
+def analyze(run_path: Path, sla_path: Path | None, profile: str | None, out_dir: Path | None, baseline: str | None,
+            force: bool, results_dir: Path) -> None:  # fmt: skip
     """Judge RUN (a results dir, or a stock Locust --csv PREFIX) against the SLA; exit 1 on a fail."""
     from analysis.analyze import analyze as analyze_run
     from analysis.sla import DEFAULT_SLA
 
-    summary, folder = analyze_run(run_path, sla_path or DEFAULT_SLA, out_dir, profile)
+    summary, folder = analyze_run(run_path, sla_path or DEFAULT_SLA, out_dir, profile, baseline, force, results_dir)
     report_verdict(summary, folder)
     sys.exit(EXIT_FAIL if summary["verdict"] == "fail" else 0)
 
@@ -215,7 +222,30 @@ def report_verdict(summary: dict, folder: Path) -> None:
     click.echo(f"verdict: {summary['verdict'].upper()} ({len(checks)} checks){why}")
     for note in summary["not_computed"]:
         click.echo(f"  not computed: {note}", err=True)
+    if summary.get("baseline"):
+        base = summary["baseline"]
+        click.echo(f"baseline: {base['run_id']}: {base['regressions']} regression(s)")
+        for note in base["notes"]:
+            click.echo(f"  note: {note}", err=True)
     click.echo(f"summary: {folder / 'summary.json'}")
+
+
+@cli.group()
+def baseline() -> None:
+    """Promoted baselines: the reference run each scenario is compared with."""
+
+
+@baseline.command("promote")
+@click.argument("run_path", metavar="RUN", type=click.Path(path_type=Path))
+@click.option("--replace", is_flag=True, help="replace the scenario's current baseline (never done silently)")
+@click.option("--results-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
+              show_default=True, help="baselines go to results/baselines/<scenario>")  # fmt: skip
+def promote(run_path: Path, replace: bool, results_dir: Path) -> None:
+    """Store RUN as its scenario's baseline."""
+    from analysis.baseline import promote as promote_run
+
+    target = promote_run(run_path, results_dir, replace)
+    click.echo(f"baseline: {target}")
 
 
 @cli.command()

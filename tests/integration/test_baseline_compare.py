@@ -1,0 +1,83 @@
+"""Baseline comparison on real runs: an A/A pair shows no regression; latency injected on one route
+is reported for that endpoint only."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from tests.helpers import ROOT, SWARMGATE
+
+FIXTURE = ROOT / "tests" / "fixtures" / "smoke_run"
+
+pytestmark = pytest.mark.integration
+SLOW_ROUTE = "/api/workspaces/[id]/workflows"
+SCENARIO = """
+[shape]
+kind = "constant"
+users = 12
+duration = "75s"
+spawn_rate = 12
+
+[mix]
+BaselineUser = 60
+StressTestUser = 40
+"""
+
+
+def run(tmp_path, results, *args) -> tuple[subprocess.CompletedProcess, dict]:
+    before = set((results / "ab").glob("*")) if (results / "ab").exists() else set()
+    done = subprocess.run([*SWARMGATE, "run", str(tmp_path / "ab.toml"), "--results-dir", str(results), *args],
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    (run_dir,) = set((results / "ab").glob("*")) - before
+    return done, json.loads((run_dir / "summary.json").read_text()) | {"dir": str(run_dir)}
+
+
+def regressions(summary: dict) -> set[tuple[str, str]]:
+    return {
+        (c["endpoint"], c["metric"]) for c in summary["checks"] if c["kind"] == "regression" and c["status"] == "fail"
+    }
+
+
+def test_a_a_pair_has_no_regression_and_one_slow_route_is_found(tmp_path):
+    (tmp_path / "ab.toml").write_text(SCENARIO)
+    results = tmp_path / "results"
+    done, first = run(tmp_path, results)
+    assert done.returncode == 0, done.stderr
+    assert "no baseline promoted" in " ".join(first["not_computed"])
+    promoted = subprocess.run([*SWARMGATE, "baseline", "promote", first["dir"], "--results-dir", str(results)],
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert promoted.returncode == 0, promoted.stderr
+    again = subprocess.run([*SWARMGATE, "baseline", "promote", first["dir"], "--results-dir", str(results)],
+                           capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert again.returncode == 2 and "--replace" in again.stderr  # never replaced silently
+
+    done, same = run(tmp_path, results)  # A/A: the unchanged demo
+    assert done.returncode == 0, done.stderr
+    assert same["baseline"]["run_id"] == first["run"]["run_id"]
+    compared = [c for c in same["checks"] if c["kind"] == "regression"]
+    assert len(compared) > 20 and not regressions(same)
+
+    done, slowed = run(tmp_path, results, "--demo-latency", f"GET {SLOW_ROUTE}=60")
+    assert done.returncode == 1, done.stderr
+    found = regressions(slowed)
+    endpoints = {endpoint for endpoint, _ in found} - {"Aggregated"}  # the aggregate moves with its parts
+    assert endpoints == {SLOW_ROUTE}, found
+    assert {(SLOW_ROUTE, "p50_ms"), (SLOW_ROUTE, "p95_ms")} <= found
+
+
+def test_runs_that_are_not_comparable_are_refused_unless_forced(tmp_path):
+    fixture = tmp_path / "other"
+    shutil.copytree(FIXTURE, fixture)
+    meta = json.loads((fixture / "run.json").read_text())
+    meta["time_scale"] = 1.0
+    (fixture / "run.json").write_text(json.dumps(meta))
+    command = [*SWARMGATE, "analyze", str(FIXTURE), "--out", str(tmp_path / "o"), "--baseline", str(fixture)]
+    refused = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "time_scale" in refused.stderr and "--force" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    forced = subprocess.run([*command, "--force"], capture_output=True, text=True, timeout=60)
+    assert forced.returncode == 0 and "compared although they differ in time_scale" in forced.stderr
