@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from analysis.capacity import capacity
+from analysis.failures import group_failures, slow_requests
 from analysis.load import Run
 from analysis.metrics import judged_window, table
 from analysis.sla import SlaConfig, sla_checks
@@ -31,9 +33,16 @@ def run_checks(run: Run) -> list[dict]:
              "target": None, "alert": None, "baseline": None, "message": m} for s, m in checks]  # fmt: skip
 
 
+def failures_path(run: Run):
+    return (
+        run.path / "locust_failures.csv" if run.path.is_dir() else run.path.with_name(f"{run.path.name}_failures.csv")
+    )
+
+
 def summarise(run: Run, sla: SlaConfig, profile: str | None) -> dict:
     judged, seconds, over = judged_window(run)
     judged_rows = table(judged, seconds, sla.apdex_t_ms, sla.slow_ms)
+    whole_rows = table(run.endpoints, run.duration_s, sla.apdex_t_ms, sla.slow_ms)
     checks = run_checks(run) + sla_checks(judged_rows, sla, profile, over)
     verdict = max((c["status"] for c in checks), key=ORDER.__getitem__, default="pass")
     meta = run.meta
@@ -49,7 +58,7 @@ def summarise(run: Run, sla: SlaConfig, profile: str | None) -> dict:
         },
         "verdict": verdict,
         "judged_over": {"window": over, "seconds": round(seconds, 3) if seconds else None},
-        "endpoints": table(run.endpoints, run.duration_s, sla.apdex_t_ms, sla.slow_ms),
+        "endpoints": whole_rows,
         "judged_endpoints": judged_rows,
         "stages": [
             {"name": s.name, "start": iso(s.start), "end": iso(s.end), "users": s.users, "steady": s.steady,
@@ -57,7 +66,9 @@ def summarise(run: Run, sla: SlaConfig, profile: str | None) -> dict:
             for s in run.stages
         ],
         "checks": checks,
-        "capacity": run.capacity,
+        "capacity": capacity(run, sla, profile) or run.capacity,
+        "failures": group_failures(failures_path(run)),
+        "slow_requests": slow_requests(run.path / "slow_requests.csv", whole_rows) if run.path.is_dir() else [],
         "drift": None,
         "not_computed": run.missing,
     }  # fmt: skip
