@@ -28,7 +28,9 @@ class Rules:
     p_value: float = 0.01
 
 
-def history_windows(path: Path, spans: list[tuple[float, float]]) -> dict[tuple[str, str, str], list[float]]:
+def history_windows(
+    path: Path, spans: list[tuple[float, float]], with_times: bool = False
+) -> dict[tuple[str, str, str], list]:
     """{(method, name, metric): one value per 10 s window} from a --csv-full-history file.
 
     A window is used only when it lies wholly inside a span (a steady stage), so ramps never mix in;
@@ -53,7 +55,7 @@ def history_windows(path: Path, spans: list[tuple[float, float]]) -> dict[tuple[
                 except ValueError:
                     continue
                 if not math.isnan(value) and (value > 0 or metric == "rps"):
-                    found.setdefault((method, name, metric), []).append(value)
+                    found.setdefault((method, name, metric), []).append((stamp, value) if with_times else value)
     return found
 
 

@@ -42,6 +42,7 @@ class SlaConfig:
     scenarios: dict[str, dict[str, Threshold]]
     endpoints: tuple[EndpointRule, ...]
     regression: Rules = Rules()
+    drift_memory: Threshold = Threshold(50.0, 100.0)  # target RSS growth, MB per 10 min (the seeds' bound)
 
     def thresholds(self, profile: str | None, method: str, name: str) -> dict[str, Threshold]:
         merged = {**self.defaults, **self.scenarios.get(profile or "", {})}
@@ -87,9 +88,9 @@ def load_sla(path: Path | str = DEFAULT_SLA) -> SlaConfig:
         raise InputError(path, f"is not valid TOML ({exc})", "fix the syntax") from None
     problems: list[str] = []
     for key in raw:
-        if key not in ("apdex_t_ms", "slow_ms", "defaults", "scenarios", "endpoints", "regression"):
+        if key not in ("apdex_t_ms", "slow_ms", "defaults", "scenarios", "endpoints", "regression", "drift"):
             problems.append(
-                f"{key}: unknown key (known: apdex_t_ms, slow_ms, defaults, scenarios, endpoints, regression)"
+                f"{key}: unknown key (known: apdex_t_ms, slow_ms, defaults, scenarios, endpoints, regression, drift)"
             )
     numbers = {}
     for key, default in (("apdex_t_ms", 500.0), ("slow_ms", 1000.0)):
@@ -117,10 +118,18 @@ def load_sla(path: Path | str = DEFAULT_SLA) -> SlaConfig:
             problems.append(f"regression.{key}: must be a number 0 or more")
         else:
             regression[key] = float(value)
+    drift_table = raw.get("drift", {})
+    memory = Threshold(50.0, 100.0)
+    for key, value in drift_table.items():
+        if key != "target_rss_mb_per_10min":
+            problems.append(f"drift.{key}: unknown key (known: target_rss_mb_per_10min)")
+            continue
+        found = _thresholds({"max_ms": value}, "drift.target_rss_mb_per_10min ", problems)
+        memory = found.get("max_ms", memory)
     if problems:
         raise InputError(path, "; ".join(problems), "see the SLA section of README")
     return SlaConfig(path, numbers["apdex_t_ms"], numbers["slow_ms"], defaults, scenarios, tuple(rules),
-                     Rules(**regression))  # fmt: skip
+                     Rules(**regression), memory)  # fmt: skip
 
 
 def status_of(metric: str, actual: float, threshold: Threshold) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from analysis.capacity import capacity
+from analysis.drift import drift, drift_checks
 from analysis.failures import group_failures, slow_requests
 from analysis.load import Run
 from analysis.metrics import judged_window, table
@@ -43,7 +44,12 @@ def summarise(run: Run, sla: SlaConfig, profile: str | None) -> dict:
     judged, seconds, over = judged_window(run)
     judged_rows = table(judged, seconds, sla.apdex_t_ms, sla.slow_ms)
     whole_rows = table(run.endpoints, run.duration_s, sla.apdex_t_ms, sla.slow_ms)
-    checks = run_checks(run) + sla_checks(judged_rows, sla, profile, over)
+    drifted = drift(run)
+    checks = (
+        run_checks(run)
+        + sla_checks(judged_rows, sla, profile, over)
+        + drift_checks(drifted, sla.drift_memory, sla.regression)
+    )
     verdict = max((c["status"] for c in checks), key=ORDER.__getitem__, default="pass")
     meta = run.meta
     return {
@@ -69,6 +75,6 @@ def summarise(run: Run, sla: SlaConfig, profile: str | None) -> dict:
         "capacity": capacity(run, sla, profile) or run.capacity,
         "failures": group_failures(failures_path(run)),
         "slow_requests": slow_requests(run.path / "slow_requests.csv", whole_rows) if run.path.is_dir() else [],
-        "drift": None,
+        "drift": drifted,
         "not_computed": run.missing,
     }  # fmt: skip

@@ -1,0 +1,129 @@
+"""Drift over a long steady stage (endurance runs): does latency, the error ratio, throughput or the
+target's memory trend up or down, beyond noise?
+
+After a warm-up (the first 10 % of each steady stage), each series gets a robust slope (Theil-Sen:
+the median of pairwise slopes, untroubled by outliers) and a confidence (Kendall's tau, one-sided
+p-value, normal approximation). Long series are averaged down to at most 400 points first.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import statistics
+from pathlib import Path
+
+from analysis.compare import Rules, history_windows
+from analysis.load import Run
+from analysis.sla import Threshold, status_of
+
+MIN_POINTS = 6
+MAX_POINTS = 400
+WARM_UP_SHARE = 0.10
+
+
+def downsample(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    if len(points) <= MAX_POINTS:
+        return points
+    size = math.ceil(len(points) / MAX_POINTS)
+    return [(statistics.fmean(p[0] for p in points[i:i + size]), statistics.fmean(p[1] for p in points[i:i + size]))
+            for i in range(0, len(points), size)]  # fmt: skip
+
+
+def trend(points: list[tuple[float, float]]) -> dict | None:
+    """Theil-Sen slope (per second) and Kendall's tau with its p-value, or None with too few points."""
+    points = downsample(sorted(points))
+    n = len(points)
+    if n < MIN_POINTS:
+        return None
+    slopes, concordance = [], 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            dx, dy = points[j][0] - points[i][0], points[j][1] - points[i][1]
+            if dx > 0:
+                slopes.append(dy / dx)
+            concordance += (dy > 0) - (dy < 0)
+    variance = n * (n - 1) * (2 * n + 5) / 18
+    z = (abs(concordance) - 1) / math.sqrt(variance) if variance else 0.0
+    return {"slope_per_s": statistics.median(slopes) if slopes else 0.0, "tau": concordance / (n * (n - 1) / 2),
+            "p_value": 0.5 * math.erfc(max(z, 0.0) / math.sqrt(2)), "points": n}  # fmt: skip
+
+
+def spans_after_warm_up(run: Run) -> list[tuple[float, float]]:
+    return [(s.start + (s.end - s.start) * WARM_UP_SHARE, s.end) for s in run.stages if s.steady]
+
+
+def target_memory(path: Path, spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    if not path.is_file():
+        return []
+    points = []
+    with open(path, newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            try:
+                stamp, rss = float(row["timestamp"]), float(row["rss_bytes"])
+            except (KeyError, ValueError):
+                continue
+            if row.get("role") == "target" and any(a <= stamp <= b for a, b in spans):
+                points.append((stamp, rss / 1e6))
+    return points
+
+
+def drift(run: Run, min_steady_s: float = 30.0) -> dict | None:
+    """Trends of the run's steady stages after warm-up; None when no steady stage is long enough."""
+    spans = spans_after_warm_up(run)
+    if not run.path.is_dir() or not spans or max(b - a for a, b in spans) < min_steady_s * (1 - WARM_UP_SHARE):
+        return None
+    windows = history_windows(run.path / "locust_stats_history.csv", spans, with_times=True)
+    series = {
+        "p95_ms": windows.get(("", "Aggregated", "p95_ms"), []),
+        "rps": windows.get(("", "Aggregated", "rps"), []),
+        "target_rss_mb": target_memory(run.path / "resources.csv", spans),
+    }
+    result = {}
+    for name, points in series.items():
+        found = trend(points)
+        if found is None:
+            result[name] = None
+            continue
+        per = 600.0 if name == "target_rss_mb" else 3600.0
+        result[name] = {**found, f"per_{'10min' if per == 600 else 'hour'}": round(found["slope_per_s"] * per, 3),
+                        "first": round(points[0][1], 3), "last": round(points[-1][1], 3)}  # fmt: skip
+    return {"warm_up_share": WARM_UP_SHARE, "series": result}
+
+
+def drift_checks(result: dict | None, memory: Threshold, rules: Rules, p_value: float = 0.01) -> list[dict]:
+    """Memory growth is judged by its SLA; latency and throughput trends warn when large and significant."""
+    if result is None:
+        return []
+    checks = []
+
+    def check(metric: str, status: str, actual: float | None, message: str, target=None, alert=None) -> None:
+        checks.append({"kind": "drift", "method": "", "endpoint": "Aggregated" if metric != "target_rss_mb_per_10min"
+                       else None, "metric": metric, "status": status, "actual": actual, "target": target,
+                       "alert": alert, "baseline": None, "message": message})  # fmt: skip
+
+    series = result["series"]
+    memory_trend = series.get("target_rss_mb")
+    if memory_trend:
+        growth, significant = memory_trend["per_10min"], memory_trend["p_value"] < p_value
+        status = status_of("max_ms", growth, memory) if significant else "pass"
+        word = "significant" if significant else "not significant"
+        check("target_rss_mb_per_10min", status, growth, f"target memory grows {growth:g} MB per 10 min "
+              f"({word}, p = {memory_trend['p_value']:.2g}; {memory.target:g} / {memory.alert:g})",
+              memory.target, memory.alert)  # fmt: skip
+    latency = series.get("p95_ms")
+    if latency:
+        rise = latency["last"] - latency["first"]
+        large = rise >= max(rules.min_increase_ms, latency["first"] * rules.min_increase_pct / 100)
+        upward = latency["slope_per_s"] > 0 and latency["p_value"] < p_value
+        status = "warn" if large and upward else "pass"
+        check("p95_ms_per_hour", status, latency["per_hour"], f"p95 moves {latency['per_hour']:g} ms per hour "
+              f"({latency['first']:g} -> {latency['last']:g} ms, p = {latency['p_value']:.2g})")  # fmt: skip
+    throughput = series.get("rps")
+    if throughput:
+        drop = throughput["first"] - throughput["last"]
+        large = throughput["first"] > 0 and drop / throughput["first"] * 100 >= rules.min_rps_drop_pct
+        downward = throughput["slope_per_s"] < 0 and throughput["p_value"] < p_value
+        message = f"throughput moves {throughput['per_hour']:g} req/s per hour (p = {throughput['p_value']:.2g})"
+        check("rps_per_hour", "warn" if large and downward else "pass", throughput["per_hour"], message)
+    return checks

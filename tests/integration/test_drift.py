@@ -1,0 +1,50 @@
+"""Drift on real runs: the demo's leak knob is flagged; the same run without it is not."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from tests.helpers import SWARMGATE
+
+pytestmark = pytest.mark.integration
+SOAK = """
+[shape]
+kind = "constant"
+users = 12
+duration = "40s"
+spawn_rate = 12
+
+[mix]
+BaselineUser = 50
+StressTestUser = 50
+"""
+
+
+def soak(tmp_path, *args) -> tuple[int, dict]:
+    (tmp_path / "soak.toml").write_text(SOAK)
+    results = tmp_path / "results"
+    done = subprocess.run([*SWARMGATE, "run", str(tmp_path / "soak.toml"), "--results-dir", str(results), *args],
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    (run_dir,) = (results / "soak").iterdir()
+    return done.returncode, json.loads((run_dir / "summary.json").read_text())
+
+
+def memory_check(summary: dict) -> dict:
+    (check,) = [c for c in summary["checks"] if c["metric"] == "target_rss_mb_per_10min"]
+    return check
+
+
+def test_a_leaking_target_is_flagged_and_a_steady_one_is_not(tmp_path):
+    code, leaky = soak(tmp_path / "leak", "--demo-leak-kb-per-request", "64")
+    check = memory_check(leaky)
+    assert check["status"] == "fail" and check["actual"] > 100, check
+    assert leaky["drift"]["series"]["target_rss_mb"]["p_value"] < 0.01
+    assert code == 1
+
+    code, steady = soak(tmp_path / "steady")
+    check = memory_check(steady)
+    assert check["status"] == "pass" and check["actual"] < 50, check
+    assert code == 0, [c for c in steady["checks"] if c["status"] == "fail"]
