@@ -9,10 +9,11 @@ two-proportion test on the counts. Too few windows to tell: said as a warning, n
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
+
+import pandas as pd
 
 WINDOW_S = 10
 MIN_WINDOWS = 4
@@ -34,28 +35,37 @@ def history_windows(
     """{(method, name, metric): one value per 10 s window} from a --csv-full-history file.
 
     A window is used only when it lies wholly inside a span (a steady stage), so ramps never mix in;
-    rows reading N/A or 0 before Locust's window has filled are skipped.
+    rows reading N/A or 0 before Locust's window has filled are skipped. Read with pandas, only the
+    columns needed: a 24-hour soak has millions of rows.
     """
-    found: dict[tuple[str, str, str], list[float]] = {}
+    found: dict[tuple[str, str, str], list] = {}
     if not path.is_file():
         return found
-    with open(path, newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            try:
-                stamp = float(row["Timestamp"])
-            except (KeyError, ValueError):
-                continue
-            inside = any(start + WINDOW_S <= stamp <= end for start, end in spans) if spans else True
-            if not inside or int(stamp) % WINDOW_S:
-                continue
-            method, name = (row.get("Type") or ""), row.get("Name") or ""
-            for metric, column in COLUMNS.items():
-                try:
-                    value = float(row.get(column) or "nan")
-                except ValueError:
-                    continue
-                if not math.isnan(value) and (value > 0 or metric == "rps"):
-                    found.setdefault((method, name, metric), []).append((stamp, value) if with_times else value)
+    columns = ["Timestamp", "Type", "Name", *COLUMNS.values()]
+    try:
+        frame = pd.read_csv(path, usecols=lambda c: c in columns, na_values=["N/A"], keep_default_na=False,
+                            dtype={"Type": "string", "Name": "string"})  # fmt: skip
+    except (ValueError, pd.errors.ParserError):
+        return found
+    if "Timestamp" not in frame:
+        return found
+    stamp = pd.to_numeric(frame["Timestamp"], errors="coerce")
+    keep = stamp % WINDOW_S == 0
+    if spans:
+        inside = pd.Series(False, index=frame.index)
+        for start, end in spans:
+            inside |= (stamp >= start + WINDOW_S) & (stamp <= end)
+        keep &= inside
+    frame = frame[keep].assign(Timestamp=stamp[keep], Type=frame["Type"][keep].fillna(""))
+    for metric, column in COLUMNS.items():
+        if column not in frame:
+            continue
+        values = pd.to_numeric(frame[column], errors="coerce")
+        usable = values.notna() & ((values > 0) if metric != "rps" else True)
+        subset = frame.loc[usable, ["Timestamp", "Type", "Name"]].assign(value=values[usable])
+        for (method, name), group in subset.groupby(["Type", "Name"], sort=False):
+            pairs = zip(group["Timestamp"].tolist(), group["value"].tolist(), strict=True)
+            found[(method, name, metric)] = list(pairs) if with_times else group["value"].tolist()
     return found
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import subprocess
 from pathlib import Path
@@ -45,6 +46,11 @@ StressTestUser = 40
 """
 
 
+def bucket_width(ms: float) -> float:
+    """Locust's histogram precision around a response time (LOCUST_NOTES.md)."""
+    return 1 if ms < 100 else 10 if ms < 1000 else 100 if ms < 10_000 else 1000
+
+
 def test_step_stages_follow_the_plan_and_their_percentiles_are_exact(tmp_path):
     log = tmp_path / "requests.log"
     run_dir = swarmgate_run(
@@ -81,6 +87,20 @@ def test_step_stages_follow_the_plan_and_their_percentiles_are_exact(tmp_path):
     steady = [s for s in stages if s["steady"]]
     assert all(sum(e["requests"] for e in s["endpoints"]) > 20 for s in steady)
 
+    # the analyzer's summary.json: per stage and per endpoint, equal to the log bucketed as Locust
+    # buckets, and within one bucket of the exact (unbucketed) percentile of the raw samples
+    summary = json.loads((run_dir / "summary.json").read_text())
+    for stage, judged in zip(stages, summary["stages"], strict=True):
+        inside = [r for r in rows if stage["start_ts"] <= float(r[0]) < stage["end_ts"]]
+        for row in judged["endpoints"][:-1]:
+            sample = sorted(float(r[3]) for r in inside if (r[1], r[2]) == (row["method"], row["name"]))
+            assert row["requests"] == len(sample)
+            if not sample:
+                continue
+            for key, fraction in (("p50_ms", 0.5), ("p95_ms", 0.95), ("p99_ms", 0.99)):
+                exact = sample[min(len(sample) - 1, math.ceil(fraction * len(sample)) - 1)]
+                assert abs(row[key] - exact) <= bucket_width(exact), (stage["name"], row["name"], key, exact)
+
 
 CAPACITY = """
 tags = ["knowledge"]
@@ -104,8 +124,10 @@ def test_capacity_search_stops_within_a_step_of_the_known_limit(tmp_path):
     # The demo serves 4 searches at a time, 50 ms each: 80 requests/s. A StressTestUser searching
     # with 0-0.2 s think time asks for 1 / (0.05 + 0.1) = 6.7/s, so offered load passes capacity
     # after 12 users: the first step beyond the limit is 16 users.
+    sla = tmp_path / "sla.toml"  # the analyzer judges each step by this; the shape by its own breach_p95_ms
+    sla.write_text("[defaults]\np95_ms = { target = 80, alert = 100 }\n")
     run_dir = swarmgate_run(tmp_path, CAPACITY, "--demo-max-concurrency", "4",
-                            "--demo-latency", "GET /api/knowledge/search=50")  # fmt: skip
+                            "--demo-latency", "GET /api/knowledge/search=50", "--sla", str(sla))  # fmt: skip
     capacity = json.loads((run_dir / "stages.json").read_text())["capacity"]
     breaking = capacity["breaking_step"]
     assert breaking is not None, capacity
@@ -115,6 +137,10 @@ def test_capacity_search_stops_within_a_step_of_the_known_limit(tmp_path):
     assert run["status"] == "finished"
     assert set(run["requests_by_user_class"]) == {"StressTestUser"}  # the mix and the tags both held
     assert run["duration_s"] < 0.9 * run["plan"]["duration_s"]  # it stopped by itself, well before 40 users
+    analysed = json.loads((run_dir / "summary.json").read_text())["capacity"]
+    assert 12 <= analysed["first_breaching_stage"]["users"] <= 20, analysed
+    assert analysed["highest_good_stage"]["users"] == analysed["first_breaching_stage"]["users"] - 4
+    assert analysed["breaching_endpoint"]["endpoint"] in ("/api/knowledge/search", "Aggregated")
 
 
 ARRIVALS = """
