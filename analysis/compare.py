@@ -17,7 +17,7 @@ import pandas as pd
 
 WINDOW_S = 10
 MIN_WINDOWS = 4
-COLUMNS = {"p50_ms": "50%", "p95_ms": "95%", "p99_ms": "99%", "rps": "Requests/s"}
+COLUMNS = {"p50_ms": "50%", "p95_ms": "95%", "p99_ms": "99%", "rps": "Requests/s", "fps": "Failures/s"}
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def history_windows(
         if column not in frame:
             continue
         values = pd.to_numeric(frame[column], errors="coerce")
-        usable = values.notna() & ((values > 0) if metric != "rps" else True)
+        usable = values.notna() & ((values > 0) if metric not in ("rps", "fps") else True)
         subset = frame.loc[usable, ["Timestamp", "Type", "Name"]].assign(value=values[usable])
         for (method, name), group in subset.groupby(["Type", "Name"], sort=False):
             pairs = zip(group["Timestamp"].tolist(), group["value"].tolist(), strict=True)

@@ -74,8 +74,11 @@ def drift(run: Run, min_steady_s: float = 30.0) -> dict | None:
     if not run.path.is_dir() or not spans or max(b - a for a, b in spans) < min_steady_s * (1 - WARM_UP_SHARE):
         return None
     windows = history_windows(run.path / "locust_stats_history.csv", spans, with_times=True)
+    rps = dict(windows.get(("", "Aggregated", "rps"), []))
+    errors = [(t, f / rps[t]) for t, f in windows.get(("", "Aggregated", "fps"), []) if rps.get(t)]
     series = {
         "p95_ms": windows.get(("", "Aggregated", "p95_ms"), []),
+        "error_ratio": errors,
         "rps": windows.get(("", "Aggregated", "rps"), []),
         "target_rss_mb": target_memory(run.path / "resources.csv", spans),
     }
@@ -119,6 +122,13 @@ def drift_checks(result: dict | None, memory: Threshold, rules: Rules, p_value: 
         status = "warn" if large and upward else "pass"
         check("p95_ms_per_hour", status, latency["per_hour"], f"p95 moves {latency['per_hour']:g} ms per hour "
               f"({latency['first']:g} -> {latency['last']:g} ms, p = {latency['p_value']:.2g})")  # fmt: skip
+    failing = series.get("error_ratio")
+    if failing:
+        rise = failing["last"] - failing["first"]
+        upward = failing["slope_per_s"] > 0 and failing["p_value"] < p_value
+        message = f"error ratio moves {failing['per_hour']:g} per hour (p = {failing['p_value']:.2g})"
+        check("error_ratio_per_hour", "warn" if upward and rise >= rules.min_error_increase else "pass",
+              failing["per_hour"], message)  # fmt: skip
     throughput = series.get("rps")
     if throughput:
         drop = throughput["first"] - throughput["last"]

@@ -19,7 +19,7 @@ def test_workers_data_reaches_the_master(tmp_path, demo, demo_passwords):
     port = closed_port()
     files = f"{LOCUSTFILE},{ROOT / 'shapes' / 'scenario_shape.py'}"
     env = {**os.environ, **demo_passwords["users"], "SWARMGATE_SCENARIO_FILE": str(ROOT / "scenarios" / "step.toml"),
-           "SWARMGATE_TIME_SCALE": "0.1"}  # fmt: skip
+           "SWARMGATE_TIME_SCALE": "0.05"}  # fmt: skip
     prefix = str(tmp_path / "locust")
     master = subprocess.Popen(
         [sys.executable, "-m", "locust", "-f", files, "BaselineUser", "StressTestUser", "--master", "--headless",

@@ -36,7 +36,7 @@ STEP = """
 [shape]
 kind = "step"
 steps = [2, 6, 12]
-step_duration = "15s"
+step_duration = "12s"
 spawn_rate = 10
 
 [mix]
@@ -150,7 +150,7 @@ arrival_rate = 20
 [shape]
 kind = "constant"
 users = 10
-duration = "20s"
+duration = "16s"
 spawn_rate = 10
 
 [mix]
