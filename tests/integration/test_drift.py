@@ -24,6 +24,7 @@ StressTestUser = 50
 
 
 def soak(tmp_path, *args) -> tuple[int, dict]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "soak.toml").write_text(SOAK)
     results = tmp_path / "results"
     done = subprocess.run([*SWARMGATE, "run", str(tmp_path / "soak.toml"), "--results-dir", str(results), *args],
