@@ -8,6 +8,7 @@ from pathlib import Path
 from analysis.baseline import baseline_dir, differences
 from analysis.compare import history_windows, regression_checks
 from analysis.errors import InputError
+from analysis.history import record
 from analysis.load import load_run
 from analysis.sla import DEFAULT_SLA, load_sla
 from analysis.summary import summarise
@@ -21,10 +22,11 @@ def profile_for(meta: dict) -> str | None:
 
 def analyze(target: Path | str, sla_path: Path | str = DEFAULT_SLA, out_dir: Path | None = None,
             profile: str | None = None, baseline: Path | str | None = None, force: bool = False,
-            results_root: Path = Path("results")) -> tuple[dict, Path]:  # fmt: skip
+            results_root: Path = Path("results"), history: Path | None = None) -> tuple[dict, Path]:  # fmt: skip
     """Returns (summary, folder written to). Input problems raise analysis.errors.InputError.
 
     baseline: None (no comparison), "auto" (the scenario's promoted baseline, if any) or a run path.
+    history: a history.sqlite to record the run in (after its files are written), or None.
     """
     sla = load_sla(sla_path)
     run = load_run(target)
@@ -38,6 +40,8 @@ def analyze(target: Path | str, sla_path: Path | str = DEFAULT_SLA, out_dir: Pat
         tmp = folder / f".{name}.tmp"
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(folder / name)
+    if history is not None:
+        record(history, summary, run.path)
     return summary, folder
 
 

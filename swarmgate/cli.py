@@ -183,7 +183,7 @@ def run(
                        f"see {outcome.run_dir / 'locust_exceptions.csv'}", err=True)  # fmt: skip
         click.echo(f"results: {outcome.run_dir}")
         summary, folder = analyze_run(outcome.run_dir, sla_path or DEFAULT_SLA, baseline="auto",
-                                      results_root=results_dir)  # fmt: skip
+                                      results_root=results_dir, history=results_dir / "history.sqlite")  # fmt: skip
         report_verdict(summary, folder)
         verdict_code = EXIT_FAIL if summary["verdict"] == "fail" else 0
         worst = max(worst, outcome.exit_code, verdict_code)
@@ -203,14 +203,15 @@ def run(
               help="compare with the scenario's promoted baseline (auto) or with another run")  # fmt: skip
 @click.option("--force", is_flag=True, help="compare even when the runs are not comparable (said in the summary)")
 @click.option("--results-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
-              show_default=True, help="where promoted baselines live (results/baselines/<scenario>)")  # fmt: skip
+              show_default=True, help="where baselines (results/baselines/) and history.sqlite live")  # fmt: skip
 def analyze(run_path: Path, sla_path: Path | None, profile: str | None, out_dir: Path | None, baseline: str | None,
             force: bool, results_dir: Path) -> None:  # fmt: skip
     """Judge RUN (a results dir, or a stock Locust --csv PREFIX) against the SLA; exit 1 on a fail."""
     from analysis.analyze import analyze as analyze_run
     from analysis.sla import DEFAULT_SLA
 
-    summary, folder = analyze_run(run_path, sla_path or DEFAULT_SLA, out_dir, profile, baseline, force, results_dir)
+    summary, folder = analyze_run(run_path, sla_path or DEFAULT_SLA, out_dir, profile, baseline, force, results_dir,
+                                  results_dir / "history.sqlite")  # fmt: skip
     report_verdict(summary, folder)
     sys.exit(EXIT_FAIL if summary["verdict"] == "fail" else 0)
 

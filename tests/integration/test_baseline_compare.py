@@ -75,7 +75,8 @@ def test_runs_that_are_not_comparable_are_refused_unless_forced(tmp_path):
     meta = json.loads((fixture / "run.json").read_text())
     meta["time_scale"] = 1.0
     (fixture / "run.json").write_text(json.dumps(meta))
-    command = [*SWARMGATE, "analyze", str(FIXTURE), "--out", str(tmp_path / "o"), "--baseline", str(fixture)]
+    command = [*SWARMGATE, "analyze", str(FIXTURE), "--out", str(tmp_path / "o"), "--baseline", str(fixture),
+               "--results-dir", str(tmp_path / "results")]  # fmt: skip
     refused = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "time_scale" in refused.stderr and "--force" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1

@@ -27,7 +27,7 @@ def tree_digest(folder: Path) -> str:
 def test_analyze_passes_and_promote_never_replaces_silently(tmp_path):
     run_dir = tmp_path / "run"
     shutil.copytree(FIXTURE, run_dir)
-    done = swarmgate("analyze", str(run_dir))
+    done = swarmgate("analyze", str(run_dir), "--results-dir", str(tmp_path / "results"))
     assert done.returncode == 0 and "verdict: PASS" in done.stdout
     results = tmp_path / "results"
     assert swarmgate("baseline", "promote", str(run_dir), "--results-dir", str(results)).returncode == 0
@@ -37,8 +37,10 @@ def test_analyze_passes_and_promote_never_replaces_silently(tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(FIXTURE, broken)
     (broken / "locust.json").write_text((broken / "locust.json").read_text()[:300])
-    for args in (["analyze", str(broken)], ["baseline", "promote", str(broken), "--results-dir", str(results),
-                                             "--replace"]):  # fmt: skip
+    history = tmp_path / "results" / "history.sqlite"
+    history_before = history.read_bytes()
+    promote_broken = ["baseline", "promote", str(broken), "--results-dir", str(results), "--replace"]
+    for args in (["analyze", str(broken), "--results-dir", str(results)], promote_broken):
         refused = swarmgate(*args)
         assert refused.returncode == 2, refused.stderr
         assert len(refused.stderr.strip().splitlines()) == 1 and "Traceback" not in refused.stderr
@@ -46,12 +48,14 @@ def test_analyze_passes_and_promote_never_replaces_silently(tmp_path):
     again = swarmgate("baseline", "promote", str(run_dir), "--results-dir", str(results))
     assert again.returncode == 2 and "--replace" in again.stderr
     assert tree_digest(baseline) == before  # the stored baseline is untouched by all of the above
+    assert history.read_bytes() == history_before  # and so is the history
 
 
 def test_analyze_reads_stock_locust_output_and_says_what_it_lacks(tmp_path):
     shutil.copytree(ROOT / "tests" / "fixtures" / "stock", tmp_path / "stock")
     (tmp_path / "stock" / "locust.json").unlink()
-    done = swarmgate("analyze", str(tmp_path / "stock" / "locust"), "--profile", "peak")
+    done = swarmgate("analyze", str(tmp_path / "stock" / "locust"), "--profile", "peak", "--results-dir",
+                     str(tmp_path / "results"))  # fmt: skip
     assert done.returncode in (0, 1), done.stderr  # the demo's smoke rate is far below the peak profile's 200 rps
     assert "not computed: exact percentiles" in done.stderr
     assert (tmp_path / "stock" / "summary.json").is_file()
