@@ -8,6 +8,7 @@ from pathlib import Path
 from analysis.baseline import baseline_dir, differences
 from analysis.compare import history_windows, regression_checks
 from analysis.errors import InputError
+from analysis.history import check as check_history
 from analysis.history import record
 from analysis.load import load_run
 from analysis.sla import DEFAULT_SLA, load_sla
@@ -29,6 +30,8 @@ def analyze(target: Path | str, sla_path: Path | str = DEFAULT_SLA, out_dir: Pat
     history: a history.sqlite to record the run in (after its files are written), or None.
     """
     sla = load_sla(sla_path)
+    if history is not None:
+        check_history(history)  # a bad history file is refused before any file is written
     run = load_run(target)
     summary = summarise(run, sla, profile or profile_for(run.meta))
     if baseline is not None:

@@ -50,14 +50,19 @@ def trend(points: list[tuple[float, float]]) -> dict | None:
 
 
 def spans_after_warm_up(run: Run) -> list[tuple[float, float]]:
-    return [(s.start + (s.end - s.start) * WARM_UP_SHARE, s.end) for s in run.stages if s.steady]
+    """The longest steady stage after its warm-up: one load level, so a step up is never read as drift."""
+    steady = [s for s in run.stages if s.steady]
+    if not steady:
+        return []
+    longest = max(steady, key=lambda s: s.end - s.start)
+    return [(longest.start + (longest.end - longest.start) * WARM_UP_SHARE, longest.end)]
 
 
 def target_memory(path: Path, spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
     if not path.is_file():
         return []
     points = []
-    with open(path, newline="", encoding="utf-8") as handle:
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
         for row in csv.DictReader(handle):
             try:
                 stamp, rss = float(row["timestamp"]), float(row["rss_bytes"])

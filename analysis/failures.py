@@ -47,21 +47,26 @@ def group_failures(path: Path) -> list[dict]:
     if not path.is_file():
         return []
     groups: dict[tuple[str, str, str], dict] = {}
-    with open(path, newline="", encoding="utf-8") as handle:
-        for row_no, row in enumerate(csv.DictReader(handle), start=2):
-            try:
-                count = int(row["Occurrences"])
-            except (KeyError, TypeError, ValueError):
-                raise InputError(path, "has no whole-number Occurrences", "give the _failures.csv Locust wrote",
-                                 row_no) from None  # fmt: skip
-            key = (row.get("Method") or "", row.get("Name") or "", normalise(row.get("Error") or ""))
-            seen = {"first_seen": row.get("First Seen"), "last_seen": row.get("Last Seen")}
-            group = groups.setdefault(
-                key, {"method": key[0], "name": key[1], "error": key[2], "occurrences": 0, **seen}
-            )
-            group["occurrences"] += count
-            group["first_seen"] = min(filter(None, [group["first_seen"], row.get("First Seen")]), default=None)
-            group["last_seen"] = max(filter(None, [group["last_seen"], row.get("Last Seen")]), default=None)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(path, "is not UTF-8 text", "give the _failures.csv Locust wrote") from None
+    try:
+        rows = list(csv.DictReader(text.splitlines()))
+    except csv.Error as exc:
+        raise InputError(path, f"is not a readable CSV ({exc})", "give the _failures.csv Locust wrote") from None
+    for row_no, row in enumerate(rows, start=2):
+        try:
+            count = int(row["Occurrences"])
+        except (KeyError, TypeError, ValueError):
+            raise InputError(path, "has no whole-number Occurrences", "give the _failures.csv Locust wrote",
+                             row_no) from None  # fmt: skip
+        key = (row.get("Method") or "", row.get("Name") or "", normalise(row.get("Error") or ""))
+        seen = {"first_seen": row.get("First Seen"), "last_seen": row.get("Last Seen")}
+        group = groups.setdefault(key, {"method": key[0], "name": key[1], "error": key[2], "occurrences": 0, **seen})
+        group["occurrences"] += count
+        group["first_seen"] = min(filter(None, [group["first_seen"], row.get("First Seen")]), default=None)
+        group["last_seen"] = max(filter(None, [group["last_seen"], row.get("Last Seen")]), default=None)
     return sorted(groups.values(), key=lambda g: -g["occurrences"])
 
 
@@ -71,7 +76,7 @@ def slow_requests(path: Path, endpoints: list[dict]) -> list[dict]:
         return []
     totals = {(e["method"], e["name"]): e["requests"] for e in endpoints}
     found: dict[tuple[str, str], list[float]] = {}
-    with open(path, newline="", encoding="utf-8") as handle:
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
         for row in csv.DictReader(handle):
             try:
                 found.setdefault((row["method"], row["name"]), []).append(float(row["response_time_ms"]))

@@ -13,6 +13,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+from analysis.errors import InputError
+
 SCHEMA_VERSION = 1
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -28,11 +30,27 @@ CREATE TABLE IF NOT EXISTS endpoint_metrics (
 METRIC_COLUMNS = ("requests", "failures", "error_ratio", "rps", "p50_ms", "p95_ms", "p99_ms", "max_ms")
 
 
-class HistoryError(RuntimeError):
-    pass
+class HistoryError(InputError):
+    """A history file that cannot be used: one line, exit 2, and nothing is written."""
+
+    def __init__(self, path: Path, problem: str, fix: str) -> None:
+        super().__init__(path, problem, fix)
 
 
 def connect(path: Path) -> sqlite3.Connection:
+    try:
+        return _connect(path)
+    except sqlite3.DatabaseError as exc:
+        raise HistoryError(path, f"is not a usable SQLite history ({exc})",
+                           "move it aside; swarmgate starts a new one") from None  # fmt: skip
+
+
+def check(path: Path) -> None:
+    """Open and close the history, so a bad file is refused before anything else is written."""
+    connect(path).close()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(str(path), isolation_level=None, timeout=30)
     db.execute("PRAGMA foreign_keys = ON")
@@ -52,8 +70,8 @@ def connect(path: Path) -> sqlite3.Connection:
         db.execute("COMMIT")
     elif version > SCHEMA_VERSION:
         db.close()
-        raise HistoryError(f"{path}: schema version {version} is newer than this swarmgate ({SCHEMA_VERSION}); "
-                           "upgrade swarmgate")  # fmt: skip
+        raise HistoryError(path, f"has schema version {version}, newer than this swarmgate's {SCHEMA_VERSION}",
+                           "upgrade swarmgate, or point --results-dir elsewhere")  # fmt: skip
     return db
 
 

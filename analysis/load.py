@@ -56,6 +56,7 @@ class Run:
     duration_s: float | None
     missing: list[str]
     capacity: dict | None = None
+    csv_aggregate: Endpoint | None = None  # Locust's own Aggregated row, when there is no histogram to merge
 
 
 def read_json(path: Path) -> object:
@@ -75,13 +76,16 @@ def read_json(path: Path) -> object:
 def number(path: Path, row: int, column: str, value: str, *, integer: bool = False) -> float:
     text = (value or "").strip()
     if text in ("", "N/A"):
+        if integer:
+            raise InputError(path, f"column '{column}' is empty or N/A where a count belongs",
+                             "the file is damaged; re-run or restore it", row)  # fmt: skip
         return math.nan
     try:
         parsed = float(text)
     except ValueError:
         raise InputError(path, f"column '{column}' holds {text[:20]!r}, not a number",
                          "the file is damaged; re-run or restore it", row) from None  # fmt: skip
-    if parsed < 0 or math.isinf(parsed) or (integer and parsed != int(parsed)):
+    if math.isnan(parsed) or parsed < 0 or math.isinf(parsed) or (integer and parsed != int(parsed)):
         raise InputError(path, f"column '{column}' holds {text[:20]!r}, not a count or time",
                          "counts and times are whole or positive numbers", row)  # fmt: skip
     return parsed
@@ -141,7 +145,7 @@ def endpoints_from_json(path: Path) -> list[Endpoint]:
             requests, failures = int(entry["num_requests"]), int(entry["num_failures"])
             total, most = float(entry["total_response_time"]), float(entry["max_response_time"])
             endpoint = Endpoint(entry["method"] or "", entry["name"], requests, failures, total, most, histogram)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InputError(
                 path, f"entry {i} lacks or garbles {exc}", "give the file Locust's --json-file wrote"
             ) from None
@@ -175,10 +179,15 @@ def load_stages(path: Path) -> tuple[list[Stage], dict | None]:
                          float(e["max_ms"]), merge([e["response_times"]]))
                 for e in raw["endpoints"]
             ]  # fmt: skip
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InputError(
                 path, f"stage {i} lacks or garbles {exc}", "give the stages.json swarmgate wrote"
             ) from None
+        if any(
+            e.requests < 0 or e.failures < 0 or e.failures > e.requests or any(n < 0 for n in e.histogram.values())
+            for e in endpoints
+        ):
+            raise InputError(path, f"stage {i} has a negative or impossible count", "the file is damaged; re-run it")
         if end < start or start < previous_end - 0.001:
             raise InputError(path, f"stage {i} goes back in time", "the file is damaged; re-run or restore it")
         previous_end = end
@@ -205,15 +214,21 @@ def load_swarmgate(run_dir: Path) -> Run:
     if not isinstance(meta, dict):
         raise InputError(run_dir / "run.json", "is not a JSON object", "give the run.json swarmgate wrote")
     missing = []
+    csv_aggregate = None
     if (run_dir / "locust.json").is_file():
         endpoints = endpoints_from_json(run_dir / "locust.json")
-    else:
-        endpoints = [e for e in read_stats_csv(run_dir / "locust_stats.csv") if e.name != "Aggregated"]
+    elif (run_dir / "locust_stats.csv").is_file():
+        rows = read_stats_csv(run_dir / "locust_stats.csv")
+        endpoints = [e for e in rows if e.name != "Aggregated"]
+        csv_aggregate = next(e for e in rows if e.name == "Aggregated")
         missing.append("exact percentiles (locust.json is missing; Locust's rounded CSV percentiles are used)")
+    else:
+        raise InputError(run_dir, "holds neither locust.json nor locust_stats.csv",
+                         "the run ended before Locust wrote its stats; there is nothing to analyze")  # fmt: skip
     stages, capacity = load_stages(run_dir / "stages.json") if (run_dir / "stages.json").is_file() else ([], None)
     if not stages:
         missing.append("stages (no stages.json): verdicts cover the whole run, ramps included")
-    return Run("swarmgate", run_dir, meta, endpoints, stages, meta.get("duration_s"), missing, capacity)
+    return Run("swarmgate", run_dir, meta, endpoints, stages, meta.get("duration_s"), missing, capacity, csv_aggregate)
 
 
 def load_stock(prefix: Path) -> Run:
@@ -225,16 +240,18 @@ def load_stock(prefix: Path) -> Run:
         "resources and slow requests (stock Locust output)",
         "run metadata (scenario, host, user mix)",
     ]
+    csv_aggregate = None
     if json_path.is_file():
         endpoints = endpoints_from_json(json_path)
     else:
         endpoints = [e for e in csv_endpoints if e.name != "Aggregated"]
+        csv_aggregate = next(e for e in csv_endpoints if e.name == "Aggregated")
         missing.append("exact percentiles (no --json-file): Locust's rounded, possibly stale CSV ones are used")
     duration = history_duration(Path(f"{prefix}_stats_history.csv"))
     if duration is None:
         missing.append("requests per second over the run (no _stats_history.csv)")
     meta = {"scenario": None, "run_id": prefix.name, "host": None, "partial": None}
-    return Run("locust-csv", prefix, meta, endpoints, [], duration, missing)
+    return Run("locust-csv", prefix, meta, endpoints, [], duration, missing, None, csv_aggregate)
 
 
 def history_duration(path: Path) -> float | None:

@@ -52,13 +52,20 @@ def window_endpoints(stages: list[Stage]) -> tuple[list[Endpoint], float]:
     return endpoints, sum(stage.end - stage.start for stage in stages)
 
 
-def table(endpoints: list[Endpoint], seconds: float | None, apdex_t_ms: float, slow_ms: float) -> list[dict]:
-    """One row per endpoint, then the Aggregated row (method empty), as in summary.json."""
+def table(endpoints: list[Endpoint], seconds: float | None, apdex_t_ms: float, slow_ms: float,
+          csv_aggregate: Endpoint | None = None) -> list[dict]:  # fmt: skip
+    """One row per endpoint, then the Aggregated row (method empty), as in summary.json.
+
+    Without histograms, Locust's own Aggregated row supplies the aggregate's percentiles.
+    """
     rows = [endpoint_metrics(e, seconds, apdex_t_ms, slow_ms) for e in endpoints]
-    return rows + [endpoint_metrics(aggregate(endpoints), seconds, apdex_t_ms, slow_ms)]
+    total = aggregate(endpoints)
+    if total.histogram is None and csv_aggregate is not None:
+        total.csv_percentiles = csv_aggregate.csv_percentiles
+    return rows + [endpoint_metrics(total, seconds, apdex_t_ms, slow_ms)]
 
 
-def judged_window(run: Run) -> tuple[list[Endpoint], float | None, str]:
+def judged_window(run: Run) -> tuple[list[Endpoint], float | None, str]:  # noqa: D401
     """What verdicts look at: the steady stages when there are any, else the whole run."""
     steady = [stage for stage in run.stages if stage.steady]
     if steady:

@@ -99,17 +99,30 @@ def load_sla(path: Path | str = DEFAULT_SLA) -> SlaConfig:
             problems.append(f"{key}: must be a number of milliseconds above 0")
             value = default
         numbers[key] = float(value)
-    defaults = _thresholds(raw.get("defaults", {}), "defaults.", problems)
-    scenarios = {name: _thresholds(table, f"scenarios.{name}.", problems)
-                 for name, table in raw.get("scenarios", {}).items()}  # fmt: skip
+
+    def table_at(value: object, where: str, hint: str) -> dict:
+        if isinstance(value, dict):
+            return value
+        problems.append(f"{where}: must be a table ({hint})")
+        return {}
+
+    defaults = _thresholds(table_at(raw.get("defaults", {}), "defaults", "[defaults]"), "defaults.", problems)
+    scenarios = {
+        name: _thresholds(table_at(table, f"scenarios.{name}", f"[scenarios.{name}]"), f"scenarios.{name}.", problems)
+        for name, table in table_at(raw.get("scenarios", {}), "scenarios", "[scenarios.NAME]").items()
+    }
     rules = []
-    for i, rule in enumerate(raw.get("endpoints", []), 1):
+    endpoint_rules = raw.get("endpoints", [])
+    if not isinstance(endpoint_rules, list):
+        problems.append("endpoints: must be a list of [[endpoints]] tables")
+        endpoint_rules = []
+    for i, rule in enumerate(endpoint_rules, 1):
         if not isinstance(rule, dict) or not isinstance(rule.get("name"), str):
             problems.append(f'endpoints[{i}]: needs name = "/path" (and optionally method = "GET")')
             continue
         thresholds = _thresholds(rule, f"endpoints[{i}].", problems, skip=("name", "method"))
         rules.append(EndpointRule(rule.get("method"), rule["name"], thresholds))
-    rules_table = raw.get("regression", {})
+    rules_table = table_at(raw.get("regression", {}), "regression", "[regression]")
     regression = {}
     for key, value in rules_table.items():
         if key not in Rules.__dataclass_fields__:
@@ -118,7 +131,7 @@ def load_sla(path: Path | str = DEFAULT_SLA) -> SlaConfig:
             problems.append(f"regression.{key}: must be a number 0 or more")
         else:
             regression[key] = float(value)
-    drift_table = raw.get("drift", {})
+    drift_table = table_at(raw.get("drift", {}), "drift", "[drift]")
     memory = Threshold(50.0, 100.0)
     for key, value in drift_table.items():
         if key != "target_rss_mb_per_10min":

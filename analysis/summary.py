@@ -42,8 +42,11 @@ def failures_path(run: Run):
 
 def summarise(run: Run, sla: SlaConfig, profile: str | None) -> dict:
     judged, seconds, over = judged_window(run)
-    judged_rows = table(judged, seconds, sla.apdex_t_ms, sla.slow_ms)
-    whole_rows = table(run.endpoints, run.duration_s, sla.apdex_t_ms, sla.slow_ms)
+    whole_rows = table(run.endpoints, run.duration_s, sla.apdex_t_ms, sla.slow_ms, run.csv_aggregate)
+    if judged is run.endpoints:
+        judged_rows = table(judged, seconds, sla.apdex_t_ms, sla.slow_ms, run.csv_aggregate)
+    else:
+        judged_rows = table(judged, seconds, sla.apdex_t_ms, sla.slow_ms)
     drifted = drift(run)
     checks = (
         run_checks(run)

@@ -58,6 +58,9 @@ def test_stock_locust_output_with_and_without_the_json(stock):
     assert any("exact percentiles" in note for note in without.missing)
     summary, _ = analyze(stock)
     assert summary["judged_over"]["window"] == "whole run"
+    aggregated = summary["judged_endpoints"][-1]  # Locust's own Aggregated row supplies the percentiles
+    assert aggregated["name"] == "Aggregated" and aggregated["p95_ms"] is not None
+    assert ("", "Aggregated", "p95_ms") in {(c["method"], c["endpoint"], c["metric"]) for c in summary["checks"]}
     assert all(row["percentiles_from"] in ("locust-csv", None) for row in summary["endpoints"])
     assert summary["endpoints"][-1]["apdex"] is None  # said, not guessed
 
@@ -150,6 +153,13 @@ BROKEN = {
     "json: words for a count": lambda d: edit_json(d / "locust.json", lambda j: j[0].update(num_requests="x")),
     "json: more timed than made": lambda d: edit_json(d / "locust.json", lambda j: j[0].update(num_requests=0)),
     "json: binary": lambda d: (d / "locust.json").write_bytes(b"\xff\xfe\x00garbage"),
+    "json: histogram is null": lambda d: edit_json(d / "locust.json", lambda j: j[0].update(response_times=None)),
+    "stats: N/A for a count": lambda d: edit_cell(d / "locust_stats.csv", 1, "Request Count", "N/A"),
+    "stats: nan for a count": lambda d: edit_cell(d / "locust_stats.csv", 1, "Request Count", "nan"),
+    "stats: empty count": lambda d: edit_cell(d / "locust_stats.csv", 1, "Failure Count", ""),
+    "failures: latin-1 bytes": lambda d: (d / "locust_failures.csv").write_bytes(
+        b"Method,Name,Error,Occurrences,First Seen,Last Seen\nGET,/x,caf\xe9 broke,3,,\n"
+    ),
 }
 BROKEN_RUN = {
     "run.json: not an object": lambda d: (d / "run.json").write_text("[1, 2]"),
@@ -173,6 +183,11 @@ BROKEN_SLA = {
     "sla: unknown top key": "colour = 1\n",
     "sla: not toml": "[defaults\n",
     "sla: endpoint without name": "[[endpoints]]\np95_ms = { target = 1, alert = 2 }\n",
+    "sla: scenarios as a list": '[[scenarios]]\nname = "peak"\n',
+    "sla: a profile as a number": "[scenarios]\npeak = 200\n",
+    "sla: defaults as a number": "defaults = 3\n",
+    "sla: regression as a number": "regression = 1\n",
+    "sla: endpoints as a table": "[endpoints]\nname = 1\n",
 }
 
 
@@ -210,3 +225,13 @@ def test_broken_sla_tables_are_refused_in_one_line(run_dir, tmp_path, case):
 
 def test_the_corpus_is_large_enough():
     assert len(BROKEN) + len(BROKEN_RUN) + len(BROKEN_SLA) >= 25
+
+
+def test_a_bad_history_file_is_refused_before_anything_is_written(run_dir, tmp_path):
+    history = tmp_path / "history.sqlite"
+    history.write_text("not a database at all")
+    before = digest(run_dir)
+    with pytest.raises(InputError) as err:
+        analyze(run_dir, history=history)
+    assert "history.sqlite" in err.value.message and "\n" not in err.value.message
+    assert digest(run_dir) == before

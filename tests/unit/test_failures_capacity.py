@@ -65,3 +65,20 @@ def test_capacity_names_the_last_good_stage_the_first_bad_one_and_who_broke():
 def test_no_capacity_section_for_a_single_load_level():
     run = Run("swarmgate", Path("x"), {}, [], [stage("s1", 10, 10, 0)], 10.0, [])
     assert capacity(run, load_sla(SLA), None) is None
+
+
+def test_whole_run_throughput_is_not_judged_per_step():
+    # the peak profile asks 200 rps of the whole run; a 10-user step cannot, and must not "breach" for it
+    stages = [stage("s1", 10, 10, 0), stage("s2", 20, 10, 10)]
+    result = capacity(Run("swarmgate", Path("x"), {}, [], stages, 20.0, []), load_sla(SLA), "peak")
+    assert [s["met_sla"] for s in result["steps"]] == [True, True]
+    assert result["highest_good_stage"]["users"] == 20 and result["first_breaching_stage"] is None
+
+
+def test_drift_looks_at_one_load_level_only():
+    from analysis.drift import spans_after_warm_up
+
+    stages = [stage("low", 20, 10, 0), stage("high", 100, 10, 10)]
+    stages[1].end = 200.0  # the longer steady stage
+    run = Run("swarmgate", Path("x"), {}, [], stages, 200.0, [])
+    assert spans_after_warm_up(run) == [(10 + 190 * 0.1, 200.0)]
