@@ -11,11 +11,12 @@ from tests.helpers import json_entries, run_locust, stats_rows
 
 pytestmark = pytest.mark.integration
 
-SIGNATURE = {  # an endpoint only this class's journeys reach
-    "BaselineUser": ("GET", "/api/workspaces/[id]/workflows"),
-    "PeakUser": ("GET", "/api/executions/[id]"),
-    "AdminUser": ("GET", "/api/admin/system"),
-    "StressTestUser": ("GET", "/api/workspaces/[id]"),
+SIGNATURE = {  # endpoints of this class's journeys (each test runs one class alone)
+    "BaselineUser": {("GET", "/api/workspaces/[id]/workflows"), ("GET", "/health"), ("GET", "/api/workspaces/[id]")},
+    "PeakUser": {("GET", "/api/executions/[id]"), ("POST", "/api/knowledge"), ("POST", "/api/workspaces")},
+    "AdminUser": {("GET", f"/api/admin/{page}") for page in ("system", "audit-log", "users", "costs")}
+    | {("GET", "/api/reports/usage"), ("GET", "/metrics")},
+    "StressTestUser": {("GET", "/api/workspaces/[id]"), ("GET", "/api/knowledge/search"), ("POST", "/api/workspaces")},
 }
 
 
@@ -27,8 +28,7 @@ def test_user_class_runs_clean_against_the_demo(tmp_path, demo, demo_passwords, 
     total = stats[("", "Aggregated")]
     assert int(total["Request Count"]) > 5
     assert int(total["Failure Count"]) == 0, (tmp_path / "locust_failures.csv").read_text()
-    method, name = SIGNATURE[user_class]
-    assert int(stats[(method, name)]["Request Count"]) > 0
+    assert sum(int(stats[key]["Request Count"]) for key in SIGNATURE[user_class] if key in stats) > 0
     # the final CSV is not stale: it agrees with the JSON histograms exactly
     assert int(total["Request Count"]) == sum(e["num_requests"] for e in json_entries(tmp_path))
     run = json.loads((tmp_path / "run.json").read_text())
