@@ -12,7 +12,7 @@ from analysis.history import check as check_history
 from analysis.history import record
 from analysis.load import load_run
 from analysis.sla import DEFAULT_SLA, load_sla
-from analysis.summary import summarise
+from analysis.summary import judged_table, summarise, verdict_of
 from reports.ci_files import junit_xml, summary_markdown
 
 
@@ -68,18 +68,11 @@ def add_comparison(summary: dict, run, sla, baseline: Path | str, force: bool, r
         notes += [f"compared although they differ in {d}" for d in different]
     else:
         notes.append("comparability could not be checked (stock Locust output): compared as given")
-    base_summary = summarise(base, sla, summary["run"]["sla_profile"])
-    spans = [(s.start, s.end) for s in run.stages if s.steady]
-    base_spans = [(s.start, s.end) for s in base.stages if s.steady]
-    history = (
-        Path(run.path) / "locust_stats_history.csv" if run.path.is_dir() else Path(f"{run.path}_stats_history.csv")
-    )
-    base_history = path / "locust_stats_history.csv" if path.is_dir() else Path(f"{path}_stats_history.csv")
-    checks = regression_checks(summary["judged_endpoints"], base_summary["judged_endpoints"],
-                               history_windows(history, spans), history_windows(base_history, base_spans),
-                               sla.regression)  # fmt: skip
+    base_rows, _, _ = judged_table(base, sla)  # the baseline's own rows only, not a whole summary of it
+    windows = [history_windows(r.locust_file("_stats_history.csv"), [(s.start, s.end) for s in r.stages if s.steady])
+               for r in (run, base)]  # fmt: skip
+    checks = regression_checks(summary["judged_endpoints"], base_rows, *windows, sla.regression)
     summary["checks"] += checks
     summary["baseline"] = {"run_id": base.meta.get("run_id"), "path": str(path), "notes": notes,
                            "regressions": sum(c["status"] == "fail" for c in checks)}  # fmt: skip
-    statuses = [c["status"] for c in summary["checks"]]
-    summary["verdict"] = "fail" if "fail" in statuses else "warn" if "warn" in statuses else "pass"
+    summary["verdict"] = verdict_of(summary["checks"])

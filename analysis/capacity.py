@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from analysis.load import Run
 from analysis.metrics import table
-from analysis.sla import WHOLE_RUN_ONLY, SlaConfig, sla_checks
+from analysis.sla import AT_LEAST, WHOLE_RUN_ONLY, SlaConfig, sla_checks
 
 
 def capacity(run: Run, sla: SlaConfig, profile: str | None) -> dict | None:
@@ -45,6 +45,6 @@ def capacity(run: Run, sla: SlaConfig, profile: str | None) -> dict | None:
 def breach_size(check: dict) -> float:
     """How far beyond its alert level a check is, as a ratio (for 'at least' metrics, inverted)."""
     actual, alert = float(check["actual"]), float(check["alert"])
-    if check["metric"] in ("min_rps", "apdex"):
+    if check["metric"] in AT_LEAST:
         return alert / actual if actual else float("inf")
     return actual / alert if alert else float("inf")

@@ -78,7 +78,7 @@ def drift(run: Run, min_steady_s: float = 30.0) -> dict | None:
     spans = spans_after_warm_up(run)
     if not run.path.is_dir() or not spans or max(b - a for a, b in spans) < min_steady_s * (1 - WARM_UP_SHARE):
         return None
-    windows = history_windows(run.path / "locust_stats_history.csv", spans, with_times=True)
+    windows = history_windows(run.locust_file("_stats_history.csv"), spans, with_times=True)
     rps = dict(windows.get(("", "Aggregated", "rps"), []))
     errors = [(t, f / rps[t]) for t, f in windows.get(("", "Aggregated", "fps"), []) if rps.get(t)]
     series = {
@@ -114,7 +114,7 @@ def drift_checks(result: dict | None, memory: Threshold, rules: Rules, p_value: 
     memory_trend = series.get("target_rss_mb")
     if memory_trend:
         growth, significant = memory_trend["per_10min"], memory_trend["p_value"] < p_value
-        status = status_of("max_ms", growth, memory) if significant else "pass"
+        status = status_of("target_rss_mb_per_10min", growth, memory) if significant else "pass"
         word = "significant" if significant else "not significant"
         check("target_rss_mb_per_10min", status, growth, f"target memory grows {growth:g} MB per 10 min "
               f"({word}, p = {memory_trend['p_value']:.2g}; {memory.target:g} / {memory.alert:g})",

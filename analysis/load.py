@@ -58,6 +58,11 @@ class Run:
     capacity: dict | None = None
     csv_aggregate: Endpoint | None = None  # Locust's own Aggregated row, when there is no histogram to merge
 
+    def locust_file(self, suffix: str) -> Path:
+        """One of Locust's files: a results dir holds `locust<suffix>`, stock output is `PREFIX<suffix>`."""
+        prefix = self.path / "locust" if self.path.is_dir() else self.path
+        return Path(f"{prefix}{suffix}")
+
 
 def read_json(path: Path) -> object:
     try:
@@ -209,22 +214,27 @@ def load_run(target: Path | str) -> Run:
                      "give results/<scenario>/<run-id>, or PREFIX for PREFIX_stats.csv")  # fmt: skip
 
 
+NO_HISTOGRAMS = "exact percentiles (no locust.json / --json-file): Locust's rounded, possibly stale CSV ones are used"
+
+
+def endpoint_stats(json_path: Path, csv_rows: list[Endpoint] | None) -> tuple[list[Endpoint], Endpoint | None]:
+    """Endpoints from the JSON histograms when there are any, else from the CSV with its Aggregated row."""
+    if json_path.is_file():
+        return endpoints_from_json(json_path), None
+    assert csv_rows is not None
+    return [e for e in csv_rows if e.name != "Aggregated"], next(e for e in csv_rows if e.name == "Aggregated")
+
+
 def load_swarmgate(run_dir: Path) -> Run:
     meta = read_json(run_dir / "run.json")
     if not isinstance(meta, dict):
         raise InputError(run_dir / "run.json", "is not a JSON object", "give the run.json swarmgate wrote")
-    missing = []
-    csv_aggregate = None
-    if (run_dir / "locust.json").is_file():
-        endpoints = endpoints_from_json(run_dir / "locust.json")
-    elif (run_dir / "locust_stats.csv").is_file():
-        rows = read_stats_csv(run_dir / "locust_stats.csv")
-        endpoints = [e for e in rows if e.name != "Aggregated"]
-        csv_aggregate = next(e for e in rows if e.name == "Aggregated")
-        missing.append("exact percentiles (locust.json is missing; Locust's rounded CSV percentiles are used)")
-    else:
+    json_path, stats_path = run_dir / "locust.json", run_dir / "locust_stats.csv"
+    if not json_path.is_file() and not stats_path.is_file():
         raise InputError(run_dir, "holds neither locust.json nor locust_stats.csv",
                          "the run ended before Locust wrote its stats; there is nothing to analyze")  # fmt: skip
+    endpoints, csv_aggregate = endpoint_stats(json_path, None if json_path.is_file() else read_stats_csv(stats_path))
+    missing = [NO_HISTOGRAMS] if csv_aggregate else []
     stages, capacity = load_stages(run_dir / "stages.json") if (run_dir / "stages.json").is_file() else ([], None)
     if not stages:
         missing.append("stages (no stages.json): verdicts cover the whole run, ramps included")
@@ -232,21 +242,15 @@ def load_swarmgate(run_dir: Path) -> Run:
 
 
 def load_stock(prefix: Path) -> Run:
-    stats_path = Path(f"{prefix}_stats.csv")
-    csv_endpoints = read_stats_csv(stats_path)
-    json_path = Path(f"{prefix}.json")
+    csv_rows = read_stats_csv(Path(f"{prefix}_stats.csv"))  # read even beside a JSON: validated either way
+    endpoints, csv_aggregate = endpoint_stats(Path(f"{prefix}.json"), csv_rows)
     missing = [
         "stages (stock Locust output): verdicts cover the whole run, ramps included",
         "resources and slow requests (stock Locust output)",
         "run metadata (scenario, host, user mix)",
     ]
-    csv_aggregate = None
-    if json_path.is_file():
-        endpoints = endpoints_from_json(json_path)
-    else:
-        endpoints = [e for e in csv_endpoints if e.name != "Aggregated"]
-        csv_aggregate = next(e for e in csv_endpoints if e.name == "Aggregated")
-        missing.append("exact percentiles (no --json-file): Locust's rounded, possibly stale CSV ones are used")
+    if csv_aggregate:
+        missing.append(NO_HISTOGRAMS)
     duration = history_duration(Path(f"{prefix}_stats_history.csv"))
     if duration is None:
         missing.append("requests per second over the run (no _stats_history.csv)")

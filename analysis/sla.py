@@ -17,6 +17,7 @@ AT_MOST = ("p50_ms", "p75_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms"
 AT_LEAST = ("min_rps", "apdex")
 METRICS = AT_MOST + AT_LEAST
 WHOLE_RUN_ONLY = ("min_rps",)
+DRIFT_METRICS = ("target_rss_mb_per_10min",)  # at most, like every metric not in AT_LEAST
 DEFAULT_SLA = Path(__file__).resolve().parent.parent / "sla.toml"
 
 
@@ -54,13 +55,15 @@ class SlaConfig:
         return merged
 
 
-def _thresholds(table: dict, where: str, problems: list[str], skip: tuple[str, ...] = ()) -> dict[str, Threshold]:
+def _thresholds(
+    table: dict, where: str, problems: list[str], skip: tuple[str, ...] = (), known: tuple[str, ...] = METRICS
+) -> dict[str, Threshold]:
     found = {}
     for metric, value in table.items():
         if metric in skip:
             continue
-        if metric not in METRICS:
-            problems.append(f"{where}{metric}: unknown metric (known: {', '.join(METRICS)})")
+        if metric not in known:
+            problems.append(f"{where}{metric}: unknown metric (known: {', '.join(known)})")
             continue
         if (
             not isinstance(value, dict)
@@ -70,8 +73,8 @@ def _thresholds(table: dict, where: str, problems: list[str], skip: tuple[str, .
             problems.append(f"{where}{metric}: write {{ target = N, alert = M }} with numbers 0 or more")
             continue
         target, alert = float(value["target"]), float(value["alert"])
-        if (metric in AT_MOST and alert < target) or (metric in AT_LEAST and alert > target):
-            side = "at or beyond" if metric in AT_MOST else "at or below"
+        if (metric not in AT_LEAST and alert < target) or (metric in AT_LEAST and alert > target):
+            side = "at or below" if metric in AT_LEAST else "at or beyond"
             problems.append(f"{where}{metric}: the alert level must be {side} the target")
             continue
         found[metric] = Threshold(target, alert)
@@ -132,13 +135,8 @@ def load_sla(path: Path | str = DEFAULT_SLA) -> SlaConfig:
         else:
             regression[key] = float(value)
     drift_table = table_at(raw.get("drift", {}), "drift", "[drift]")
-    memory = Threshold(50.0, 100.0)
-    for key, value in drift_table.items():
-        if key != "target_rss_mb_per_10min":
-            problems.append(f"drift.{key}: unknown key (known: target_rss_mb_per_10min)")
-            continue
-        found = _thresholds({"max_ms": value}, "drift.target_rss_mb_per_10min ", problems)
-        memory = found.get("max_ms", memory)
+    drift = _thresholds(drift_table, "drift.", problems, known=DRIFT_METRICS)
+    memory = drift.get("target_rss_mb_per_10min", Threshold(50.0, 100.0))
     if problems:
         raise InputError(path, "; ".join(problems), "see the SLA section of README")
     return SlaConfig(path, numbers["apdex_t_ms"], numbers["slow_ms"], defaults, scenarios, tuple(rules),
@@ -146,9 +144,9 @@ def load_sla(path: Path | str = DEFAULT_SLA) -> SlaConfig:
 
 
 def status_of(metric: str, actual: float, threshold: Threshold) -> str:
-    if metric in AT_MOST:
-        return "fail" if actual > threshold.alert else "warn" if actual > threshold.target else "pass"
-    return "fail" if actual < threshold.alert else "warn" if actual < threshold.target else "pass"
+    if metric in AT_LEAST:
+        return "fail" if actual < threshold.alert else "warn" if actual < threshold.target else "pass"
+    return "fail" if actual > threshold.alert else "warn" if actual > threshold.target else "pass"
 
 
 def sla_checks(rows: list[dict], config: SlaConfig, profile: str | None, over: str) -> list[dict]:

@@ -34,26 +34,27 @@ def run_checks(run: Run) -> list[dict]:
              "target": None, "alert": None, "baseline": None, "message": m} for s, m in checks]  # fmt: skip
 
 
-def failures_path(run: Run):
-    return (
-        run.path / "locust_failures.csv" if run.path.is_dir() else run.path.with_name(f"{run.path.name}_failures.csv")
-    )
+def verdict_of(checks: list[dict]) -> str:
+    return max((c["status"] for c in checks), key=ORDER.__getitem__, default="pass")
+
+
+def judged_table(run: Run, sla: SlaConfig) -> tuple[list[dict], float | None, str]:
+    """The rows verdicts look at (steady stages, else the whole run), their seconds and the window's name."""
+    judged, seconds, over = judged_window(run)
+    csv_aggregate = run.csv_aggregate if judged is run.endpoints else None
+    return table(judged, seconds, sla.apdex_t_ms, sla.slow_ms, csv_aggregate), seconds, over
 
 
 def summarise(run: Run, sla: SlaConfig, profile: str | None) -> dict:
-    judged, seconds, over = judged_window(run)
+    judged_rows, seconds, over = judged_table(run, sla)
     whole_rows = table(run.endpoints, run.duration_s, sla.apdex_t_ms, sla.slow_ms, run.csv_aggregate)
-    if judged is run.endpoints:
-        judged_rows = table(judged, seconds, sla.apdex_t_ms, sla.slow_ms, run.csv_aggregate)
-    else:
-        judged_rows = table(judged, seconds, sla.apdex_t_ms, sla.slow_ms)
     drifted = drift(run)
     checks = (
         run_checks(run)
         + sla_checks(judged_rows, sla, profile, over)
         + drift_checks(drifted, sla.drift_memory, sla.regression)
     )
-    verdict = max((c["status"] for c in checks), key=ORDER.__getitem__, default="pass")
+    verdict = verdict_of(checks)
     meta = run.meta
     return {
         "schema_version": SCHEMA_VERSION,
@@ -76,7 +77,7 @@ def summarise(run: Run, sla: SlaConfig, profile: str | None) -> dict:
         ],
         "checks": checks,
         "capacity": capacity(run, sla, profile) or run.capacity,
-        "failures": group_failures(failures_path(run)),
+        "failures": group_failures(run.locust_file("_failures.csv")),
         "slow_requests": slow_requests(run.path / "slow_requests.csv", whole_rows) if run.path.is_dir() else [],
         "drift": drifted,
         "not_computed": run.missing,

@@ -16,6 +16,7 @@ class UserClassCounter:
         self.role = node_role(environment)
         self.counts: Counter[str] = Counter()
         self.pending: Counter[str] = Counter()
+        self.sink = self.pending if self.role == "worker" else self.counts  # chosen once, not per request
         events = environment.events
         if self.role == "worker":
             events.report_to_master.add_listener(self.on_report_to_master)
@@ -25,10 +26,11 @@ class UserClassCounter:
     def record(self, context: dict | None) -> None:
         """Called by RequestTap for every request."""
         user_class = context.get("user_class") if context else None
-        (self.pending if self.role == "worker" else self.counts)[user_class or "unknown"] += 1
+        self.sink[user_class or "unknown"] += 1
 
     def on_report_to_master(self, client_id: str, data: dict) -> None:
-        data[MESSAGE_KEY], self.pending = dict(self.pending), Counter()
+        data[MESSAGE_KEY] = dict(self.pending)
+        self.pending.clear()
 
     def on_worker_report(self, client_id: str, data: dict) -> None:
         self.counts.update(data.get(MESSAGE_KEY, {}))
