@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 bash tools/bootstrap.sh test
+bash tools/install_chromium.sh
 set +e
 .venv/bin/python -m pytest "$@"
 code=$?

@@ -1,4 +1,4 @@
-"""Analyze one run: load, judge, and write summary.json, junit.xml and summary.md."""
+"""Analyze one run: load, judge, and write summary.json, junit.xml, summary.md and report.html."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from analysis.compare import history_windows, regression_checks
 from analysis.errors import InputError
 from analysis.history import check as check_history
 from analysis.history import record
-from analysis.load import load_run
+from analysis.load import Run, load_run, read_json
+from analysis.series import report_series
 from analysis.sla import DEFAULT_SLA, load_sla
-from analysis.summary import judged_table, summarise, verdict_of
+from analysis.summary import SCHEMA_VERSION, judged_table, summarise, verdict_of
 from reports.ci_files import junit_xml, summary_markdown
+from reports.html import report_html
 
 
 def profile_for(meta: dict) -> str | None:
@@ -23,11 +25,13 @@ def profile_for(meta: dict) -> str | None:
 
 def analyze(target: Path | str, sla_path: Path | str = DEFAULT_SLA, out_dir: Path | None = None,
             profile: str | None = None, baseline: Path | str | None = None, force: bool = False,
-            results_root: Path = Path("results"), history: Path | None = None) -> tuple[dict, Path]:  # fmt: skip
+            results_root: Path = Path("results"), history: Path | None = None,
+            report: bool = True) -> tuple[dict, Path]:  # fmt: skip
     """Returns (summary, folder written to). Input problems raise analysis.errors.InputError.
 
     baseline: None (no comparison), "auto" (the scenario's promoted baseline, if any) or a run path.
     history: a history.sqlite to record the run in (after its files are written), or None.
+    report: also render report.html (the benchmark times analysis and rendering apart).
     """
     sla = load_sla(sla_path)
     if history is not None:
@@ -36,16 +40,44 @@ def analyze(target: Path | str, sla_path: Path | str = DEFAULT_SLA, out_dir: Pat
     summary = summarise(run, sla, profile or profile_for(run.meta))
     if baseline is not None:
         add_comparison(summary, run, sla, baseline, force, results_root)
-    folder = out_dir or (run.path if run.path.is_dir() else run.path.parent)
+    folder = out_dir or default_folder(run)
+    files = {"summary.json": json.dumps(summary, indent=2) + "\n", "junit.xml": junit_xml(summary),
+             "summary.md": summary_markdown(summary)}  # fmt: skip
+    if report:
+        files["report.html"] = report_html(summary, report_series(run, summary))
     folder.mkdir(parents=True, exist_ok=True)
-    for name, text in (("summary.json", json.dumps(summary, indent=2) + "\n"), ("junit.xml", junit_xml(summary)),
-                       ("summary.md", summary_markdown(summary))):  # fmt: skip
-        tmp = folder / f".{name}.tmp"
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(folder / name)
+    for name, text in files.items():
+        write_atomically(folder / name, text)
     if history is not None:
         record(history, summary, run.path)
     return summary, folder
+
+
+def default_folder(run: Run) -> Path:
+    return run.path if run.path.is_dir() else run.path.parent
+
+
+def write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def render_report(target: Path | str, out: Path | None = None) -> Path:
+    """Render report.html again from a run dir alone (its files and the summary.json analyze wrote)."""
+    run = load_run(target)
+    summary_path = default_folder(run) / "summary.json"
+    if not summary_path.is_file():
+        raise InputError(summary_path, "does not exist", f"run `swarmgate analyze {target}` first")
+    summary = read_json(summary_path)
+    if not isinstance(summary, dict) or summary.get("schema_version") != SCHEMA_VERSION or "checks" not in summary:
+        raise InputError(summary_path, f"is not a summary.json of schema version {SCHEMA_VERSION}",
+                         f"run `swarmgate analyze {target}` again to rewrite it")  # fmt: skip
+    path = out or default_folder(run) / "report.html"
+    html = report_html(summary, report_series(run, summary))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, html)
+    return path
 
 
 def add_comparison(summary: dict, run, sla, baseline: Path | str, force: bool, results_root: Path) -> None:

@@ -29,25 +29,35 @@ class Rules:
     p_value: float = 0.01
 
 
-def history_windows(
-    path: Path, spans: list[tuple[float, float]], with_times: bool = False
-) -> dict[tuple[str, str, str], list]:
-    """{(method, name, metric): one value per 10 s window} from a --csv-full-history file.
-
-    A window is used only when it lies wholly inside a span (a steady stage), so ramps never mix in;
-    rows reading N/A or 0 before Locust's window has filled are skipped. Read with pandas, only the
-    columns needed: a 24-hour soak has millions of rows.
-    """
-    found: dict[tuple[str, str, str], list] = {}
+def read_history(path: Path, extra_columns: tuple[str, ...] = ()) -> pd.DataFrame | None:
+    """A --csv-full-history file, only the columns needed (a 24-hour soak has millions of rows), or None."""
     if not path.is_file():
-        return found
-    columns = ["Timestamp", "Type", "Name", *COLUMNS.values()]
+        return None
+    columns = {"Timestamp", "Type", "Name", *COLUMNS.values(), *extra_columns}
     try:
         frame = pd.read_csv(path, usecols=lambda c: c in columns, na_values=["N/A"], keep_default_na=False,
-                            dtype={"Type": "string", "Name": "string"})  # fmt: skip
+                            dtype={"Type": "category", "Name": "category"})  # fmt: skip
     except (ValueError, pd.errors.ParserError):
-        return found
-    if "Timestamp" not in frame:
+        return None
+    if "Timestamp" not in frame or "Type" not in frame or "Name" not in frame:
+        return None
+    if "" not in frame["Type"].cat.categories:
+        frame["Type"] = frame["Type"].cat.add_categories("")
+    frame["Type"] = frame["Type"].fillna("")  # the Aggregated row has no method
+    return frame
+
+
+def history_windows(
+    history: Path | pd.DataFrame | None, spans: list[tuple[float, float]], with_times: bool = False
+) -> dict[tuple[str, str, str], list]:
+    """{(method, name, metric): one value per 10 s window} from a --csv-full-history file (or its frame).
+
+    A window is used only when it lies wholly inside a span (a steady stage), so ramps never mix in;
+    rows reading N/A or 0 before Locust's window has filled are skipped.
+    """
+    found: dict[tuple[str, str, str], list] = {}
+    frame = read_history(history) if isinstance(history, Path) else history
+    if frame is None:
         return found
     stamp = pd.to_numeric(frame["Timestamp"], errors="coerce")
     keep = stamp % WINDOW_S == 0
@@ -56,14 +66,14 @@ def history_windows(
         for start, end in spans:
             inside |= (stamp >= start + WINDOW_S) & (stamp <= end)
         keep &= inside
-    frame = frame[keep].assign(Timestamp=stamp[keep], Type=frame["Type"][keep].fillna(""))
+    frame = frame[keep].assign(Timestamp=stamp[keep])
     for metric, column in COLUMNS.items():
         if column not in frame:
             continue
         values = pd.to_numeric(frame[column], errors="coerce")
         usable = values.notna() & ((values > 0) if metric not in ("rps", "fps") else True)
         subset = frame.loc[usable, ["Timestamp", "Type", "Name"]].assign(value=values[usable])
-        for (method, name), group in subset.groupby(["Type", "Name"], sort=False):
+        for (method, name), group in subset.groupby(["Type", "Name"], sort=False, observed=True):
             pairs = zip(group["Timestamp"].tolist(), group["value"].tolist(), strict=True)
             found[(method, name, metric)] = list(pairs) if with_times else group["value"].tolist()
     return found

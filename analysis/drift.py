@@ -43,9 +43,12 @@ def trend(points: list[tuple[float, float]]) -> dict | None:
             if dx > 0:
                 slopes.append(dy / dx)
             concordance += (dy > 0) - (dy < 0)
+    slope = statistics.median(slopes) if slopes else 0.0
+    x0 = points[0][0]
+    intercept = statistics.median(y - slope * (x - x0) for x, y in points)  # the line's value at x0
     variance = n * (n - 1) * (2 * n + 5) / 18
     z = (abs(concordance) - 1) / math.sqrt(variance) if variance else 0.0
-    return {"slope_per_s": statistics.median(slopes) if slopes else 0.0, "tau": concordance / (n * (n - 1) / 2),
+    return {"slope_per_s": slope, "intercept": intercept, "x0": x0, "tau": concordance / (n * (n - 1) / 2),
             "p_value": 0.5 * math.erfc(max(z, 0.0) / math.sqrt(2)), "points": n}  # fmt: skip
 
 
@@ -73,20 +76,30 @@ def target_memory(path: Path, spans: list[tuple[float, float]]) -> list[tuple[fl
     return points
 
 
-def drift(run: Run, min_steady_s: float = 30.0) -> dict | None:
-    """Trends of the run's steady stages after warm-up; None when no steady stage is long enough."""
+def drift_series(run: Run, history=None) -> dict[str, list[tuple[float, float]]]:
+    """The points drift is fitted on: Aggregated p95, error ratio and rps per 10 s window, target memory.
+
+    history: the run's history frame when the caller has read it already (compare.read_history).
+    """
     spans = spans_after_warm_up(run)
-    if not run.path.is_dir() or not spans or max(b - a for a, b in spans) < min_steady_s * (1 - WARM_UP_SHARE):
-        return None
-    windows = history_windows(run.locust_file("_stats_history.csv"), spans, with_times=True)
+    windows = history_windows(run.locust_file("_stats_history.csv") if history is None else history, spans,
+                              with_times=True)  # fmt: skip
     rps = dict(windows.get(("", "Aggregated", "rps"), []))
     errors = [(t, f / rps[t]) for t, f in windows.get(("", "Aggregated", "fps"), []) if rps.get(t)]
-    series = {
+    return {
         "p95_ms": windows.get(("", "Aggregated", "p95_ms"), []),
         "error_ratio": errors,
         "rps": windows.get(("", "Aggregated", "rps"), []),
         "target_rss_mb": target_memory(run.path / "resources.csv", spans),
     }
+
+
+def drift(run: Run, min_steady_s: float = 30.0) -> dict | None:
+    """Trends of the run's steady stages after warm-up; None when no steady stage is long enough."""
+    spans = spans_after_warm_up(run)
+    if not run.path.is_dir() or not spans or max(b - a for a, b in spans) < min_steady_s * (1 - WARM_UP_SHARE):
+        return None
+    series = drift_series(run)
     result = {}
     for name, points in series.items():
         found = trend(points)

@@ -61,7 +61,7 @@ def summarise(run: Run, sla: SlaConfig, profile: str | None) -> dict:
         "run": {
             "scenario": meta.get("scenario"), "run_id": meta.get("run_id"), "started": meta.get("started"),
             "ended": meta.get("ended"), "host": meta.get("host"), "partial": meta.get("partial"),
-            "status": meta.get("status"), "time_scale": meta.get("time_scale"),
+            "status": meta.get("status"), "time_scale": meta.get("time_scale"), "tls_verify": meta.get("tls_verify"),
             "workers": {"expected": (meta.get("workers") or {}).get("expected", 0),
                         "lost": len((meta.get("workers") or {}).get("missing") or [])},
             "source": run.source, "sla_profile": profile, "sla_file": sla.path.name,
@@ -71,7 +71,8 @@ def summarise(run: Run, sla: SlaConfig, profile: str | None) -> dict:
         "endpoints": whole_rows,
         "judged_endpoints": judged_rows,
         "stages": [
-            {"name": s.name, "start": iso(s.start), "end": iso(s.end), "users": s.users, "steady": s.steady,
+            {"name": s.name, "start": iso(s.start), "end": iso(s.end), "seconds": round(s.end - s.start, 3),
+             "users": s.users, "steady": s.steady,
              "endpoints": table(s.endpoints, s.end - s.start, sla.apdex_t_ms, sla.slow_ms)}
             for s in run.stages
         ],

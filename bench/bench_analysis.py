@@ -1,9 +1,11 @@
-"""Analysis of a synthetic 24-hour, 30-endpoint soak vs a bare pandas.read_csv of its history file.
+"""Analysis and report rendering of a synthetic 24-hour, 30-endpoint soak, as ratios to references.
 
 Writes a swarmgate run dir whose _stats_history.csv has Locust's header and one row per endpoint
 and per second (~2.7 M rows), then, each in a fresh process, times and measures the peak memory of
-(a) `pandas.read_csv(history)` and (b) `analysis.analyze.analyze(run_dir)`, and prints the ratios.
-Targets: time <= 2.5 x, peak memory <= 1.5 x.
+(a) `pandas.read_csv(history)`, (b) the analysis (`analyze(run_dir, report=False)`: summary.json,
+junit.xml, summary.md) and (c) rendering report.html from the analyzed run dir (`swarmgate report`).
+Targets: analysis time <= 2.5 x and peak memory <= 1.5 x (a); render time <= 2 x (b); report.html
+under 6 MB.
 
     .venv/bin/python bench/bench_analysis.py [--hours 24] [--endpoints 30] [--keep DIR]
 """
@@ -108,12 +110,18 @@ def main() -> None:
         took = time.perf_counter() - began
         print(f"synthetic soak: {rows:,} history rows, {size / 1e6:.0f} MB (written in {took:.0f} s)")
         base_s, base_mem = measure(f"import pandas as pd\npd.read_csv({str(history)!r})")
-        ours_s, ours_mem = measure(f"from analysis.analyze import analyze\nanalyze({str(run_dir)!r})")
-        print(f"pandas.read_csv:  {base_s:6.2f} s, peak {base_mem / 1e6:6.0f} MB")
-        print(f"swarmgate analyze: {ours_s:6.2f} s, peak {ours_mem / 1e6:6.0f} MB")
-        print(f"ratio time   = {ours_s / base_s:.2f}  (target <= 2.50)")
-        print(f"ratio memory = {ours_mem / base_mem:.2f}  (target <= 1.50)")
-    sys.exit(0 if ours_s / base_s <= 2.5 and ours_mem / base_mem <= 1.5 else 1)
+        ours_s, ours_mem = measure(f"from analysis.analyze import analyze\nanalyze({str(run_dir)!r}, report=False)")
+        render_s, render_mem = measure(f"from analysis.analyze import render_report\nrender_report({str(run_dir)!r})")
+        report_mb = (run_dir / "report.html").stat().st_size / 1e6
+        print(f"pandas.read_csv:      {base_s:6.2f} s, peak {base_mem / 1e6:6.0f} MB")
+        print(f"analysis:             {ours_s:6.2f} s, peak {ours_mem / 1e6:6.0f} MB")
+        print(f"render report.html:   {render_s:6.2f} s, peak {render_mem / 1e6:6.0f} MB, {report_mb:.2f} MB written")
+        print(f"analysis / read_csv, time   = {ours_s / base_s:.2f}  (target <= 2.50)")
+        print(f"analysis / read_csv, memory = {ours_mem / base_mem:.2f}  (target <= 1.50)")
+        print(f"render / analysis, time     = {render_s / ours_s:.2f}  (target <= 2.00)")
+        print(f"report.html size            = {report_mb:.2f} MB  (target < 6)")
+    met = ours_s / base_s <= 2.5 and ours_mem / base_mem <= 1.5 and render_s / ours_s <= 2.0 and report_mb < 6
+    sys.exit(0 if met else 1)
 
 
 if __name__ == "__main__":

@@ -41,9 +41,20 @@ def summary_markdown(summary: dict) -> str:
     env.filters["md"] = _md
     env.filters["num"] = lambda v: "–" if v is None else f"{v:g}"
     problems = [c for c in summary["checks"] if c["status"] != "pass"]
-    fails = sum(c["status"] == "fail" for c in problems)
-    headline = (f"{fails} check(s) beyond the alert level." if fails else
-                f"{len(problems)} check(s) beyond target, none beyond the alert level." if problems else
-                "Every check is within target.")  # fmt: skip
-    return env.get_template("summary.md.j2").render(summary=summary, problems=problems, headline=headline,
+    return env.get_template("summary.md.j2").render(summary=summary, problems=problems, headline=headline(summary),
                                                     icon=ICONS[summary["verdict"]])  # fmt: skip
+
+
+def headline(summary: dict) -> str:
+    """The verdict and why, in one sentence."""
+    checks = summary["checks"]
+    fails = [c for c in checks if c["status"] == "fail"]
+    warns = [c for c in checks if c["status"] == "warn"]
+    if fails:
+        more = f" (and {len(fails) - 1} more)" if len(fails) > 1 else ""
+        return f"{len(fails)} of {len(checks)} checks beyond the alert level: {fails[0]['message']}{more}."
+    if warns:
+        more = f" (and {len(warns) - 1} more)" if len(warns) > 1 else ""
+        first = warns[0]["message"]
+        return f"{len(warns)} of {len(checks)} checks beyond target, none beyond the alert level: {first}{more}."
+    return f"All {len(checks)} checks within target."

@@ -198,7 +198,7 @@ def run(
               help="SLA tables (TOML); default: sla.toml")  # fmt: skip
 @click.option("--profile", default=None, help="SLA profile (default: the scenario's `sla`, else its name)")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="write summary.json, junit.xml and summary.md here instead of next to the run")  # fmt: skip
+              help="write summary.json, junit.xml, summary.md and report.html here, not next to the run")  # fmt: skip
 @click.option("--baseline", default=None, metavar="auto|RUN",
               help="compare with the scenario's promoted baseline (auto) or with another run")  # fmt: skip
 @click.option("--force", is_flag=True, help="compare even when the runs are not comparable (said in the summary)")
@@ -229,6 +229,52 @@ def report_verdict(summary: dict, folder: Path) -> None:
         for note in base["notes"]:
             click.echo(f"  note: {note}", err=True)
     click.echo(f"summary: {folder / 'summary.json'}")
+    click.echo(f"report: {folder / 'report.html'}")
+
+
+@cli.command()
+@click.argument("run_path", metavar="RUN", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="write the report here (default: report.html in the run dir)")  # fmt: skip
+def report(run_path: Path, out: Path | None) -> None:
+    """Render report.html again from an analyzed RUN's own files (no network, no history needed)."""
+    from analysis.analyze import render_report
+
+    click.echo(f"report: {render_report(run_path, out)}")
+
+
+@cli.command()
+@click.option("--scenario", default=None, help="only this scenario (default: every scenario in the history)")
+@click.option("--last", type=click.IntRange(min=1), default=None, help="only the last N runs of each scenario")
+@click.option("--results-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
+              show_default=True, help="where history.sqlite and baselines/ live")  # fmt: skip
+@click.option("--sla", "sla_path", type=click.Path(path_type=Path), default=None,
+              help="SLA tables whose [regression] minimums bound the noise band; default: sla.toml")  # fmt: skip
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="write the trend report here (default: trend.html in the results dir)")  # fmt: skip
+def trend(scenario: str | None, last: int | None, results_dir: Path, sla_path: Path | None, out: Path | None) -> None:
+    """Render trend.html: per-endpoint p95, error ratio and rps across the runs in the history."""
+    from analysis.analyze import write_atomically
+    from analysis.sla import DEFAULT_SLA, load_sla
+    from analysis.trend import trend as trend_of
+    from reports.html import trend_html
+
+    history = results_dir / "history.sqlite"
+    if not history.is_file():
+        raise InputError(history, "does not exist", "analyze a run first (`swarmgate run` or `swarmgate analyze`)")
+    rules = load_sla(sla_path or DEFAULT_SLA).regression
+    found = trend_of(history, scenario, last, results_dir, rules)
+    if scenario is not None and not found["scenarios"]:
+        raise InputError(history, f"holds no runs of scenario '{scenario}'", "check the name, or leave out --scenario")
+    path = out or results_dir / "trend.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, trend_html(found))
+    runs = sum(len(s["runs"]) for s in found["scenarios"])
+    flagged = sum(s["flagged"] for s in found["scenarios"])
+    click.echo(
+        f"trend: {len(found['scenarios'])} scenario(s), {runs} run(s), {flagged} change(s) beyond the noise band"
+    )
+    click.echo(f"report: {path}")
 
 
 @cli.group()

@@ -1,0 +1,76 @@
+/* report.html: draws the charts from the page's JSON (series and summary parts the analyzer wrote). */
+"use strict";
+(function () {
+  const series = PAGE.series;
+  const timeline = series.timeline;
+  if (timeline) {
+    const total = timeline.endpoints.find((e) => e.name === "Aggregated" && !e.method) || timeline.endpoints[0];
+    timeChart("chart-load", [
+      line("requests/s", xy(timeline.t, total.rps), PALETTE[0], { yAxisID: "y" }),
+      line("users", xy(timeline.t, timeline.users), PALETTE[6], { yAxisID: "y2", stepped: true }),
+    ], "requests/s", "users");
+    timeChart("chart-errors", [line("failures/s", xy(timeline.t, total.fps), PALETTE[1])], "failures/s");
+  }
+  const distribution = series.distribution.length ? series.distribution[0] : null;
+  const names = (timeline ? timeline.endpoints : distribution ? distribution.endpoints : []).map((e) => label(e.method, e.name));
+  function pick(index) {
+    const picked = names[index];
+    document.querySelectorAll(".picked").forEach((el) => { el.textContent = picked; });
+    if (timeline) {
+      const e = timeline.endpoints[index];
+      timeChart("chart-latency", [
+        line("p50", xy(timeline.t, e.p50_ms), PALETTE[2]),
+        line("p95", xy(timeline.t, e.p95_ms), PALETTE[3]),
+        line("p99", xy(timeline.t, e.p99_ms), PALETTE[1]),
+      ], "ms");
+      timeChart("chart-endpoint-rate", [
+        line("requests/s", xy(timeline.t, e.rps), PALETTE[0]),
+        line("failures/s", xy(timeline.t, e.fps), PALETTE[1]),
+      ], "per second");
+    }
+    if (distribution) {
+      const d = distribution.endpoints.find((e) => label(e.method, e.name) === picked) || distribution.endpoints[0];
+      const edges = distribution.edges_ms;
+      draw("chart-distribution", { type: "bar", data: {
+        labels: d.counts.map((_, i) => `${edges[i]}–${edges[i + 1]}`),
+        datasets: [{ label: "requests", data: d.counts, backgroundColor: PALETTE[0] }] },
+        options: { scales: { x: { title: { display: true, text: "response time, ms" } }, y: { beginAtZero: true, title: { display: true, text: "requests" } } } } });
+    }
+  }
+  const picker = document.getElementById("endpoint-picker");
+  if (picker) fillPicker(picker, names.map((n, i) => [String(i), n]), (v) => pick(Number(v)));
+  else if (distribution) pick(0);
+
+  const capacity = PAGE.capacity;
+  if (capacity && capacity.steps) {
+    const steps = capacity.steps;
+    draw("chart-capacity", { type: "line", data: { datasets: [
+      line("requests/s", steps.map((s) => ({ x: s.users, y: s.rps })), PALETTE[0], { yAxisID: "y", pointRadius: 4 }),
+      line("p95 ms", steps.map((s) => ({ x: s.users, y: s.p95_ms })), PALETTE[1], { yAxisID: "y2", pointRadius: 4,
+        pointStyle: steps.map((s) => (s.met_sla ? "circle" : "crossRot")), pointBorderWidth: 2 }),
+    ] }, options: { scales: {
+      x: { type: "linear", title: { display: true, text: "users" } },
+      y: { beginAtZero: true, title: { display: true, text: "requests/s" } },
+      y2: { beginAtZero: true, position: "right", grid: { drawOnChartArea: false }, title: { display: true, text: "p95 ms (× = SLA breached)" } } } } });
+  }
+
+  const driftBox = document.getElementById("drift-charts");
+  if (driftBox) {
+    const units = { p95_ms: "p95, ms", rps: "requests/s", target_rss_mb: "target memory, MB" };
+    series.drift.forEach((d, i) => {
+      const id = addFigure(driftBox, `chart-drift-${i}`, `${units[d.metric] || d.metric} over the steady stage, with the fitted trend (p = ${d.p_value.toPrecision(2)})`);
+      timeChart(id, [
+        line(units[d.metric] || d.metric, xy(d.t, d.values), PALETTE[0]),
+        line("trend", xy(d.line_t, d.line), PALETTE[1], { borderDash: [6, 4], pointRadius: 0, borderWidth: 2 }),
+      ], units[d.metric] || d.metric);
+    });
+  }
+
+  if (series.resources.length) {
+    const start = Math.min(...series.resources.map((r) => r.start));
+    const named = series.resources.map((r, i) => ({ r, name: r.node && r.node !== r.role ? `${r.role} ${r.node}` : r.role, color: PALETTE[i % PALETTE.length] }));
+    const shift = (r) => r.t.map((t) => t + r.start - start);
+    timeChart("chart-cpu", named.map(({ r, name, color }) => line(name, xy(shift(r), r.cpu_percent), color)), "CPU %");
+    timeChart("chart-memory", named.map(({ r, name, color }) => line(name, xy(shift(r), r.rss_mb), color)), "MB");
+  }
+})();

@@ -1,0 +1,114 @@
+"""report.html and trend.html from real runs of the demo, opened in a real headless Chromium, offline.
+
+Two runs of a two-step scenario whose endpoint names are hostile markup: the first is promoted as
+the baseline, the second is compared with it, and the trend report shows both. Screenshots go to
+test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.browser import chromium_path, visit
+from tests.helpers import SWARMGATE
+from tests.integration.hostile_names_locustfile import IMG, QUOTES, SCRIPT
+
+pytestmark = pytest.mark.integration
+HERE = Path(__file__).resolve().parent
+SCENARIO = """
+[shape]
+kind = "step"
+steps = [2, 4]
+step_duration = "10s"
+spawn_rate = 4
+
+[mix]
+BaselineUser = 1
+"""
+
+
+def run_once(work: Path) -> Path:
+    done = subprocess.run([*SWARMGATE, "run", str(work / "names.toml"), "--locustfile",
+                           str(HERE / "hostile_names_locustfile.py"), "--results-dir", str(work / "results"),
+                           "--slow-threshold-ms", "1", "--demo-latency", "/health=2"],  # every /health is slow
+                          capture_output=True, text=True, timeout=240)  # fmt: skip
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    newest = max((work / "results" / "names").iterdir(), key=lambda p: p.name)
+    assert (newest / "report.html").is_file(), done.stdout + done.stderr
+    return newest
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    assert chromium_path(), "Chromium is missing: ./run_tests.sh installs Debian's chromium package"
+    work = tmp_path_factory.mktemp("reports")
+    (work / "names.toml").write_text(SCENARIO)
+    first = run_once(work)
+    promoted = subprocess.run([*SWARMGATE, "baseline", "promote", str(first), "--results-dir", str(work / "results")],
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert promoted.returncode == 0, promoted.stderr
+    second = run_once(work)
+    trend = subprocess.run([*SWARMGATE, "trend", "--results-dir", str(work / "results")], capture_output=True,
+                           text=True, timeout=60)  # fmt: skip
+    assert trend.returncode == 0, trend.stderr
+    return {"first": first, "second": second, "trend": work / "results" / "trend.html"}
+
+
+def assert_clean(page) -> None:
+    assert page.console_errors == [] and page.page_errors == [], (page.console_errors, page.page_errors)
+    assert page.blocked_requests == [], f"the page asked the network for {page.blocked_requests}"
+    assert page.dialogs == [], f"a script ran and opened {page.dialogs}"
+
+
+def assert_drawn(canvases: list[dict], where: str) -> None:
+    assert canvases, f"{where}: no charts"
+    for canvas in canvases:
+        assert canvas["chart"] and canvas["points"] > 0 and canvas["drawn"] > 0, (where, canvas)
+
+
+def test_report_opens_offline_and_draws_every_chart_for_every_endpoint(runs):
+    page = visit(runs["second"] / "report.html", "report-step-run", cycle="endpoint-picker")
+    assert_clean(page)
+    ids = {c["id"] for c in page.canvases}
+    assert {"chart-load", "chart-errors", "chart-latency", "chart-endpoint-rate", "chart-distribution",
+            "chart-capacity", "chart-cpu", "chart-memory"} <= ids, ids  # fmt: skip
+    assert_drawn(page.canvases, "on load")
+    assert len(page.picked) >= 5  # Aggregated, three hostile names, the workspaces list
+    for option, canvases in page.picked:
+        assert_drawn([c for c in canvases if c["id"] in ("chart-latency", "chart-endpoint-rate")], option)
+    summary = json.loads((runs["second"] / "summary.json").read_text())
+    assert summary["baseline"]["run_id"] == runs["first"].name
+    for heading in ("Checks", "Baseline comparison", "Over time", "Capacity", "Endpoints", "Stages", "Failures",
+                    "Slow requests", "Load generators and target", "Run"):  # fmt: skip
+        assert heading in page.text, heading
+    assert summary["verdict"].upper() in page.text
+
+
+def test_hostile_endpoint_names_are_shown_as_text_and_run_nothing(runs):
+    page = visit(runs["second"] / "report.html", "report-hostile-names", probe_globals=("__pwned",),
+                 cycle="endpoint-picker")  # fmt: skip
+    assert_clean(page)
+    assert page.globals == {"__pwned": None}
+    for name in (SCRIPT, IMG, QUOTES):
+        assert f"GET {name}" in page.text, name  # shown, as text, in the tables
+        assert any(option == f"GET {name}" for option, _ in page.picked), name  # and in the picker
+    source = (runs["second"] / "report.html").read_text()
+    for name in (SCRIPT, IMG, QUOTES):
+        assert name not in source, f"{name} appears unescaped in the HTML"
+
+
+def test_trend_report_shows_both_runs_with_the_baseline(runs):
+    page = visit(runs["trend"], "trend-two-runs", probe_globals=("__pwned",), cycle="trend-picker-0")
+    assert_clean(page)
+    assert page.globals == {"__pwned": None}
+    assert runs["first"].name in page.text and runs["second"].name in page.text
+    assert_drawn(page.canvases, "trend")
+    for option, canvases in page.picked:
+        assert_drawn(canvases, option)
+    assert f"GET {SCRIPT}" in [option for option, _ in page.picked]
+    source = runs["trend"].read_text()
+    assert SCRIPT not in source and IMG not in source
