@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
+from tests.browser import visit
 from tests.helpers import SWARMGATE
 
 pytestmark = pytest.mark.integration
@@ -23,14 +25,14 @@ StressTestUser = 50
 """
 
 
-def soak(tmp_path, *args) -> tuple[int, dict]:
+def soak(tmp_path, *args) -> tuple[int, dict, Path]:
     tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "soak.toml").write_text(SOAK)
     results = tmp_path / "results"
     done = subprocess.run([*SWARMGATE, "run", str(tmp_path / "soak.toml"), "--results-dir", str(results), *args],
                           capture_output=True, text=True, timeout=300)  # fmt: skip
     (run_dir,) = (results / "soak").iterdir()
-    return done.returncode, json.loads((run_dir / "summary.json").read_text())
+    return done.returncode, json.loads((run_dir / "summary.json").read_text()), run_dir
 
 
 def memory_check(summary: dict) -> dict:
@@ -39,13 +41,22 @@ def memory_check(summary: dict) -> dict:
 
 
 def test_a_leaking_target_is_flagged_and_a_steady_one_is_not(tmp_path):
-    code, leaky = soak(tmp_path / "leak", "--demo-leak-kb-per-request", "64")
+    code, leaky, leak_dir = soak(tmp_path / "leak", "--demo-leak-kb-per-request", "64")
     check = memory_check(leaky)
     assert check["status"] == "fail" and check["actual"] > 100, check
     assert leaky["drift"]["series"]["target_rss_mb"]["p_value"] < 0.01
     assert code == 1
 
-    code, steady = soak(tmp_path / "steady")
+    code, steady, _ = soak(tmp_path / "steady")
     check = memory_check(steady)
     assert check["status"] == "pass" and check["actual"] < 50, check
     assert code == 0, [c for c in steady["checks"] if c["status"] == "fail"]
+
+    # The report draws the series drift was fitted on, with the fitted line (in a real browser, offline).
+    page = visit(leak_dir / "report.html", "report-drift-leak")
+    assert page.console_errors == [] and page.page_errors == [] and page.blocked_requests == []
+    drift_charts = [c for c in page.canvases if c["id"].startswith("chart-drift-")]
+    fitted = [name for name in ("p95_ms", "rps", "target_rss_mb") if leaky["drift"]["series"][name]]
+    assert "target_rss_mb" in fitted and len(drift_charts) == len(fitted), (fitted, page.canvases)
+    assert all(c["chart"] and c["points"] > 6 and c["drawn"] > 0 for c in drift_charts), drift_charts
+    assert "target memory, MB over the steady stage" in page.text
