@@ -27,9 +27,15 @@ def run_checks(run: Run) -> list[dict]:
         checks.append(("fail", f"the run {status}; its numbers are incomplete"))
     elif run.meta.get("partial"):
         checks.append(("warn", "the run was interrupted; its numbers cover only part of the plan"))
-    missing_workers = (run.meta.get("workers") or {}).get("missing") or []
-    if missing_workers:
-        checks.append(("warn", f"{len(missing_workers)} worker(s) went missing during the run"))
+    workers = run.meta.get("workers") or {}
+    missing_workers = workers.get("missing") or []
+    if missing_workers:  # a degraded run: less load than planned, never silently passed
+        lost = workers.get("lost") or []
+        detail = "; ".join(f"{e['worker']} after {e['after_s']:g} s with {e['users_lost']} users"
+                           + (" (rejoined)" if e.get("rejoined") else "") for e in lost)  # fmt: skip
+        where = f" ({detail})" if detail else ""
+        checks.append(("fail", f"degraded: {len(missing_workers)} of {workers.get('expected') or '?'} worker(s) "
+                               f"lost during the run{where}; the load was below plan"))  # fmt: skip
     return [{"kind": "run", "method": None, "endpoint": None, "metric": None, "status": s, "actual": None,
              "target": None, "alert": None, "baseline": None, "message": m} for s, m in checks]  # fmt: skip
 
@@ -56,14 +62,16 @@ def summarise(run: Run, sla: SlaConfig, profile: str | None) -> dict:
     )
     verdict = verdict_of(checks)
     meta = run.meta
+    workers = meta.get("workers") or {}
     return {
         "schema_version": SCHEMA_VERSION,
         "run": {
             "scenario": meta.get("scenario"), "run_id": meta.get("run_id"), "started": meta.get("started"),
             "ended": meta.get("ended"), "host": meta.get("host"), "partial": meta.get("partial"),
             "status": meta.get("status"), "time_scale": meta.get("time_scale"), "tls_verify": meta.get("tls_verify"),
-            "workers": {"expected": (meta.get("workers") or {}).get("expected", 0),
-                        "lost": len((meta.get("workers") or {}).get("missing") or [])},
+            "workers": {"expected": workers.get("expected", 0), "lost": len(workers.get("missing") or []),
+                        "lost_detail": workers.get("lost") or []},
+            "degraded": bool(workers.get("missing")),
             "source": run.source, "sla_profile": profile, "sla_file": sla.path.name,
         },
         "verdict": verdict,

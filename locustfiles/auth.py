@@ -1,4 +1,5 @@
-"""Where credentials come from: the environment only, never the command line or a file we write."""
+"""Where credentials come from: the environment (VAR) or a file it names (VAR_FILE, e.g. a mounted
+Kubernetes secret), never the command line or a file we write."""
 
 from __future__ import annotations
 
@@ -31,10 +32,21 @@ class Credentials:
         return f"Credentials(username={self.username!r}, token={'set' if self.token else 'unset'})"
 
 
+def from_env(name: str) -> str | None:
+    """VAR, else the first line of the file named by VAR_FILE, else None."""
+    if os.environ.get(name):
+        return os.environ[name]
+    path = os.environ.get(f"{name}_FILE")
+    if path:
+        with open(path, encoding="utf-8") as handle:
+            return handle.readline().rstrip("\r\n") or None
+    return None
+
+
 def credentials_for(role: str) -> Credentials:
     token_var, user_var, password_var, default_user, default_password = ENV[role]
     return Credentials(
-        token=os.environ.get(token_var) or None,
+        token=from_env(token_var),
         username=os.environ.get(user_var, default_user),
-        password=os.environ.get(password_var, default_password),
+        password=from_env(password_var) or default_password,
     )

@@ -23,6 +23,8 @@ class SwarmgateUser(FastHttpUser):
     abstract = True
     # Verify TLS certificates (FastHttpUser's own default is not to); opt out per run only.
     insecure = os.environ.get("SWARMGATE_INSECURE_TLS", "") == "1"
+    # A hanging target must not hang the users: a request that takes longer fails as "timed out".
+    network_timeout = connection_timeout = float(os.environ.get("SWARMGATE_REQUEST_TIMEOUT_S") or 10.0)
     role = "user"
 
     def context(self) -> dict[str, str]:

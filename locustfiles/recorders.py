@@ -18,6 +18,8 @@ from locustfiles.recording.run_meta import RunRecorder
 from locustfiles.recording.slow_requests import SlowRequestRecorder
 from locustfiles.recording.stages import StageRecorder
 from locustfiles.recording.user_classes import UserClassCounter
+from locustfiles.recording.workers import WorkerWatch, shorten_master_timeout
+from locustfiles.web_login import install as install_web_login
 
 
 @events.init_command_line_parser.add_listener
@@ -57,6 +59,14 @@ def add_options(parser, **_kwargs) -> None:
         default="",
         env_var="SWARMGATE_MIX",
         help="user class weights, e.g. BaselineUser=70,PeakUser=20,AdminUser=10",
+    )
+    parser.add_argument(
+        "--master-timeout",
+        type=float,
+        default=10.0,
+        env_var="SWARMGATE_MASTER_TIMEOUT_S",
+        help="a worker quits when its master has been silent this many seconds (Locust's own: 60)",
+        include_in_web_ui=False,
     )
 
 
@@ -99,6 +109,7 @@ def on_init(environment: Environment, **_kwargs) -> None:
         return
     if options.mix:
         apply_mix(environment, options.mix)
+    install_web_login(environment)
     role = node_role(environment)
     out_dir = results_dir(environment) if role != "worker" else None
     if out_dir is not None:
@@ -108,10 +119,12 @@ def on_init(environment: Environment, **_kwargs) -> None:
     user_classes = UserClassCounter(environment)
     arrivals = ArrivalPacer(environment, options.arrival_rate) if options.arrival_rate > 0 else None
     ResourceRecorder(environment, out_dir, options.target_pid or None)
+    shorten_master_timeout(environment, options.master_timeout)
+    watch = WorkerWatch(environment) if role == "master" else None
     if role != "master":
         environment.events.request.add_listener(RequestTap(stages, slow, user_classes).on_request)
     if role != "worker":
-        RunRecorder(environment, out_dir, user_classes, slow, arrivals)
+        RunRecorder(environment, out_dir, user_classes, slow, arrivals, watch)
         if out_dir is not None:
             ProgressRecorder(environment, out_dir)
         FinalStatsRecorder(environment)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -131,6 +133,23 @@ def cli() -> None:
 @click.option("--sla", "sla_path", type=click.Path(path_type=Path), default=None,
               help="SLA tables each run is judged by; default: sla.toml")  # fmt: skip
 @click.option("--quiet", is_flag=True, help="print only the results path")
+@click.option("--workers", type=click.IntRange(min=0, max=64), default=0, show_default=True,
+              help="run a local master with this many worker processes (0: one process)")  # fmt: skip
+@click.option("--request-timeout", "request_timeout_s", type=click.FloatRange(min=0.1, max=600), default=10.0,
+              show_default=True, help="seconds before a request fails as timed out (a hanging target)")  # fmt: skip
+@click.option("--insecure", is_flag=True,
+              help="skip TLS certificate checks for this run only (run.json and the report say so)")  # fmt: skip
+@click.option("--master", "as_master", is_flag=True,
+              help="multi-host: run the master only; wait for --expect-workers workers from other hosts")  # fmt: skip
+@click.option("--expect-workers", type=click.IntRange(min=1, max=1000), default=1, show_default=True,
+              help="with --master: how many workers to wait for (up to 60 s)")  # fmt: skip
+@click.option("--master-bind", default="127.0.0.1", show_default=True, metavar="ADDR",
+              help="with --master: the address workers connect to (the port has no authentication)")  # fmt: skip
+@click.option("--master-port", type=click.IntRange(min=1, max=65535), default=5557, show_default=True,
+              help="with --master or --worker: the master's port")  # fmt: skip
+@click.option("--worker", "as_worker", is_flag=True,
+              help="multi-host: run one worker for the master at --master-host (until that run ends)")  # fmt: skip
+@click.option("--master-host", default=None, metavar="HOST", help="with --worker: where the master runs")
 @demo_knob_options("demo-")
 def run(
     scenarios: tuple[str, ...],
@@ -141,15 +160,33 @@ def run(
     locustfile: Path | None,
     sla_path: Path | None,
     quiet: bool,
+    workers: int,
+    request_timeout_s: float,
+    insecure: bool,
+    as_master: bool,
+    expect_workers: int,
+    master_bind: str,
+    master_port: int,
+    as_worker: bool,
+    master_host: str | None,
     **knobs,
 ) -> None:
     """Run SCENARIOS in order (default: smoke) and print where the results are."""
-    from analysis.analyze import analyze as analyze_run
     from analysis.sla import DEFAULT_SLA, load_sla
-    from swarmgate.run import DEFAULT_LOCUSTFILE, RunOptions, run_scenario
+    from swarmgate.run import DEFAULT_LOCUSTFILE, RunOptions
     from swarmgate.scenarios import load_scenario
 
+    if as_worker:
+        sys.exit(worker_only(master_host, master_port, locustfile, results_dir, scenarios, workers, as_master))
+    if as_master and workers:
+        raise BadInput("--master waits for workers on other hosts; --workers starts local ones: give one of them")
+    if as_master and not host:
+        raise BadInput("--master needs --host: workers on other hosts cannot reach a demo on this host's loopback")
+    if master_host:
+        raise BadInput("--master-host is for --worker; the master binds with --master-bind")
     loaded = [load_scenario(name) for name in (scenarios or ("smoke",))]  # all refused before any runs
+    if insecure:
+        click.echo("swarmgate: warning: TLS certificates are NOT verified in this run (--insecure)", err=True)
     faults_from_knobs(knobs, "demo-")  # bad knobs are refused now, not by the demo process later
     load_sla(sla_path or DEFAULT_SLA)  # and a bad SLA file before any load is made
     options = RunOptions(
@@ -159,7 +196,62 @@ def run(
         slow_threshold_ms=slow_threshold_ms,
         quiet=quiet,
         locustfile=(locustfile or DEFAULT_LOCUSTFILE).resolve(),
+        workers=workers,
+        insecure=insecure,
+        request_timeout_s=request_timeout_s,
+        remote_workers=expect_workers if as_master else 0,
+        master_bind=master_bind,
+        master_port=master_port,
     )
+    sys.exit(run_and_judge(loaded, options, time_scale, sla_path, quiet))
+
+
+@cli.command()
+@click.option("--host", default=None, metavar="URL", help="the API to test; without it the demo target is started")
+@click.option("--web-host", default="127.0.0.1", show_default=True, metavar="ADDR",
+              help="address of the web UI; other than loopback only with --web-login")  # fmt: skip
+@click.option("--web-port", type=click.IntRange(min=1, max=65535), default=8089, show_default=True)
+@click.option("--web-login", is_flag=True,
+              help="require a login (user SWARMGATE_WEB_USER, password SWARMGATE_WEB_PASSWORD[_FILE])")  # fmt: skip
+@click.option("--results-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
+              show_default=True, help="the session's files go to results/web/<run-id>")  # fmt: skip
+@click.option("--locustfile", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="your own locustfile instead of locustfiles/locustfile.py")  # fmt: skip
+@demo_knob_options("demo-")
+def web(host: str | None, web_host: str, web_port: int, web_login: bool, results_dir: Path, locustfile: Path | None,
+        **knobs) -> None:  # fmt: skip
+    """Locust's web UI with swarmgate's users and shapes (class picker), bound to 127.0.0.1 by default."""
+    from swarmgate.run import DEFAULT_LOCUSTFILE, RunOptions
+    from swarmgate.web import serve
+
+    faults_from_knobs(knobs, "demo-")
+    options = RunOptions(host=host, results_root=results_dir, demo_args=demo_args_from(knobs, "demo-"),
+                         locustfile=(locustfile or DEFAULT_LOCUSTFILE).resolve())  # fmt: skip
+    sys.exit(serve(options, web_host, web_port, web_login))
+
+
+def worker_only(master_host: str | None, master_port: int, locustfile: Path | None, results_dir: Path,
+                scenarios: tuple[str, ...], workers: int, as_master: bool) -> int:  # fmt: skip
+    from swarmgate.run import DEFAULT_LOCUSTFILE, run_worker
+
+    if not master_host:
+        raise BadInput("--worker needs --master-host HOST (where `swarmgate run --master` runs)")
+    if scenarios or workers or as_master:
+        raise BadInput("--worker takes no scenarios, --workers or --master: the master decides what runs")
+    log_dir = results_dir / "workers" / f"{socket.gethostname()}-{os.getpid()}"
+    click.echo(f"swarmgate: worker for {master_host}:{master_port}; logs in {log_dir}", err=True)
+    code = run_worker((locustfile or DEFAULT_LOCUSTFILE).resolve(), master_host, master_port, log_dir)
+    click.echo(f"swarmgate: worker ended (exit code {code})", err=True)
+    return code
+
+
+def run_and_judge(loaded: list, options, time_scale: float, sla_path: Path | None, quiet: bool) -> int:
+    """Run each scenario, analyze it against its baseline into the history; the worst exit code."""
+    from analysis.analyze import analyze as analyze_run
+    from analysis.sla import DEFAULT_SLA
+    from swarmgate.run import run_scenario
+
+    results_dir = options.results_root
     worst = 0
     for index, scenario in enumerate(loaded, 1):
         label = f"{scenario.name} {index}/{len(loaded)}"
@@ -189,6 +281,72 @@ def run(
         worst = max(worst, outcome.exit_code, verdict_code)
         if outcome.exit_code >= 130:
             break
+    return worst
+
+
+def write_trend(results_dir: Path, scenario: str | None, last: int | None, sla_path: Path | None,
+                out: Path | None) -> tuple[Path, dict]:  # fmt: skip
+    from analysis.analyze import write_atomically
+    from analysis.sla import DEFAULT_SLA, load_sla
+    from analysis.trend import trend as trend_of
+    from reports.html import trend_html
+
+    history = results_dir / "history.sqlite"
+    if not history.is_file():
+        raise InputError(history, "does not exist", "analyze a run first (`swarmgate run` or `swarmgate analyze`)")
+    rules = load_sla(sla_path or DEFAULT_SLA).regression
+    found = trend_of(history, scenario, last, results_dir, rules)
+    if scenario is not None and not found["scenarios"]:
+        raise InputError(history, f"holds no runs of scenario '{scenario}'", "check the name, or leave out --scenario")
+    path = out or results_dir / "trend.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, trend_html(found))
+    return path, found
+
+
+@cli.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="the weekly job's configuration (default: weekly.toml)")  # fmt: skip
+@click.option("--results-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
+              show_default=True, help="run dirs, baselines, history.sqlite and trend.html")  # fmt: skip
+@click.option("--time-scale", type=click.FloatRange(min=0.001, max=100), default=None,
+              help="multiply every duration by this (default: the config's time_scale)")  # fmt: skip
+@click.option("--sla", "sla_path", type=click.Path(path_type=Path), default=None,
+              help="SLA tables each run is judged by; default: sla.toml")  # fmt: skip
+@click.option("--quiet", is_flag=True, help="print only results paths and verdicts")
+def weekly(config_path: Path | None, results_dir: Path, time_scale: float | None, sla_path: Path | None,
+           quiet: bool) -> None:  # fmt: skip
+    """The scheduled job: run the configured scenarios against their baselines, record them in the
+    history, render trend.html, prune old run dirs; exit with the worst verdict. One at a time."""
+    from analysis.sla import DEFAULT_SLA, load_sla
+    from swarmgate.run import DEFAULT_LOCUSTFILE, RunOptions
+    from swarmgate.scenarios import load_scenario
+    from swarmgate.weekly import DEFAULT_CONFIG, WeeklyLock, load_config, prune
+
+    config = load_config(config_path or DEFAULT_CONFIG)
+    loaded = [load_scenario(name) for name in config.scenarios]  # all refused before any runs
+    load_sla(sla_path or DEFAULT_SLA)
+    options = RunOptions(host=config.host, results_root=results_dir, quiet=quiet, workers=config.workers,
+                         locustfile=DEFAULT_LOCUSTFILE)  # fmt: skip
+    worst = 0
+    with WeeklyLock(results_dir):
+        for index, scenario in enumerate(loaded, 1):
+            if not quiet:
+                click.echo(f"swarmgate weekly: scenario {index} of {len(loaded)}: {scenario.name}", err=True)
+            try:
+                code = run_and_judge([scenario], options, time_scale or config.time_scale, sla_path, quiet)
+            except SwarmgateError as exc:  # one scenario that could not run does not stop the others
+                click.echo(f"swarmgate: {exc.message}", err=True)
+                code = exc.exit_code
+            worst = max(worst, code)
+            if code >= 130:
+                break
+        if (results_dir / "history.sqlite").is_file():
+            path, found = write_trend(results_dir, None, None, sla_path, None)
+            click.echo(f"trend: {path} ({sum(len(s['runs']) for s in found['scenarios'])} runs in the history)")
+        removed = prune(results_dir, config.keep_runs, config.keep_days)
+        click.echo(f"pruned: {len(removed)} run dir(s) beyond the newest {config.keep_runs} per scenario and older "
+                   f"than {config.keep_days:g} days (history rows and baselines kept)")  # fmt: skip
     sys.exit(worst)
 
 
@@ -254,21 +412,7 @@ def report(run_path: Path, out: Path | None) -> None:
               help="write the trend report here (default: trend.html in the results dir)")  # fmt: skip
 def trend(scenario: str | None, last: int | None, results_dir: Path, sla_path: Path | None, out: Path | None) -> None:
     """Render trend.html: per-endpoint p95, error ratio and rps across the runs in the history."""
-    from analysis.analyze import write_atomically
-    from analysis.sla import DEFAULT_SLA, load_sla
-    from analysis.trend import trend as trend_of
-    from reports.html import trend_html
-
-    history = results_dir / "history.sqlite"
-    if not history.is_file():
-        raise InputError(history, "does not exist", "analyze a run first (`swarmgate run` or `swarmgate analyze`)")
-    rules = load_sla(sla_path or DEFAULT_SLA).regression
-    found = trend_of(history, scenario, last, results_dir, rules)
-    if scenario is not None and not found["scenarios"]:
-        raise InputError(history, f"holds no runs of scenario '{scenario}'", "check the name, or leave out --scenario")
-    path = out or results_dir / "trend.html"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, trend_html(found))
+    path, found = write_trend(results_dir, scenario, last, sla_path, out)
     runs = sum(len(s["runs"]) for s in found["scenarios"])
     flagged = sum(s["flagged"] for s in found["scenarios"])
     click.echo(

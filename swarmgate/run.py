@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import swarmgate
+from locustfiles.auth import from_env
 from swarmgate.errors import EXIT_INTERRUPTED, EXIT_PASS, RunFailed
 from swarmgate.processes import LOCUST_STOP_SIGNAL, DemoProcess, child_env, git_revision, start_demo, stop_locust
 from swarmgate.scenarios import Scenario
@@ -24,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_LOCUSTFILE = ROOT / "locustfiles" / "locustfile.py"
 SHAPE_FILE = ROOT / "shapes" / "scenario_shape.py"
 PROGRESS_EVERY_S = 10.0
+WORKERS_WAIT_S = 60  # a master waits this long for its workers before giving up
 EXIT_GRACE_S = 60.0  # beyond the scenario's duration, before the run is stopped from outside
 
 
@@ -35,6 +37,12 @@ class RunOptions:
     locustfile: Path = DEFAULT_LOCUSTFILE
     slow_threshold_ms: float = 1000.0
     quiet: bool = False
+    workers: int = 0  # >0: a local master and this many worker processes
+    master_port: int = 0
+    request_timeout_s: float = 10.0
+    insecure: bool = False  # do not verify TLS certificates (this run only; run.json and the report say so)
+    remote_workers: int = 0  # >0: a master only, waiting for this many workers from other hosts
+    master_bind: str = "127.0.0.1"
 
 
 @dataclass
@@ -83,7 +91,7 @@ def new_run_dir(results_root: Path, scenario: str) -> tuple[str, Path]:
 def demo_credentials() -> tuple[dict[str, str], dict[str, str]]:
     """Fresh passwords for this run's demo: (demo's environment, users' environment).
 
-    A token the user already set (SWARMGATE_TOKEN / SWARMGATE_ADMIN_TOKEN) is accepted by the demo too.
+    A token the user already set (SWARMGATE_TOKEN / SWARMGATE_ADMIN_TOKEN, or their _FILE) is accepted by the demo too.
     """
     user_pw, admin_pw = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
     demo_env = {"SWARMGATE_DEMO_USER_PASSWORD": user_pw, "SWARMGATE_DEMO_ADMIN_PASSWORD": admin_pw}
@@ -97,9 +105,50 @@ def demo_credentials() -> tuple[dict[str, str], dict[str, str]]:
         ("SWARMGATE_TOKEN", "SWARMGATE_DEMO_USER_TOKEN"),
         ("SWARMGATE_ADMIN_TOKEN", "SWARMGATE_DEMO_ADMIN_TOKEN"),
     ):
-        if os.environ.get(var):
-            demo_env[demo_var] = os.environ[var]
+        token = from_env(var)  # the variable, or the file VAR_FILE names
+        if token:
+            demo_env[demo_var] = token
     return demo_env, users_env
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def master_options(options: RunOptions) -> list[str]:
+    """A master bound to loopback unless told otherwise (Locust's default is every interface)."""
+    expected = options.workers or options.remote_workers
+    bind = "127.0.0.1" if options.workers else options.master_bind
+    return ["--master", "--master-bind-host", bind, "--master-bind-port", str(options.master_port),
+            "--expect-workers", str(expected), "--expect-workers-max-wait", str(WORKERS_WAIT_S)]  # fmt: skip
+
+
+def worker_command(locustfile: Path, master_host: str, port: int, logfile: Path) -> list[str]:
+    return [sys.executable, "-m", "locust", "-f", f"{locustfile},{SHAPE_FILE}", "--worker",
+            "--master-host", master_host, "--master-port", str(port), "--logfile", str(logfile)]  # fmt: skip
+
+
+def start_workers(options: RunOptions, port: int, run_dir: Path, env: dict[str, str]) -> list[subprocess.Popen]:
+    workers = []
+    for index in range(1, options.workers + 1):
+        with open(run_dir / f"worker-{index}.out", "wb") as out:
+            command = worker_command(options.locustfile, "127.0.0.1", port, run_dir / f"worker-{index}.log")
+            workers.append(subprocess.Popen(command, stdout=out,
+                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                            start_new_session=True))  # fmt: skip
+    return workers
+
+
+def stop_workers(workers: list[subprocess.Popen], grace_s: float = 15.0) -> None:
+    """Workers quit when their master tells them to; any still running after grace_s are stopped by PID."""
+    deadline = time.monotonic() + grace_s
+    for worker in workers:
+        try:
+            worker.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            stop_locust(worker, grace_s=5)
 
 
 def locust_command(scenario: Scenario, options: RunOptions, host: str, run_dir: Path) -> list[str]:
@@ -111,6 +160,8 @@ def locust_command(scenario: Scenario, options: RunOptions, host: str, run_dir: 
            "--csv", prefix, "--csv-full-history", "--json-file", prefix, "--html", str(run_dir / "locust_report.html"),
            "--logfile", str(run_dir / "locust.log"), "--only-summary", "--exit-code-on-error", "0",
            "--slow-threshold-ms", f"{options.slow_threshold_ms:g}"]  # fmt: skip
+    if options.workers or options.remote_workers:
+        cmd += master_options(options)
     if scenario.tags:
         cmd += ["--tags", *scenario.tags]
     if scenario.exclude_tags:
@@ -203,6 +254,7 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
     interrupts = Interrupts()
     killed = False
     proc: subprocess.Popen | None = None
+    workers: list[subprocess.Popen] = []
     with interrupts:
         try:
             if host is None:
@@ -224,6 +276,8 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
                     "SWARMGATE_TARGET_PID": str(demo.pid if demo else 0),
                     "SWARMGATE_VERSION": swarmgate.__version__,
                     "SWARMGATE_GIT_REVISION": git_revision(ROOT) or "",
+                    "SWARMGATE_INSECURE_TLS": "1" if options.insecure else "0",
+                    "SWARMGATE_REQUEST_TIMEOUT_S": repr(options.request_timeout_s),
                 }
             )
             say(
@@ -231,6 +285,8 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
                 f"swarmgate: running '{scenario.name}' ({scenario.users} users, "
                 f"{scenario.duration_s:g} s) against {host}",
             )
+            if options.workers:
+                options = replace(options, master_port=free_port())
             with open(run_dir / "locust.out", "wb") as out:
                 proc = subprocess.Popen(
                     locust_command(scenario, options, host, run_dir),
@@ -241,6 +297,10 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
                     start_new_session=True,
                 )
             interrupts.proc = proc
+            if options.workers:
+                workers = start_workers(options, options.master_port, run_dir, env)
+                say(options, f"swarmgate: master on 127.0.0.1:{options.master_port} with {options.workers} workers "
+                             f"(pids {', '.join(str(w.pid) for w in workers)})")  # fmt: skip
             if interrupts.received is None:
                 killed = wait_for_locust(proc, scenario, options, interrupts, run_dir, label)
             else:
@@ -250,6 +310,7 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
         finally:
             if proc is not None and proc.poll() is None:
                 stop_locust(proc)
+            stop_workers(workers)
             if demo is not None:
                 demo.stop()
 
@@ -285,6 +346,8 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
             if interrupted
             else ("killed" if killed else "finished" if proc and proc.returncode == 0 else "crashed"),
             "orchestrator_started": started.isoformat(timespec="seconds"),
+            "worker_processes": options.workers,
+            "remote_workers": options.remote_workers,
         },
     )
     requests, failures = count_requests(run_dir)
@@ -299,3 +362,24 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
     elif requests == 0:
         raise RunFailed(f"the run made no requests; see {run_dir / 'locust.log'}")
     return outcome
+
+
+def run_worker(locustfile: Path, master_host: str, master_port: int, log_dir: Path) -> int:
+    """A worker for a master on another host: runs until the master ends the run (or goes silent)."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    interrupts = Interrupts()
+    with interrupts, open(log_dir / "worker.out", "wb") as out:
+        proc = subprocess.Popen(worker_command(locustfile, master_host, master_port, log_dir / "worker.log"),
+                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env=child_env({}), start_new_session=True)  # fmt: skip
+        interrupts.proc = proc
+        try:
+            while proc.poll() is None:
+                try:
+                    proc.wait(timeout=0.5)
+                except subprocess.TimeoutExpired:
+                    pass
+        finally:
+            if proc.poll() is None:
+                stop_locust(proc)
+    return EXIT_INTERRUPTED if interrupts.received is not None else proc.returncode

@@ -15,6 +15,7 @@ from locustfiles.recording.arrivals import ArrivalPacer
 from locustfiles.recording.common import iso, node_role, write_json
 from locustfiles.recording.slow_requests import SlowRequestRecorder
 from locustfiles.recording.user_classes import UserClassCounter
+from locustfiles.recording.workers import WorkerWatch
 from swarmgate.redact import strip_credentials
 
 SCHEMA_VERSION = 1
@@ -30,7 +31,9 @@ class RunRecorder:
         user_classes: UserClassCounter | None = None,
         slow: SlowRequestRecorder | None = None,
         arrivals: ArrivalPacer | None = None,
+        workers: WorkerWatch | None = None,
     ) -> None:
+        self.workers = workers
         self.arrivals = arrivals
         self.environment = environment
         self.user_classes = user_classes
@@ -80,7 +83,9 @@ class RunRecorder:
         env = self.environment
         options = env.parsed_options
         runner = env.runner
+        lost = self.workers.summary() if self.workers else []
         missing = [str(c.id) for c in runner.clients.missing] if node_role(env) == "master" else []
+        missing = sorted({*missing, *(entry["worker"] for entry in lost)})  # Locust forgets workers missing long
         return {
             "schema_version": SCHEMA_VERSION,
             "scenario": getattr(options, "scenario", None) or "adhoc",
@@ -107,6 +112,7 @@ class RunRecorder:
                 "expected": getattr(options, "expect_workers", 0) if node_role(env) == "master" else 0,
                 "seen": len(self.workers_seen),
                 "missing": missing,
+                "lost": lost,
             },
             "versions": {
                 "locust": locust.__version__,

@@ -1,0 +1,91 @@
+"""`swarmgate web`: Locust's web UI with swarmgate's users, shapes and recorders, safe by default.
+
+Locust's own defaults listen on every interface with no login. Here the UI binds to 127.0.0.1; any
+other address is refused unless --web-login is on and a password is set (SWARMGATE_WEB_PASSWORD or
+SWARMGATE_WEB_PASSWORD_FILE). Without --host the demo target is started on loopback for the session.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from swarmgate.errors import BadInput
+from swarmgate.processes import child_env, start_demo, stop_locust
+from swarmgate.run import ROOT, Interrupts, RunOptions, demo_credentials, new_run_dir, say
+from swarmgate.target import check_reachable, validate_host
+
+CATALOG = ROOT / "shapes" / "catalog.py"
+
+
+def is_loopback(address: str) -> bool:
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(web_host: str, web_login: bool) -> None:
+    if is_loopback(web_host):
+        return
+    if not web_login:
+        raise BadInput(f"--web-host {web_host}: the web UI starts load and shows results; on an address other than "
+                       "loopback it needs --web-login (and SWARMGATE_WEB_PASSWORD), or keep 127.0.0.1")  # fmt: skip
+    if not (os.environ.get("SWARMGATE_WEB_PASSWORD") or os.environ.get("SWARMGATE_WEB_PASSWORD_FILE")):
+        raise BadInput("--web-login: set SWARMGATE_WEB_PASSWORD (or SWARMGATE_WEB_PASSWORD_FILE) and optionally "
+                       "SWARMGATE_WEB_USER (default admin); no login can succeed without a password")  # fmt: skip
+
+
+def web_command(options: RunOptions, host: str, run_dir: Path, web_host: str, web_port: int,
+                web_login: bool) -> list[str]:  # fmt: skip
+    prefix = str(run_dir / "locust")
+    cmd = [sys.executable, "-m", "locust", "-f", f"{options.locustfile},{CATALOG}", "--class-picker",
+           "--web-host", web_host, "--web-port", str(web_port), "--host", host, "--csv", prefix,
+           "--csv-full-history", "--json-file", prefix, "--logfile", str(run_dir / "locust.log"),
+           "--exit-code-on-error", "0"]  # fmt: skip
+    return cmd + (["--web-login"] if web_login else [])
+
+
+def serve(options: RunOptions, web_host: str, web_port: int, web_login: bool) -> int:
+    """Serve the UI until Ctrl-C or SIGTERM; the demo (if started) is stopped afterwards."""
+    check_bind(web_host, web_login)
+    host = validate_host(options.host) if options.host else None
+    if host is not None:
+        check_reachable(host)
+    run_id, run_dir = new_run_dir(options.results_root, "web")
+    demo, users_env, proc = None, {}, None
+    interrupts = Interrupts()
+    with interrupts:
+        try:
+            if host is None:
+                demo_env, users_env = demo_credentials()
+                demo = start_demo(run_dir / "demo", options.demo_args, child_env(demo_env))
+                host = demo.url
+                say(options, f"swarmgate: demo target started at {host} (pid {demo.pid})")
+            target_pid = str(demo.pid if demo else 0)
+            env = child_env({**users_env, "SWARMGATE_RESULTS_DIR": str(run_dir), "SWARMGATE_SCENARIO": "web",
+                             "SWARMGATE_RUN_ID": run_id, "SWARMGATE_TARGET_PID": target_pid})  # fmt: skip
+            with open(run_dir / "locust.out", "wb") as out:
+                proc = subprocess.Popen(web_command(options, host, run_dir, web_host, web_port, web_login),
+                                        stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                        start_new_session=True)  # fmt: skip
+            interrupts.proc = proc
+            login = " (login required)" if web_login else ""
+            say(options, f"swarmgate: web UI at http://{web_host}:{web_port}{login}; results in {run_dir}; "
+                         "Ctrl-C stops")  # fmt: skip
+            while proc.poll() is None:
+                try:
+                    proc.wait(timeout=0.5)
+                except subprocess.TimeoutExpired:
+                    pass
+        finally:
+            if proc is not None and proc.poll() is None:
+                stop_locust(proc)
+            if demo is not None:
+                demo.stop()
+    return 130 if interrupts.received is not None else (proc.returncode if proc else 3)

@@ -1,0 +1,69 @@
+"""`swarmgate web`: loopback by default, no other interface without a login, and the login really checks."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import time
+
+import psutil
+import pytest
+import requests
+
+from tests.helpers import SWARMGATE, closed_port, stop
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_non_loopback_bind_is_refused_without_a_login(tmp_path):
+    for extra, env in ((["--web-host", "0.0.0.0"], {}), (["--web-host", "0.0.0.0", "--web-login"], {})):
+        done = subprocess.run([*SWARMGATE, "web", *extra, "--results-dir", str(tmp_path)], capture_output=True,
+                              text=True, timeout=30, env={**os.environ, **env})  # fmt: skip
+        assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+        assert "--web-login" in done.stderr
+    assert not (tmp_path / "web").exists()  # refused before anything started
+
+
+def test_the_web_ui_listens_on_loopback_only_and_its_login_checks_the_password(tmp_path):
+    port, password = closed_port(), secrets.token_urlsafe(16)
+    env = {**os.environ, "SWARMGATE_WEB_USER": "operator", "SWARMGATE_WEB_PASSWORD": password}
+    ui = subprocess.Popen([*SWARMGATE, "web", "--web-port", str(port), "--web-login", "--results-dir", str(tmp_path)],
+                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(base, timeout=2, allow_redirects=False)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline and ui.poll() is None, "the web UI did not start"
+                time.sleep(0.3)
+        listening = {c.laddr.ip for c in psutil.net_connections("tcp") if c.laddr and c.laddr.port == port
+                     and c.status == psutil.CONN_LISTEN}  # fmt: skip
+        assert listening == {"127.0.0.1"}, listening
+
+        anonymous = requests.get(base, timeout=5, allow_redirects=False)
+        assert anonymous.status_code in (302, 401) and "login" in anonymous.headers.get("Location", "login")
+        session = requests.Session()
+        wrong = session.post(f"{base}/login_submit", data={"username": "operator", "password": "guess"}, timeout=5,
+                             allow_redirects=False)  # fmt: skip
+        assert wrong.status_code == 302 and wrong.headers["Location"].endswith("/login")
+        assert session.get(base, timeout=5, allow_redirects=False).status_code != 200
+        right = session.post(f"{base}/login_submit", data={"username": "operator", "password": password},
+                             timeout=5, allow_redirects=False)  # fmt: skip
+        assert right.status_code == 302 and not right.headers["Location"].endswith("/login")
+        page = session.get(base, timeout=5)
+        assert page.status_code == 200 and "BaselineUser" in page.text  # the UI, with swarmgate's users
+    finally:
+        ui.send_signal(signal.SIGINT)
+        try:
+            ui.wait(timeout=30)
+        finally:
+            stop(ui)
+    assert ui.returncode == 130
+    for path in tmp_path.rglob("*"):  # the web password is nowhere in what the session wrote
+        if path.is_file():
+            assert password.encode() not in path.read_bytes(), path
