@@ -88,7 +88,8 @@ class SwarmgateUser(FastHttpUser):
         status = response.status_code
         error = error or (getattr(response, "error", None) if not status else None)
         if error is not None:
-            return f"no response: {type(error).__name__}", None
+            cause = getattr(error, "original", None) or error  # geventhttpclient wraps it in RetriesExceeded
+            return f"no response: {type(cause).__name__}", None
         if status != expect:
             return f"status {status}, expected {expect}", None
         if shape is None:

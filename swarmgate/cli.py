@@ -274,6 +274,10 @@ def run_and_judge(loaded: list, options, time_scale: float, sla_path: Path | Non
             click.echo(f"swarmgate: warning: {outcome.exceptions} exceptions in user code; "
                        f"see {outcome.run_dir / 'locust_exceptions.csv'}", err=True)  # fmt: skip
         click.echo(f"results: {outcome.run_dir}")
+        if outcome.partial and not outcome.requests:  # interrupted before Locust made (or wrote) anything
+            click.echo("swarmgate: the run was interrupted before any request was made; nothing to analyze", err=True)
+            worst = max(worst, outcome.exit_code)
+            break
         summary, folder = analyze_run(outcome.run_dir, sla_path or DEFAULT_SLA, baseline="auto",
                                       results_root=results_dir, history=results_dir / "history.sqlite")  # fmt: skip
         report_verdict(summary, folder)

@@ -278,6 +278,7 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
                     "SWARMGATE_GIT_REVISION": git_revision(ROOT) or "",
                     "SWARMGATE_INSECURE_TLS": "1" if options.insecure else "0",
                     "SWARMGATE_REQUEST_TIMEOUT_S": repr(options.request_timeout_s),
+                    "SWARMGATE_SLOW_MS": repr(options.slow_threshold_ms),  # workers record slow requests too
                 }
             )
             say(

