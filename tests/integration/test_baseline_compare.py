@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -28,12 +29,21 @@ StressTestUser = 40
 """
 
 
+def start(tmp_path, results, *args) -> subprocess.Popen:
+    return subprocess.Popen([*SWARMGATE, "run", str(tmp_path / "ab.toml"), "--results-dir", str(results), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+def finish(proc: subprocess.Popen) -> tuple[subprocess.CompletedProcess, dict]:
+    """Wait for a run; its dir is the one it printed (`results: DIR`)."""
+    out, err = proc.communicate(timeout=300)
+    (run_dir,) = [line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("results: ")]
+    summary = json.loads((Path(run_dir) / "summary.json").read_text())
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), summary | {"dir": run_dir}
+
+
 def run(tmp_path, results, *args) -> tuple[subprocess.CompletedProcess, dict]:
-    before = set((results / "ab").glob("*")) if (results / "ab").exists() else set()
-    done = subprocess.run([*SWARMGATE, "run", str(tmp_path / "ab.toml"), "--results-dir", str(results), *args],
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
-    (run_dir,) = set((results / "ab").glob("*")) - before
-    return done, json.loads((run_dir / "summary.json").read_text()) | {"dir": str(run_dir)}
+    return finish(start(tmp_path, results, *args))
 
 
 def regressions(summary: dict) -> set[tuple[str, str]]:
@@ -55,13 +65,15 @@ def test_a_a_pair_has_no_regression_and_one_slow_route_is_found(tmp_path):
                            capture_output=True, text=True, timeout=60)  # fmt: skip
     assert again.returncode == 2 and "--replace" in again.stderr  # never replaced silently
 
-    done, same = run(tmp_path, results)  # A/A: the unchanged demo
+    # A/A (the unchanged demo) and A/B (one slow route), at the same time: each is compared with the baseline
+    unchanged, slow = start(tmp_path, results), start(tmp_path, results, "--demo-latency", f"GET {SLOW_ROUTE}=60")
+    done, same = finish(unchanged)
     assert done.returncode == 0, done.stderr
     assert same["baseline"]["run_id"] == first["run"]["run_id"]
     compared = [c for c in same["checks"] if c["kind"] == "regression"]
     assert len(compared) > 20 and not regressions(same)
 
-    done, slowed = run(tmp_path, results, "--demo-latency", f"GET {SLOW_ROUTE}=60")
+    done, slowed = finish(slow)
     assert done.returncode == 1, done.stderr
     found = regressions(slowed)
     endpoints = {endpoint for endpoint, _ in found} - {"Aggregated"}  # the aggregate moves with its parts

@@ -88,7 +88,7 @@ def test_two_workers_write_the_same_files_and_their_counts_add_up(tmp_path):
 
 
 def test_a_worker_killed_mid_run_is_recorded_and_the_run_is_degraded(tmp_path):
-    toml = scenario_file(tmp_path, "30s")
+    toml = scenario_file(tmp_path, "20s")
     proc = subprocess.Popen([*SWARMGATE, "run", str(toml), "--workers", "2", "--results-dir", str(tmp_path / "r")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
@@ -96,7 +96,7 @@ def test_a_worker_killed_mid_run_is_recorded_and_the_run_is_degraded(tmp_path):
         deadline = time.monotonic() + 60
         while len(locust_children(parent, "--worker")) < 2 and time.monotonic() < deadline:
             time.sleep(0.5)
-        time.sleep(8)  # the run is under way
+        time.sleep(6)  # the run is under way
         victim = locust_children(parent, "--worker")[0]
         os.kill(victim.pid, signal.SIGKILL)
         out, err = proc.communicate(timeout=180)

@@ -23,7 +23,7 @@ SCENARIO = """
 [shape]
 kind = "step"
 steps = [2, 4]
-step_duration = "10s"
+step_duration = "8s"
 spawn_rate = 4
 
 [mix]

@@ -63,10 +63,10 @@ def test_a_target_killed_mid_run_gives_failures_a_report_and_a_fail(tmp_path):
     assert (run_dir / "report.html").is_file() and "verdict: FAIL" in out
 
 
-def test_a_hanging_target_times_out_requests_as_failures(tmp_path):
+def test_a_hanging_target_times_out_requests_as_failures_and_insecure_is_said(tmp_path):
     done = subprocess.run([*SWARMGATE, "run", str(scenario(tmp_path, "8s")), "--request-timeout", "0.5",
-                           "--demo-latency", "GET /api/workspaces=3000", "--results-dir", str(tmp_path / "r")],
-                          capture_output=True, text=True, timeout=180)  # fmt: skip
+                           "--demo-latency", "GET /api/workspaces=3000", "--results-dir", str(tmp_path / "r"),
+                           "--insecure"], capture_output=True, text=True, timeout=180)  # fmt: skip
     run_dir = only_run_dir(tmp_path / "r")
     summary = json.loads((run_dir / "summary.json").read_text())
     timed_out = [f for f in summary["failures"] if f["error"] == "timed out"]
@@ -74,6 +74,9 @@ def test_a_hanging_target_times_out_requests_as_failures(tmp_path):
     slowest = max(e["max_ms"] or 0 for e in summary["endpoints"])
     assert slowest < 2000, slowest  # no request waited for the 3 s the target takes
     assert done.returncode == 1 and summary["verdict"] == "fail"
+    # --insecure (TLS checks off for this run) is said on the console, in run.json and in the report
+    assert "NOT verified" in done.stderr and summary["run"]["tls_verify"] is False
+    assert "off for this run" in (run_dir / "report.html").read_text()
 
 
 def test_sigterm_to_a_distributed_run_stops_the_workers_and_keeps_the_results(tmp_path):
