@@ -17,7 +17,8 @@ ENV = {
         "admin-password",
     ),
 }
-SECRET_VARIABLES = tuple(name for token, _, password, *_ in ENV.values() for name in (token, password))
+SECRET_VARIABLES = (*(name for token, _, password, *_ in ENV.values() for name in (token, password)),
+                    "SWARMGATE_WEB_PASSWORD")  # fmt: skip
 
 
 @dataclass(frozen=True)

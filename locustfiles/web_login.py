@@ -1,9 +1,14 @@
-"""A login page for Locust's web UI (`--web-login`), with credentials from the environment.
+"""Locust's web UI made safe to leave running: a real login, and no driving it from other sites.
 
-Locust's --web-login only shows a form; what it accepts is left to the locustfile. This accepts the
-user SWARMGATE_WEB_USER with the password SWARMGATE_WEB_PASSWORD (or the first line of the file
-SWARMGATE_WEB_PASSWORD_FILE), compared in constant time. Without a password set, no login succeeds.
-Flask's debug mode is switched off (Locust turns it on).
+- `--web-login`: Locust only shows a form and leaves what it accepts to the locustfile. This accepts
+  SWARMGATE_WEB_USER (default admin) with SWARMGATE_WEB_PASSWORD (or the first line of
+  SWARMGATE_WEB_PASSWORD_FILE), compared in constant time; without a password no login succeeds.
+- Locust answers every origin (open CORS) and any Host header: a page in the operator's browser
+  could start a run, or point the users (and their credentials) at another host. Requests whose
+  Host is not the address the UI listens on (DNS rebinding) and state-changing requests from another
+  Origin are refused (403), CORS headers are dropped, the session cookie is SameSite=Strict, and a
+  run can only target the host the UI was started with.
+- Flask's debug mode is switched off.
 """
 
 from __future__ import annotations
@@ -11,17 +16,25 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
-from pathlib import Path
 
 from locust.env import Environment
 
+from locustfiles.auth import from_env
+
 
 def web_password() -> str | None:
-    path = os.environ.get("SWARMGATE_WEB_PASSWORD_FILE")
-    if path:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-        return lines[0] if lines and lines[0] else None
-    return os.environ.get("SWARMGATE_WEB_PASSWORD") or None
+    """SWARMGATE_WEB_PASSWORD, else the first line of SWARMGATE_WEB_PASSWORD_FILE (as for every secret)."""
+    return from_env("SWARMGATE_WEB_PASSWORD")
+
+
+def allowed_hosts(web_host: str) -> set[str]:
+    """The names a browser may use for the UI's address (loopback is also reached as localhost)."""
+    names = {web_host}
+    if web_host in ("127.0.0.1", "localhost", "::1"):
+        names |= {"127.0.0.1", "localhost"}
+    if web_host in ("0.0.0.0", "", "*", "::"):
+        names = {"*"}  # every interface: the Host check cannot know the names; the login protects it
+    return names
 
 
 def install(environment: Environment) -> None:
@@ -29,11 +42,36 @@ def install(environment: Environment) -> None:
     web_ui = environment.web_ui
     if web_ui is None:
         return
-    web_ui.app.debug = False
+    from flask import Blueprint, abort, redirect, request, session, url_for
+    from flask_login import UserMixin, login_user
+
+    app = web_ui.app
+    app.debug = False
+    app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
+    options = environment.parsed_options
+    names = allowed_hosts(options.web_host)
+    listening = {f"{host}:{options.web_port}" for host in names}
+    any_host = "*" in names
+
+    @app.before_request
+    def same_site_only():
+        if not any_host and request.host not in listening:
+            abort(403)  # a name that resolves here but is not ours: DNS rebinding
+        origin = request.headers.get("Origin")
+        if request.method not in ("GET", "HEAD", "OPTIONS") and origin and origin.split("//", 1)[-1] != request.host:
+            abort(403)  # another site's page posting to us
+        locked = environment.host  # started with --host (swarmgate web always is): runs go there only
+        if locked and request.endpoint == "locust.swarm" and (request.form.get("host") or locked) != locked:
+            abort(403)  # the users (and their credentials) go only to the host the UI was started for
+
+    @app.after_request
+    def no_cors(response):
+        for header in [h for h in response.headers.keys() if h.lower().startswith("access-control-")]:
+            del response.headers[header]
+        return response
+
     if not web_ui.web_login:
         return
-    from flask import Blueprint, redirect, request, session, url_for
-    from flask_login import UserMixin, login_user
 
     class Operator(UserMixin):
         def __init__(self, name: str) -> None:

@@ -176,8 +176,15 @@ def run(
     from swarmgate.run import DEFAULT_LOCUSTFILE, RunOptions
     from swarmgate.scenarios import load_scenario
 
+    check_secret_files()
+    if insecure and (as_master or as_worker):
+        raise BadInput("--insecure is for runs on one host (one process or --workers), where the report can say "
+                       "so; on several hosts keep TLS verification on")  # fmt: skip
     if as_worker:
-        sys.exit(worker_only(master_host, master_port, locustfile, results_dir, scenarios, workers, as_master))
+        sys.exit(worker_only(master_host, master_port, locustfile, results_dir, scenarios, workers, as_master,
+                             request_timeout_s, slow_threshold_ms))  # fmt: skip
+    if as_master and len(scenarios) > 1:
+        raise BadInput("--master runs one scenario: its workers end with that run; start one master per scenario")
     if as_master and workers:
         raise BadInput("--master waits for workers on other hosts; --workers starts local ones: give one of them")
     if as_master and not host:
@@ -225,14 +232,31 @@ def web(host: str | None, web_host: str, web_port: int, web_login: bool, results
     from swarmgate.web import serve
 
     faults_from_knobs(knobs, "demo-")
+    check_secret_files()
     options = RunOptions(host=host, results_root=results_dir, demo_args=demo_args_from(knobs, "demo-"),
                          locustfile=(locustfile or DEFAULT_LOCUSTFILE).resolve())  # fmt: skip
     sys.exit(serve(options, web_host, web_port, web_login))
 
 
+def check_secret_files() -> None:
+    """A secret named by VAR_FILE must be readable now, not fail later in every user."""
+    from locustfiles.auth import SECRET_VARIABLES, from_env
+
+    for name in SECRET_VARIABLES:
+        if os.environ.get(f"{name}_FILE") and not os.environ.get(name):
+            try:
+                if not from_env(name):
+                    raise BadInput(f"{name}_FILE={os.environ[f'{name}_FILE']}: the file is empty; put the secret "
+                                   "on its first line")  # fmt: skip
+            except OSError as exc:
+                raise BadInput(f"{name}_FILE: cannot read {os.environ[f'{name}_FILE']} ({exc.strerror}); "
+                               "point it at the file holding the secret") from None  # fmt: skip
+
+
 def worker_only(master_host: str | None, master_port: int, locustfile: Path | None, results_dir: Path,
-                scenarios: tuple[str, ...], workers: int, as_master: bool) -> int:  # fmt: skip
-    from swarmgate.run import DEFAULT_LOCUSTFILE, run_worker
+                scenarios: tuple[str, ...], workers: int, as_master: bool, request_timeout_s: float,
+                slow_threshold_ms: float) -> int:  # fmt: skip
+    from swarmgate.run import DEFAULT_LOCUSTFILE, RunOptions, run_worker
 
     if not master_host:
         raise BadInput("--worker needs --master-host HOST (where `swarmgate run --master` runs)")
@@ -240,7 +264,8 @@ def worker_only(master_host: str | None, master_port: int, locustfile: Path | No
         raise BadInput("--worker takes no scenarios, --workers or --master: the master decides what runs")
     log_dir = results_dir / "workers" / f"{socket.gethostname()}-{os.getpid()}"
     click.echo(f"swarmgate: worker for {master_host}:{master_port}; logs in {log_dir}", err=True)
-    code = run_worker((locustfile or DEFAULT_LOCUSTFILE).resolve(), master_host, master_port, log_dir)
+    options = RunOptions(request_timeout_s=request_timeout_s, slow_threshold_ms=slow_threshold_ms)
+    code = run_worker((locustfile or DEFAULT_LOCUSTFILE).resolve(), master_host, master_port, log_dir, options)
     click.echo(f"swarmgate: worker ended (exit code {code})", err=True)
     return code
 
@@ -327,6 +352,7 @@ def weekly(config_path: Path | None, results_dir: Path, time_scale: float | None
     from swarmgate.scenarios import load_scenario
     from swarmgate.weekly import DEFAULT_CONFIG, WeeklyLock, load_config, prune
 
+    check_secret_files()
     config = load_config(config_path or DEFAULT_CONFIG)
     loaded = [load_scenario(name) for name in config.scenarios]  # all refused before any runs
     load_sla(sla_path or DEFAULT_SLA)
@@ -342,6 +368,9 @@ def weekly(config_path: Path | None, results_dir: Path, time_scale: float | None
             except SwarmgateError as exc:  # one scenario that could not run does not stop the others
                 click.echo(f"swarmgate: {exc.message}", err=True)
                 code = exc.exit_code
+            except InputError as exc:  # e.g. a damaged baseline: said, and the other scenarios still run
+                click.echo(f"swarmgate: {exc.message}", err=True)
+                code = EXIT_USAGE
             worst = max(worst, code)
             if code >= 130:
                 break

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import swarmgate
 from locustfiles.auth import from_env
-from swarmgate.errors import EXIT_INTERRUPTED, EXIT_PASS, RunFailed
+from swarmgate.errors import EXIT_INTERRUPTED, EXIT_PASS, EXIT_RUN, RunFailed
 from swarmgate.processes import LOCUST_STOP_SIGNAL, DemoProcess, child_env, git_revision, start_demo, stop_locust
 from swarmgate.scenarios import Scenario
 from swarmgate.target import check_reachable, validate_host
@@ -130,15 +130,15 @@ def worker_command(locustfile: Path, master_host: str, port: int, logfile: Path)
             "--master-host", master_host, "--master-port", str(port), "--logfile", str(logfile)]  # fmt: skip
 
 
-def start_workers(options: RunOptions, port: int, run_dir: Path, env: dict[str, str]) -> list[subprocess.Popen]:
-    workers = []
+def start_workers(options: RunOptions, port: int, run_dir: Path, env: dict[str, str],
+                  workers: list[subprocess.Popen]) -> None:  # fmt: skip
+    """Start the workers into `workers` one by one, so the caller can stop those started if one fails."""
     for index in range(1, options.workers + 1):
         with open(run_dir / f"worker-{index}.out", "wb") as out:
             command = worker_command(options.locustfile, "127.0.0.1", port, run_dir / f"worker-{index}.log")
             workers.append(subprocess.Popen(command, stdout=out,
                                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                                             start_new_session=True))  # fmt: skip
-    return workers
 
 
 def stop_workers(workers: list[subprocess.Popen], grace_s: float = 15.0) -> None:
@@ -192,7 +192,8 @@ def wait_for_locust(
 ) -> bool:
     """Wait for Locust to end by itself; returns True when we had to kill it."""
     started = time.monotonic()
-    deadline = started + scenario.duration_s + EXIT_GRACE_S
+    waiting = WORKERS_WAIT_S if options.workers or options.remote_workers else 0  # the master waits for workers
+    deadline = started + scenario.duration_s + EXIT_GRACE_S + waiting
     next_progress = started + PROGRESS_EVERY_S
     while proc.poll() is None:
         now = time.monotonic()
@@ -299,7 +300,7 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
                 )
             interrupts.proc = proc
             if options.workers:
-                workers = start_workers(options, options.master_port, run_dir, env)
+                start_workers(options, options.master_port, run_dir, env, workers)
                 say(options, f"swarmgate: master on 127.0.0.1:{options.master_port} with {options.workers} workers "
                              f"(pids {', '.join(str(w.pid) for w in workers)})")  # fmt: skip
             if interrupts.received is None:
@@ -365,14 +366,20 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
     return outcome
 
 
-def run_worker(locustfile: Path, master_host: str, master_port: int, log_dir: Path) -> int:
-    """A worker for a master on another host: runs until the master ends the run (or goes silent)."""
+def run_worker(locustfile: Path, master_host: str, master_port: int, log_dir: Path, options: RunOptions) -> int:
+    """A worker for a master on another host: runs until the master ends the run (or goes silent).
+
+    The settings that act where requests are made (timeout, slow threshold) are the worker's own.
+    Exit: 0 when its run ended, 130 when interrupted, 3 when Locust could not run (see worker.out).
+    """
     log_dir.mkdir(parents=True, exist_ok=True)
     interrupts = Interrupts()
+    env = child_env({"SWARMGATE_REQUEST_TIMEOUT_S": repr(options.request_timeout_s),
+                     "SWARMGATE_SLOW_MS": repr(options.slow_threshold_ms), "SWARMGATE_INSECURE_TLS": "0"})  # fmt: skip
     with interrupts, open(log_dir / "worker.out", "wb") as out:
         proc = subprocess.Popen(worker_command(locustfile, master_host, master_port, log_dir / "worker.log"),
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=child_env({}), start_new_session=True)  # fmt: skip
+                                env=env, start_new_session=True)  # fmt: skip
         interrupts.proc = proc
         try:
             while proc.poll() is None:
@@ -383,4 +390,6 @@ def run_worker(locustfile: Path, master_host: str, master_port: int, log_dir: Pa
         finally:
             if proc.poll() is None:
                 stop_locust(proc)
-    return EXIT_INTERRUPTED if interrupts.received is not None else proc.returncode
+    if interrupts.received is not None:
+        return EXIT_INTERRUPTED
+    return EXIT_PASS if proc.returncode == 0 else EXIT_RUN

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from swarmgate.errors import BadInput
+from swarmgate.errors import BadInput, RunFailed
 from swarmgate.processes import child_env, start_demo, stop_locust
 from swarmgate.run import ROOT, Interrupts, RunOptions, demo_credentials, new_run_dir, say
 from swarmgate.target import check_reachable, validate_host
@@ -51,6 +53,26 @@ def web_command(options: RunOptions, host: str, run_dir: Path, web_host: str, we
     return cmd + (["--web-login"] if web_login else [])
 
 
+def wait_until_listening(proc: subprocess.Popen, web_host: str, web_port: int, run_dir: Path,
+                         timeout_s: float = 60.0) -> None:  # fmt: skip
+    """Return once the UI answers; if Locust ends first (a busy port, a bad locustfile), say so: exit 3."""
+    address = "127.0.0.1" if web_host in ("0.0.0.0", "", "::") else web_host
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RunFailed(
+                f"the web UI did not start (Locust exit code {proc.returncode}); see {run_dir / 'locust.out'}"
+            )
+        try:
+            with socket.create_connection((address, web_port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RunFailed(
+        f"the web UI did not answer on {web_host}:{web_port} within {timeout_s:g} s; see {run_dir / 'locust.out'}"
+    )
+
+
 def serve(options: RunOptions, web_host: str, web_port: int, web_login: bool) -> int:
     """Serve the UI until Ctrl-C or SIGTERM; the demo (if started) is stopped afterwards."""
     check_bind(web_host, web_login)
@@ -75,6 +97,7 @@ def serve(options: RunOptions, web_host: str, web_port: int, web_login: bool) ->
                                         stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                                         start_new_session=True)  # fmt: skip
             interrupts.proc = proc
+            wait_until_listening(proc, web_host, web_port, run_dir)
             login = " (login required)" if web_login else ""
             say(options, f"swarmgate: web UI at http://{web_host}:{web_port}{login}; results in {run_dir}; "
                          "Ctrl-C stops")  # fmt: skip

@@ -35,6 +35,7 @@ def kubernetes_documents() -> dict[str, dict]:
 def containers(document: dict) -> list[dict]:
     spec = document["spec"]
     template = spec["jobTemplate"]["spec"]["template"] if document["kind"] == "CronJob" else spec["template"]
+    assert template["spec"]["restartPolicy"] in ("Never", "OnFailure"), "a run that ends must not be restarted"
     return template["spec"]["containers"]
 
 
@@ -42,7 +43,7 @@ def command_lines() -> dict[str, list[str]]:
     """Every swarmgate command line in deploy/, as argument lists after the `swarmgate` entry point."""
     lines = {}
     for name, document in kubernetes_documents().items():
-        if document["kind"] in ("Deployment", "CronJob"):
+        if document["kind"] in ("Job", "CronJob"):
             (container,) = containers(document)
             lines[name] = container["args"]
     compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
@@ -79,8 +80,12 @@ def test_the_parser_used_here_catches_bad_command_lines():
 
 def test_every_deploy_file_parses():
     documents = kubernetes_documents()
-    assert {"Deployment/swarmgate-master", "Service/swarmgate-master", "Deployment/swarmgate-worker",
+    assert {"Job/swarmgate-master", "Service/swarmgate-master", "Job/swarmgate-worker",
             "CronJob/swarmgate-weekly"} <= set(documents)  # fmt: skip
+    workers = documents["Job/swarmgate-worker"]["spec"]
+    (master,) = containers(documents["Job/swarmgate-master"])
+    expected = master["args"][master["args"].index("--expect-workers") + 1]
+    assert workers["parallelism"] == workers["completions"] == int(expected)  # as many workers as the master waits for
     assert documents["CronJob/swarmgate-weekly"]["spec"]["concurrencyPolicy"] == "Forbid"
     assert documents["Service/swarmgate-master"]["spec"]["type"] == "ClusterIP"  # the master port stays inside
     timer = configparser.ConfigParser(strict=False, interpolation=None)
@@ -101,9 +106,9 @@ def test_every_command_line_is_a_valid_swarmgate_command():
 
 def test_the_kubernetes_master_and_worker_commands_run_here(tmp_path):
     documents = kubernetes_documents()
-    (master_container,) = containers(documents["Deployment/swarmgate-master"])
-    (worker_container,) = containers(documents["Deployment/swarmgate-worker"])
-    replicas = documents["Deployment/swarmgate-worker"]["spec"]["replicas"]
+    (master_container,) = containers(documents["Job/swarmgate-master"])
+    (worker_container,) = containers(documents["Job/swarmgate-worker"])
+    replicas = documents["Job/swarmgate-worker"]["spec"]["parallelism"]
     demo, port = start_demo(tmp_path / "demo"), str(closed_port())
 
     def local(args: list[str], results: str) -> list[str]:

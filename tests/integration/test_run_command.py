@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -81,11 +82,22 @@ def test_unreachable_host_fails_fast_with_one_line(tmp_path):
 @pytest.mark.parametrize(
     "args,needle",
     [(["run", "nosuch"], "scenario 'nosuch'"), (["run", "--host", "ftp://x"], "--host"),
-     (["run", "--time-scale", "-1"], "time-scale"), (["run", "--demo-error-ratio", "GET /x=7"], "error-ratio")],
+     (["run", "--time-scale", "-1"], "time-scale"), (["run", "--demo-error-ratio", "GET /x=7"], "error-ratio"),
+     (["run", "--master", "--host", "http://127.0.0.1:9", "--insecure"], "--insecure"),
+     (["run", "smoke", "baseline", "--master", "--host", "http://127.0.0.1:9"], "one scenario"),
+     (["run", "--master"], "needs --host"), (["run", "--worker"], "--master-host"),
+     (["run", "--workers", "2", "--master", "--host", "http://127.0.0.1:9"], "--workers"),
+     (["run", "ENV:SWARMGATE_TOKEN_FILE=/nonexistent/token"], "SWARMGATE_TOKEN_FILE"),
+     (["weekly", "ENV:SWARMGATE_ADMIN_PASSWORD_FILE=/dev/null"], "file is empty")],
 )  # fmt: skip
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, needle):
+    env = dict(os.environ)
+    for arg in [a for a in args if a.startswith("ENV:")]:
+        name, value = arg[4:].split("=", 1)
+        env[name] = value
+    args = [a for a in args if not a.startswith("ENV:")]
     done = subprocess.run([*SWARMGATE, *args, "--results-dir", str(tmp_path / "r")], capture_output=True, text=True,
-                          timeout=60)  # fmt: skip
+                          timeout=60, env=env)  # fmt: skip
     assert done.returncode == 2, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and needle in done.stderr and "Traceback" not in done.stderr
 

@@ -46,7 +46,9 @@ def test_the_web_ui_listens_on_loopback_only_and_its_login_checks_the_password(t
         assert listening == {"127.0.0.1"}, listening
 
         anonymous = requests.get(base, timeout=5, allow_redirects=False)
-        assert anonymous.status_code in (302, 401) and "login" in anonymous.headers.get("Location", "login")
+        assert anonymous.status_code == 302 and anonymous.headers["Location"].endswith("/login")
+        rebound = requests.get(base, headers={"Host": f"evil.example:{port}"}, timeout=5, allow_redirects=False)
+        assert rebound.status_code == 403  # DNS rebinding: another name for our address
         session = requests.Session()
         wrong = session.post(f"{base}/login_submit", data={"username": "operator", "password": "guess"}, timeout=5,
                              allow_redirects=False)  # fmt: skip
@@ -57,6 +59,15 @@ def test_the_web_ui_listens_on_loopback_only_and_its_login_checks_the_password(t
         assert right.status_code == 302 and not right.headers["Location"].endswith("/login")
         page = session.get(base, timeout=5)
         assert page.status_code == 200 and "BaselineUser" in page.text  # the UI, with swarmgate's users
+        assert "access-control-allow-origin" not in {h.lower() for h in page.headers}
+        assert "samesite=strict" in right.headers.get("Set-Cookie", "").lower()
+        form = {"user_count": "1", "spawn_rate": "1", "user_classes": "BaselineUser"}
+        csrf = session.post(f"{base}/swarm", data=form, headers={"Origin": "http://evil.example"}, timeout=5)
+        assert csrf.status_code == 403  # another site's page, even with the operator's session
+        elsewhere = session.post(f"{base}/swarm", data={**form, "host": "http://evil.example"}, timeout=5)
+        assert elsewhere.status_code == 403  # the users and their credentials go nowhere but --host
+        stats = session.get(f"{base}/stats/requests", timeout=5).json()
+        assert stats["state"] in ("ready", "stopped"), stats["state"]  # neither started a run
     finally:
         ui.send_signal(signal.SIGINT)
         try:

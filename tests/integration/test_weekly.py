@@ -25,7 +25,7 @@ BaselineUser = 100
 """
 CONFIG = """
 scenarios = ["{scenario}"]
-time_scale = 1.0
+time_scale = 0.1
 
 [retention]
 keep_runs = 1
@@ -33,7 +33,7 @@ keep_days = 0
 """
 
 
-def setup(tmp_path, duration: str = "8s"):
+def setup(tmp_path, duration: str = "80s"):  # x 0.1: 8 s
     scenario = tmp_path / "wk.toml"
     scenario.write_text(SCENARIO.format(duration=duration))
     config = tmp_path / "weekly.toml"
@@ -73,7 +73,7 @@ def test_two_weekly_runs_land_in_the_history_and_the_trend_and_old_run_dirs_are_
 
 
 def test_a_second_overlapping_weekly_run_is_refused_by_the_lock(tmp_path):
-    config, results = setup(tmp_path, duration="60s")
+    config, results = setup(tmp_path, duration="600s")
     holder = subprocess.Popen([*SWARMGATE, "weekly", "--config", str(config), "--results-dir", str(results)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
