@@ -64,11 +64,13 @@ def install(environment: Environment) -> None:
         if locked and request.endpoint == "locust.swarm" and (request.form.get("host") or locked) != locked:
             abort(403)  # the users (and their credentials) go only to the host the UI was started for
 
-    @app.after_request
     def no_cors(response):
         for header in [h for h in response.headers.keys() if h.lower().startswith("access-control-")]:
             del response.headers[header]
         return response
+
+    # after_request hooks run last-registered first: put this one first so it runs after Locust's CORS hook
+    app.after_request_funcs.setdefault(None, []).insert(0, no_cors)
 
     if not web_ui.web_login:
         return
