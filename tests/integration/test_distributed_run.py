@@ -143,6 +143,8 @@ def test_multi_host_commands_and_workers_end_when_their_master_is_killed(tmp_pat
         took = time.monotonic() - killed_at
         assert all(w.returncode is not None for w in workers) and took < 40, took
         assert all("worker ended" in w.stderr.read() for w in workers)
+        assert master.wait(timeout=60) == 3  # its Locust died: the run could not be made
+        assert json.loads((run_dir / "run.json").read_text())["status"] == "crashed"
     finally:
         for proc in (*workers, master):
             stop(proc)
