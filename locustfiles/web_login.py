@@ -31,7 +31,7 @@ def allowed_hosts(web_host: str) -> set[str]:
     """The names a browser may use for the UI's address (loopback is also reached as localhost)."""
     names = {web_host}
     if web_host in ("127.0.0.1", "localhost", "::1"):
-        names |= {"127.0.0.1", "localhost"}
+        names |= {"127.0.0.1", "localhost", "[::1]"}
     if web_host in ("0.0.0.0", "", "*", "::"):
         names = {"*"}  # every interface: the Host check cannot know the names; the login protects it
     return names

@@ -151,6 +151,23 @@ def stop_workers(workers: list[subprocess.Popen], grace_s: float = 15.0) -> None
             stop_locust(worker, grace_s=5)
 
 
+def start_local_demo(run_dir: Path, options: RunOptions) -> tuple[DemoProcess, dict[str, str]]:
+    """The demo target for one run, with fresh passwords: (demo, the users' environment)."""
+    demo_env, users_env = demo_credentials()
+    demo = start_demo(run_dir / "demo", options.demo_args, child_env(demo_env))
+    say(options, f"swarmgate: demo target started at {demo.url} (pid {demo.pid})")
+    return demo, users_env
+
+
+def wait_for_exit(proc: subprocess.Popen) -> None:
+    """Wait in short steps, so SIGINT / SIGTERM handlers run while waiting."""
+    while proc.poll() is None:
+        try:
+            proc.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            pass
+
+
 def locust_command(scenario: Scenario, options: RunOptions, host: str, run_dir: Path) -> list[str]:
     """Locust runs the users of options.locustfile; ScenarioShape (second -f file) drives the stages."""
     prefix = str(run_dir / "locust")
@@ -259,10 +276,8 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
     with interrupts:
         try:
             if host is None:
-                demo_env, users_env = demo_credentials()
-                demo = start_demo(run_dir / "demo", options.demo_args, child_env(demo_env))
+                demo, users_env = start_local_demo(run_dir, options)
                 host = demo.url
-                say(options, f"swarmgate: demo target started at {host} (pid {demo.pid})")
             check_reachable(host)
             env = child_env(
                 {
@@ -382,11 +397,7 @@ def run_worker(locustfile: Path, master_host: str, master_port: int, log_dir: Pa
                                 env=env, start_new_session=True)  # fmt: skip
         interrupts.proc = proc
         try:
-            while proc.poll() is None:
-                try:
-                    proc.wait(timeout=0.5)
-                except subprocess.TimeoutExpired:
-                    pass
+            wait_for_exit(proc)
         finally:
             if proc.poll() is None:
                 stop_locust(proc)

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from swarmgate.errors import BadInput, RunFailed
-from swarmgate.processes import child_env, start_demo, stop_locust
-from swarmgate.run import ROOT, Interrupts, RunOptions, demo_credentials, new_run_dir, say
+from swarmgate.processes import child_env, stop_locust
+from swarmgate.run import ROOT, Interrupts, RunOptions, new_run_dir, say, start_local_demo, wait_for_exit
 from swarmgate.target import check_reachable, validate_host
 
 CATALOG = ROOT / "shapes" / "catalog.py"
@@ -85,10 +85,8 @@ def serve(options: RunOptions, web_host: str, web_port: int, web_login: bool) ->
     with interrupts:
         try:
             if host is None:
-                demo_env, users_env = demo_credentials()
-                demo = start_demo(run_dir / "demo", options.demo_args, child_env(demo_env))
+                demo, users_env = start_local_demo(run_dir, options)
                 host = demo.url
-                say(options, f"swarmgate: demo target started at {host} (pid {demo.pid})")
             target_pid = str(demo.pid if demo else 0)
             env = child_env({**users_env, "SWARMGATE_RESULTS_DIR": str(run_dir), "SWARMGATE_SCENARIO": "web",
                              "SWARMGATE_RUN_ID": run_id, "SWARMGATE_TARGET_PID": target_pid})  # fmt: skip
@@ -101,11 +99,7 @@ def serve(options: RunOptions, web_host: str, web_port: int, web_login: bool) ->
             login = " (login required)" if web_login else ""
             say(options, f"swarmgate: web UI at http://{web_host}:{web_port}{login}; results in {run_dir}; "
                          "Ctrl-C stops")  # fmt: skip
-            while proc.poll() is None:
-                try:
-                    proc.wait(timeout=0.5)
-                except subprocess.TimeoutExpired:
-                    pass
+            wait_for_exit(proc)
         finally:
             if proc is not None and proc.poll() is None:
                 stop_locust(proc)
