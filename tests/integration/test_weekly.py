@@ -96,3 +96,21 @@ def test_a_second_overlapping_weekly_run_is_refused_by_the_lock(tmp_path):
     (run_dir,) = (results / "wk").iterdir()
     assert json.loads((run_dir / "run.json").read_text())["partial"] is True
     assert lock.read_text() == ""  # released
+
+
+def test_a_scenario_with_a_damaged_baseline_is_reported_and_the_others_still_run(tmp_path):
+    broken, fine = tmp_path / "broken.toml", tmp_path / "fine.toml"
+    for path in (broken, fine):
+        path.write_text(SCENARIO.format(duration="60s"))
+    config = tmp_path / "weekly.toml"
+    config.write_text(CONFIG.format(scenario=broken).replace(f'["{broken}"]', f'["{broken}", "{fine}"]'))
+    results = tmp_path / "results"
+    damaged = results / "baselines" / "broken"
+    damaged.mkdir(parents=True)
+    (damaged / "run.json").write_text("{ not json")
+    done = weekly(config, results)
+    assert done.returncode == 2, done.stdout + done.stderr  # the worst: a bad input, said in one line
+    assert "baselines/broken/run.json" in done.stderr and "not valid JSON" in done.stderr
+    (fine_run,) = (results / "fine").iterdir()
+    assert json.loads((fine_run / "summary.json").read_text())["verdict"] == "pass"  # the next scenario ran
+    assert "trend: " in done.stdout and (results / "trend.html").is_file()
