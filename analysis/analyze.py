@@ -16,6 +16,7 @@ from analysis.sla import DEFAULT_SLA, load_sla
 from analysis.summary import SCHEMA_VERSION, judged_table, summarise, verdict_of
 from reports.ci_files import junit_xml, summary_markdown
 from reports.html import report_html
+from swarmgate.files import write_atomic
 
 
 def profile_for(meta: dict) -> str | None:
@@ -47,7 +48,7 @@ def analyze(target: Path | str, sla_path: Path | str = DEFAULT_SLA, out_dir: Pat
         files["report.html"] = report_html(summary, report_series(run, summary))
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
-        write_atomically(folder / name, text)
+        write_atomic(folder / name, text)
     if history is not None:
         record(history, summary, run.path)
     return summary, folder
@@ -55,12 +56,6 @@ def analyze(target: Path | str, sla_path: Path | str = DEFAULT_SLA, out_dir: Pat
 
 def default_folder(run: Run) -> Path:
     return run.path if run.path.is_dir() else run.path.parent
-
-
-def write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 def render_report(target: Path | str, out: Path | None = None) -> Path:
@@ -76,7 +71,7 @@ def render_report(target: Path | str, out: Path | None = None) -> Path:
     path = out or default_folder(run) / "report.html"
     html = report_html(summary, report_series(run, summary))
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, html)
+    write_atomic(path, html)
     return path
 
 
@@ -101,7 +96,7 @@ def add_comparison(summary: dict, run, sla, baseline: Path | str, force: bool, r
     else:
         notes.append("comparability could not be checked (stock Locust output): compared as given")
     base_rows, _, _ = judged_table(base, sla)  # the baseline's own rows only, not a whole summary of it
-    windows = [history_windows(r.locust_file("_stats_history.csv"), [(s.start, s.end) for s in r.stages if s.steady])
+    windows = [history_windows(r.history(), [(s.start, s.end) for s in r.stages if s.steady])
                for r in (run, base)]  # fmt: skip
     checks = regression_checks(summary["judged_endpoints"], base_rows, *windows, sla.regression)
     summary["checks"] += checks

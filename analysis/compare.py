@@ -28,6 +28,10 @@ class Rules:
     min_rps_drop_pct: float = 10.0
     p_value: float = 0.01
 
+    def latency_effect(self, before: float) -> float:
+        """The smallest latency rise that matters: min_increase_ms, or min_increase_pct of `before` if larger."""
+        return max(self.min_increase_ms, abs(before) * self.min_increase_pct / 100)
+
 
 def read_history(path: Path, extra_columns: tuple[str, ...] = ()) -> pd.DataFrame | None:
     """A --csv-full-history file, only the columns needed (a 24-hour soak has millions of rows), or None."""
@@ -145,7 +149,7 @@ def regression_checks(current: list[dict], baseline: list[dict], windows: dict, 
                     effect = before > 0 and (before - now) / before * 100 >= rules.min_rps_drop_pct
                     p = mann_whitney_p(mine, theirs) if enough else 1.0
                 else:
-                    effect = now - before >= max(rules.min_increase_ms, before * rules.min_increase_pct / 100)
+                    effect = now - before >= rules.latency_effect(before)
                     p = mann_whitney_p(theirs, mine) if enough else 1.0
             regressed = effect and enough and p < rules.p_value
             status = "fail" if regressed else "warn" if effect else "pass"

@@ -76,14 +76,10 @@ def target_memory(path: Path, spans: list[tuple[float, float]]) -> list[tuple[fl
     return points
 
 
-def drift_series(run: Run, history=None) -> dict[str, list[tuple[float, float]]]:
-    """The points drift is fitted on: Aggregated p95, error ratio and rps per 10 s window, target memory.
-
-    history: the run's history frame when the caller has read it already (compare.read_history).
-    """
+def drift_series(run: Run) -> dict[str, list[tuple[float, float]]]:
+    """The points drift is fitted on: Aggregated p95, error ratio and rps per 10 s window, target memory."""
     spans = spans_after_warm_up(run)
-    windows = history_windows(run.locust_file("_stats_history.csv") if history is None else history, spans,
-                              with_times=True)  # fmt: skip
+    windows = history_windows(run.history(), spans, with_times=True)
     rps = dict(windows.get(("", "Aggregated", "rps"), []))
     errors = [(t, f / rps[t]) for t, f in windows.get(("", "Aggregated", "fps"), []) if rps.get(t)]
     return {
@@ -135,7 +131,7 @@ def drift_checks(result: dict | None, memory: Threshold, rules: Rules, p_value: 
     latency = series.get("p95_ms")
     if latency:
         rise = latency["last"] - latency["first"]
-        large = rise >= max(rules.min_increase_ms, latency["first"] * rules.min_increase_pct / 100)
+        large = rise >= rules.latency_effect(latency["first"])
         upward = latency["slope_per_s"] > 0 and latency["p_value"] < p_value
         status = "warn" if large and upward else "pass"
         check("p95_ms_per_hour", status, latency["per_hour"], f"p95 moves {latency['per_hour']:g} ms per hour "

@@ -57,6 +57,15 @@ class Run:
     missing: list[str]
     capacity: dict | None = None
     csv_aggregate: Endpoint | None = None  # Locust's own Aggregated row, when there is no histogram to merge
+    _read: dict = field(default_factory=dict, repr=False, compare=False)  # files read once per run
+
+    def history(self):
+        """Locust's --csv-full-history as a frame (or None), read once for drift, comparison and charts."""
+        if "history" not in self._read:
+            from analysis.compare import read_history  # pandas, only for runs that need it
+
+            self._read["history"] = read_history(self.locust_file("_stats_history.csv"), ("User Count",))
+        return self._read["history"]
 
     def locust_file(self, suffix: str) -> Path:
         """One of Locust's files: a results dir holds `locust<suffix>`, stock output is `PREFIX<suffix>`."""

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.compare import read_history
-from analysis.drift import downsample, drift_series, trend
+from analysis.drift import downsample, drift_series
 from analysis.load import Run, aggregate
 
 MAX_POINTS = 600
@@ -104,17 +103,15 @@ def resources(path: Path) -> list[dict]:
     return found
 
 
-def drift_lines(run: Run, drift: dict | None, history: pd.DataFrame | None) -> list[dict]:
-    """For an endurance run: the points drift was fitted on and the fitted line, per series."""
+def drift_lines(run: Run, drift: dict | None) -> list[dict]:
+    """For an endurance run: the points drift was fitted on and the line it fitted (from summary.json)."""
     if not drift or not run.path.is_dir():
         return []
     found = []
-    for name, points in drift_series(run, history).items():
-        if name == "error_ratio":
-            continue  # drawn over time above; its trend is in the drift table
-        fitted = trend(points)
-        if fitted is None:
-            continue
+    for name, points in drift_series(run).items():
+        fitted = drift["series"].get(name)
+        if name == "error_ratio" or not fitted or "intercept" not in fitted:  # (summaries before the line was kept)
+            continue  # the error ratio is drawn over time above; its trend is in the drift table
         points = downsample(sorted(points))  # the points the line was fitted on
         x0, x1 = fitted["x0"], points[-1][0]
         line = [fitted["intercept"], fitted["intercept"] + fitted["slope_per_s"] * (x1 - x0)]
@@ -144,11 +141,10 @@ def slow_request_sample(path: Path, limit: int = 50) -> list[dict]:
 
 def report_series(run: Run, summary: dict) -> dict:
     """Everything the report draws beyond summary.json."""
-    history = read_history(run.locust_file("_stats_history.csv"), tuple(HISTORY_COLUMNS))  # read once, used twice
     return {
-        "timeline": timeline(history),
+        "timeline": timeline(run.history()),
         "distribution": distribution(run),
         "resources": resources(run.path / "resources.csv") if run.path.is_dir() else [],
-        "drift": drift_lines(run, summary.get("drift"), history),
+        "drift": drift_lines(run, summary.get("drift")),
         "slowest": slow_request_sample(run.path / "slow_requests.csv") if run.path.is_dir() else [],
     }

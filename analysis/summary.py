@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from analysis.capacity import capacity
 from analysis.drift import drift, drift_checks
 from analysis.failures import group_failures, slow_requests
 from analysis.load import Run
 from analysis.metrics import judged_window, table
 from analysis.sla import SlaConfig, sla_checks
+from swarmgate.files import iso
 
 SCHEMA_VERSION = 1
 ORDER = {"pass": 0, "warn": 1, "fail": 2}
-
-
-def iso(ts: float | None) -> str | None:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds") if ts is not None else None
 
 
 def run_checks(run: Run) -> list[dict]:

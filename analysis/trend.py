@@ -29,7 +29,7 @@ MIN_RUNS_FOR_SPREAD = 4
 
 def minimum_effect(metric: str, center: float, rules: Rules) -> float:
     if metric == "p95_ms":
-        return max(rules.min_increase_ms, abs(center) * rules.min_increase_pct / 100)
+        return rules.latency_effect(center)
     if metric == "error_ratio":
         return rules.min_error_increase
     return abs(center) * rules.min_rps_drop_pct / 100

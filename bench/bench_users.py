@@ -58,16 +58,22 @@ def run_variant(locustfile: Path, host: str, out: Path, seconds: int, users: int
            "--json-file", prefix, "--only-summary", "--exit-code-on-error", "0", "--loglevel", "WARNING"]  # fmt: skip
     env = {**os.environ, "SWARMGATE_TOKEN": TOKEN, "SWARMGATE_RESULTS_DIR": str(out)}
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=seconds + 60, preexec_fn=pin(0))
-    entries = json.loads((out / "locust.json").read_text()) if (out / "locust.json").exists() else []
-    if done.returncode != 0 or not entries:
+    if done.returncode != 0 or not (out / "locust.json").exists():
         raise SystemExit(f"bench: {locustfile.name} failed: {done.stderr[-500:]}")
-    requests = sum(e["num_requests"] for e in entries)
+    return rps_of(out)
+
+
+def rps_of(out: Path) -> float:
+    """Requests per second of a run, from its final locust.json; a run with failures is refused."""
+    entries = json.loads((out / "locust.json").read_text())
+    if not entries:
+        raise SystemExit(f"bench: no requests in {out}")
     failures = sum(e["num_failures"] for e in entries)
     if failures:
-        raise SystemExit(f"bench: {locustfile.name} had {failures} failures; the comparison would be unfair")
+        raise SystemExit(f"bench: {failures} failures in {out}; the comparison would be unfair")
     start = min(e["start_time"] for e in entries)
     end = max(e["last_request_timestamp"] for e in entries)
-    return requests / (end - start)
+    return sum(e["num_requests"] for e in entries) / (end - start)
 
 
 def main() -> None:

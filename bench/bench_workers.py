@@ -13,10 +13,8 @@ No target ratio: the figures say what distributing buys on this machine (on 2 co
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,30 +26,17 @@ import psutil
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
-from bench.bench_users import TOKEN, start_target  # noqa: E402
+from bench.bench_users import TOKEN, rps_of, start_target  # noqa: E402
+from swarmgate.processes import stop_process  # noqa: E402
+from swarmgate.run import free_port  # noqa: E402
 
 LOCUSTFILE = BENCH / "locustfiles" / "swarmgate_user.py"
 COMMON = ["--csv-full-history", "--only-summary", "--exit-code-on-error", "0", "--loglevel", "WARNING"]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def cpu_seconds(process: psutil.Process) -> float:
     times = process.cpu_times()
     return times.user + times.system
-
-
-def rps_of(out: Path) -> float:
-    entries = json.loads((out / "locust.json").read_text())
-    if sum(e["num_failures"] for e in entries):
-        raise SystemExit(f"bench: failures in {out}; the comparison would be unfair")
-    start = min(e["start_time"] for e in entries)
-    end = max(e["last_request_timestamp"] for e in entries)
-    return sum(e["num_requests"] for e in entries) / (end - start)
 
 
 def run(out: Path, host: str, seconds: int, users: int, workers: int) -> tuple[float, float | None]:
@@ -85,9 +70,7 @@ def run(out: Path, host: str, seconds: int, users: int, workers: int) -> tuple[f
             helper.wait(timeout=30)
     finally:
         for proc in (main, *helpers):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                proc.wait(timeout=10)
+            stop_process(proc)
     total = sum(last.values())
     share = last[main.pid] / total if workers and total else None
     return rps_of(out), share

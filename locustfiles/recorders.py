@@ -117,7 +117,7 @@ def on_init(environment: Environment, **_kwargs) -> None:
     stages = environment.swarmgate_stages = StageRecorder(environment, out_dir)
     slow = SlowRequestRecorder(environment, out_dir, options.slow_threshold_ms)
     user_classes = UserClassCounter(environment)
-    arrivals = ArrivalPacer(environment, options.arrival_rate) if options.arrival_rate > 0 else None
+    arrivals = ArrivalPacer(environment, options.arrival_rate, stages) if options.arrival_rate > 0 else None
     ResourceRecorder(environment, out_dir, options.target_pid or None)
     shorten_master_timeout(environment, options.master_timeout)
     watch = WorkerWatch(environment) if role == "master" else None

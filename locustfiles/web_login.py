@@ -21,6 +21,8 @@ from locust.env import Environment
 
 from locustfiles.auth import from_env
 
+EVERY_INTERFACE = ("0.0.0.0", "", "*", "::")  # addresses that mean "listen on every interface"
+
 
 def web_password() -> str | None:
     """SWARMGATE_WEB_PASSWORD, else the first line of SWARMGATE_WEB_PASSWORD_FILE (as for every secret)."""
@@ -32,7 +34,7 @@ def allowed_hosts(web_host: str) -> set[str]:
     names = {web_host}
     if web_host in ("127.0.0.1", "localhost", "::1"):
         names |= {"127.0.0.1", "localhost", "[::1]"}
-    if web_host in ("0.0.0.0", "", "*", "::"):
+    if web_host in EVERY_INTERFACE:
         names = {"*"}  # every interface: the Host check cannot know the names; the login protects it
     return names
 

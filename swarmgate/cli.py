@@ -315,10 +315,10 @@ def run_and_judge(loaded: list, options, time_scale: float, sla_path: Path | Non
 
 def write_trend(results_dir: Path, scenario: str | None, last: int | None, sla_path: Path | None,
                 out: Path | None) -> tuple[Path, dict]:  # fmt: skip
-    from analysis.analyze import write_atomically
     from analysis.sla import DEFAULT_SLA, load_sla
     from analysis.trend import trend as trend_of
     from reports.html import trend_html
+    from swarmgate.files import write_atomic
 
     history = results_dir / "history.sqlite"
     if not history.is_file():
@@ -329,7 +329,7 @@ def write_trend(results_dir: Path, scenario: str | None, last: int | None, sla_p
         raise InputError(history, f"holds no runs of scenario '{scenario}'", "check the name, or leave out --scenario")
     path = out or results_dir / "trend.html"
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, trend_html(found))
+    write_atomic(path, trend_html(found))
     return path, found
 
 
@@ -365,12 +365,9 @@ def weekly(config_path: Path | None, results_dir: Path, time_scale: float | None
                 click.echo(f"swarmgate weekly: scenario {index} of {len(loaded)}: {scenario.name}", err=True)
             try:
                 code = run_and_judge([scenario], options, time_scale or config.time_scale, sla_path, quiet)
-            except SwarmgateError as exc:  # one scenario that could not run does not stop the others
+            except (SwarmgateError, InputError) as exc:  # e.g. a damaged baseline: said; the others still run
                 click.echo(f"swarmgate: {exc.message}", err=True)
                 code = exc.exit_code
-            except InputError as exc:  # e.g. a damaged baseline: said, and the other scenarios still run
-                click.echo(f"swarmgate: {exc.message}", err=True)
-                code = EXIT_USAGE
             worst = max(worst, code)
             if code >= 130:
                 break
@@ -526,13 +523,8 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         click.echo(f"swarmgate: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
-    except SwarmgateError as exc:
+    except (SwarmgateError, InputError) as exc:
         if debug:
             raise
         click.echo(f"swarmgate: {exc.message}", err=True)
         sys.exit(exc.exit_code)
-    except InputError as exc:
-        if debug:
-            raise
-        click.echo(f"swarmgate: {exc.message}", err=True)
-        sys.exit(EXIT_USAGE)

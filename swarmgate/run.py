@@ -320,13 +320,9 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
                              f"(pids {', '.join(str(w.pid) for w in workers)})")  # fmt: skip
             if interrupts.received is None:
                 killed = wait_for_locust(proc, scenario, options, interrupts, run_dir, label)
-            else:
-                stop_locust(proc)
-            if interrupts.received is not None:
-                stop_locust(proc)
         finally:
-            if proc is not None and proc.poll() is None:
-                stop_locust(proc)
+            if proc is not None:
+                stop_locust(proc)  # only if still running: interrupted, or an error above
             stop_workers(workers)
             if demo is not None:
                 demo.stop()

@@ -15,7 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from swarmgate.errors import BadInput, RunFailed
+from locustfiles.web_login import EVERY_INTERFACE
+from swarmgate.errors import EXIT_INTERRUPTED, BadInput, RunFailed
 from swarmgate.processes import child_env, stop_locust
 from swarmgate.run import ROOT, Interrupts, RunOptions, new_run_dir, say, start_local_demo, wait_for_exit
 from swarmgate.target import check_reachable, validate_host
@@ -56,7 +57,7 @@ def web_command(options: RunOptions, host: str, run_dir: Path, web_host: str, we
 def wait_until_listening(proc: subprocess.Popen, web_host: str, web_port: int, run_dir: Path,
                          timeout_s: float = 60.0) -> None:  # fmt: skip
     """Return once the UI answers; if Locust ends first (a busy port, a bad locustfile), say so: exit 3."""
-    address = "127.0.0.1" if web_host in ("0.0.0.0", "", "::") else web_host
+    address = "127.0.0.1" if web_host in EVERY_INTERFACE else web_host
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -105,4 +106,4 @@ def serve(options: RunOptions, web_host: str, web_port: int, web_login: bool) ->
                 stop_locust(proc)
             if demo is not None:
                 demo.stop()
-    return 130 if interrupts.received is not None else (proc.returncode if proc else 3)
+    return EXIT_INTERRUPTED if interrupts.received is not None else proc.returncode

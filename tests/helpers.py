@@ -6,12 +6,13 @@ import csv
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from swarmgate.run import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = ROOT / "locustfiles" / "locustfile.py"
@@ -20,9 +21,16 @@ SWARMGATE = [sys.executable, "-m", "swarmgate"]
 
 def closed_port() -> int:
     """A port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_port()
+
+
+def constant_scenario(users: int, duration: str, **mix: int) -> str:
+    """A scenario file's text: `users` users for `duration`, all started within a second, this class mix."""
+    weights = "\n".join(f"{name} = {weight}" for name, weight in mix.items())
+    return (
+        f'[shape]\nkind = "constant"\nusers = {users}\nduration = "{duration}"\nspawn_rate = {users}\n\n'
+        f"[mix]\n{weights}\n"
+    )
 
 
 def stop(proc: subprocess.Popen) -> None:

@@ -13,11 +13,12 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 
 from locust.env import Environment
 
 from locustfiles.recording.common import node_role
+from locustfiles.recording.stages import StageRecorder
 
 REPORT_KEY = "swarmgate_arrivals"
 MESSAGE_TYPE = "swarmgate_arrival_rate"  # master -> workers: each worker's share of the rate
@@ -27,12 +28,13 @@ FIELDS = ("iterations", "late", "dropped")
 class ArrivalPacer:
     """Installs pacing on the user classes of this node and counts iterations, late starts and drops."""
 
-    def __init__(self, environment: Environment, rate: float) -> None:
+    def __init__(self, environment: Environment, rate: float, stages: StageRecorder) -> None:
         self.environment = environment
+        self.stages = stages
         self.rate = rate
         self.target = rate  # for the whole run; on a worker `rate` becomes its share
         self.role = node_role(environment)
-        self.counts: dict[int, Counter[str]] = {}
+        self.counts: defaultdict[int, Counter[str]] = defaultdict(Counter)
         self.max_late_s = 0.0
         pace = self.pace
 
@@ -58,17 +60,13 @@ class ArrivalPacer:
     def on_rate_message(self, environment: Environment, msg, **_kwargs) -> None:
         self.rate = float(msg.data["rate"])
 
-    def stage_index(self) -> int:
-        stages = getattr(self.environment, "swarmgate_stages", None)
-        return stages.index if stages is not None else 0
-
     def pace(self, user) -> float:
         """Seconds until this user's next slot; installed as wait_time on every user class."""
         runner = self.environment.runner
         users = max(1, runner.target_user_count if runner and runner.target_user_count else 1)
         interval = users / self.rate
         now = time.monotonic()
-        counts = self.counts.setdefault(self.stage_index(), Counter())
+        counts = self.counts[self.stages.index]
         counts["iterations"] += 1
         due = getattr(user, "_swarmgate_due", None)
         if due is None:  # first slot: spread users over one interval instead of starting them together
@@ -87,20 +85,18 @@ class ArrivalPacer:
 
     def on_report_to_master(self, client_id: str, data: dict) -> None:
         data[REPORT_KEY] = {"counts": {i: dict(c) for i, c in self.counts.items()}, "max_late_s": self.max_late_s}
-        self.counts = {}
+        self.counts = defaultdict(Counter)
 
     def on_worker_report(self, client_id: str, data: dict) -> None:
         report = data.get(REPORT_KEY)
         if report:
             for index, counts in report["counts"].items():
-                self.counts.setdefault(int(index), Counter()).update(counts)
+                self.counts[int(index)].update(counts)
             self.max_late_s = max(self.max_late_s, report["max_late_s"])
 
-    def summary(self, stages: list | None) -> dict:
-        return self.summarise(stages, self.target)
-
-    def summarise(self, stages: list | None, target: float) -> dict:
+    def summary(self) -> dict:
         """Intended vs achieved rate over the steady stages (all stages when there are none)."""
+        stages, target = self.stages.stages, self.target
         chosen = [s for s in stages or [] if s.steady and s.end] or [s for s in stages or [] if s.end]
         seconds = sum(s.end - s.start for s in chosen)
         totals = Counter()

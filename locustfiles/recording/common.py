@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
+
+from swarmgate.files import iso, write_atomic  # noqa: F401  (re-exported for the recorders)
 
 
 def node_role(environment: Environment) -> str:
@@ -29,17 +29,6 @@ def results_dir(environment: Environment) -> Path | None:
         return Path(explicit)
     prefix = getattr(options, "csv_prefix", None) if options else None
     return Path(prefix).resolve().parent if prefix else None
-
-
-def iso(ts: float | None) -> str | None:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds") if ts is not None else None
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file and rename it, so a reader never sees half a file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 def write_json(path: Path, document: Any) -> None:

@@ -100,7 +100,7 @@ class RunRecorder:
             "user_classes": {cls.__name__: cls.weight for cls in env.user_classes},
             "requests_by_user_class": dict(self.user_classes.counts) if self.user_classes else None,
             "slow_requests": self.slow.summary() if self.slow else None,
-            "arrival_rate": self.arrivals.summary(self.stage_windows()) if self.arrivals else None,
+            "arrival_rate": self.arrivals.summary() if self.arrivals else None,
             "peak_users": self.peak_users,
             "target_users": None if env.shape_class else getattr(options, "num_users", None),
             "spawn_rate": None if env.shape_class else getattr(options, "spawn_rate", None),
@@ -121,10 +121,6 @@ class RunRecorder:
             },
             "git_revision": os.environ.get("SWARMGATE_GIT_REVISION") or None,
         }
-
-    def stage_windows(self) -> list:
-        recorder = getattr(self.environment, "swarmgate_stages", None)
-        return recorder.stages if recorder is not None else []
 
     def write(self, status: str, exit_code: int | None) -> None:
         if self.path is not None:

@@ -10,23 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, SWARMGATE
+from tests.helpers import ROOT, SWARMGATE, constant_scenario
 
 FIXTURE = ROOT / "tests" / "fixtures" / "smoke_run"
 
 pytestmark = pytest.mark.integration
 SLOW_ROUTE = "/api/workspaces/[id]/workflows"
-SCENARIO = """
-[shape]
-kind = "constant"
-users = 12
-duration = "75s"
-spawn_rate = 12
-
-[mix]
-BaselineUser = 60
-StressTestUser = 40
-"""
 
 
 def start(tmp_path, results, *args) -> subprocess.Popen:
@@ -53,7 +42,7 @@ def regressions(summary: dict) -> set[tuple[str, str]]:
 
 
 def test_a_a_pair_has_no_regression_and_one_slow_route_is_found(tmp_path):
-    (tmp_path / "ab.toml").write_text(SCENARIO)
+    (tmp_path / "ab.toml").write_text(constant_scenario(12, "75s", BaselineUser=60, StressTestUser=40))
     results = tmp_path / "results"
     done, first = run(tmp_path, results)
     assert done.returncode == 0, done.stderr

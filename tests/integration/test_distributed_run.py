@@ -18,26 +18,15 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.helpers import SWARMGATE, closed_port, start_demo, stop
+from tests.helpers import SWARMGATE, closed_port, constant_scenario, start_demo, stop
 
 pytestmark = pytest.mark.integration
-SCENARIO = """
-[shape]
-kind = "constant"
-users = 6
-duration = "{duration}"
-spawn_rate = 6
-
-[mix]
-BaselineUser = 50
-StressTestUser = 50
-"""
 EVERY_REQUEST_SLOW = ["--slow-threshold-ms", "1", "--demo-latency", "*=2"]
 
 
 def scenario_file(tmp_path: Path, duration: str) -> Path:
     path = tmp_path / "dist.toml"
-    path.write_text(SCENARIO.format(duration=duration))
+    path.write_text(constant_scenario(6, duration, BaselineUser=50, StressTestUser=50))
     return path
 
 

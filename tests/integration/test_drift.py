@@ -9,25 +9,14 @@ from pathlib import Path
 import pytest
 
 from tests.browser import visit
-from tests.helpers import SWARMGATE, stop
+from tests.helpers import SWARMGATE, constant_scenario, stop
 
 pytestmark = pytest.mark.integration
-SOAK = """
-[shape]
-kind = "constant"
-users = 12
-duration = "40s"
-spawn_rate = 12
-
-[mix]
-BaselineUser = 50
-StressTestUser = 50
-"""
 
 
 def start_soak(tmp_path, *args) -> tuple[subprocess.Popen, Path]:
     tmp_path.mkdir(parents=True, exist_ok=True)
-    (tmp_path / "soak.toml").write_text(SOAK)
+    (tmp_path / "soak.toml").write_text(constant_scenario(12, "40s", BaselineUser=50, StressTestUser=50))
     results = tmp_path / "results"
     command = [*SWARMGATE, "run", str(tmp_path / "soak.toml"), "--results-dir", str(results), *args]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), results

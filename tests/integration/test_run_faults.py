@@ -13,24 +13,14 @@ import time
 import psutil
 import pytest
 
-from tests.helpers import SWARMGATE, start_demo, stop
+from tests.helpers import SWARMGATE, constant_scenario, start_demo, stop
 
 pytestmark = pytest.mark.integration
-SCENARIO = """
-[shape]
-kind = "constant"
-users = 4
-duration = "{duration}"
-spawn_rate = 4
-
-[mix]
-BaselineUser = 100
-"""
 
 
 def scenario(tmp_path, duration: str):
     path = tmp_path / "faults.toml"
-    path.write_text(SCENARIO.format(duration=duration))
+    path.write_text(constant_scenario(4, duration, BaselineUser=100))
     return path
 
 

@@ -10,19 +10,9 @@ import time
 
 import pytest
 
-from tests.helpers import ROOT, SWARMGATE, stop
+from tests.helpers import ROOT, SWARMGATE, constant_scenario, stop
 
 pytestmark = pytest.mark.integration
-SCENARIO = """
-[shape]
-kind = "constant"
-users = 4
-duration = "{duration}"
-spawn_rate = 4
-
-[mix]
-BaselineUser = 100
-"""
 CONFIG = """
 scenarios = ["{scenario}"]
 time_scale = 0.1
@@ -35,7 +25,7 @@ keep_days = 0
 
 def setup(tmp_path, duration: str = "80s"):  # x 0.1: 8 s
     scenario = tmp_path / "wk.toml"
-    scenario.write_text(SCENARIO.format(duration=duration))
+    scenario.write_text(constant_scenario(4, duration, BaselineUser=100))
     config = tmp_path / "weekly.toml"
     config.write_text(CONFIG.format(scenario=scenario))
     return config, tmp_path / "results"
@@ -101,7 +91,7 @@ def test_a_second_overlapping_weekly_run_is_refused_by_the_lock(tmp_path):
 def test_a_scenario_with_a_damaged_baseline_is_reported_and_the_others_still_run(tmp_path):
     broken, fine = tmp_path / "broken.toml", tmp_path / "fine.toml"
     for path in (broken, fine):
-        path.write_text(SCENARIO.format(duration="60s"))
+        path.write_text(constant_scenario(4, "60s", BaselineUser=100))
     config = tmp_path / "weekly.toml"
     config.write_text(CONFIG.format(scenario=broken).replace(f'["{broken}"]', f'["{broken}", "{fine}"]'))
     results = tmp_path / "results"
