@@ -1,22 +1,16 @@
-"""Analyze one run: load, judge, and write summary.json, junit.xml, summary.md and report.html."""
+"""Analyze one run: load it, judge it by the SLA tables, compare it with a baseline. Returns data only;
+the orchestration layer writes the files and records the history."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from analysis.baseline import baseline_dir, differences
-from analysis.compare import history_windows, regression_checks
-from analysis.errors import InputError
-from analysis.history import check as check_history
-from analysis.history import record
-from analysis.load import Run, load_run, read_json
-from analysis.series import report_series
-from analysis.sla import DEFAULT_SLA, load_sla
-from analysis.summary import SCHEMA_VERSION, judged_table, summarise, verdict_of
-from reports.ci_files import junit_xml, summary_markdown
-from reports.html import report_html
-from swarmgate.files import write_atomic
+from swarmgate.analysis.baseline import baseline_dir, differences
+from swarmgate.analysis.compare import history_windows, regression_checks
+from swarmgate.analysis.load import Run, load_run, read_json
+from swarmgate.analysis.sla import SlaConfig
+from swarmgate.analysis.summary import SCHEMA_VERSION, judged_table, summarise, verdict_of
+from swarmgate.core.errors import InputError
 
 
 def profile_for(meta: dict) -> str | None:
@@ -24,42 +18,26 @@ def profile_for(meta: dict) -> str | None:
     return plan.get("sla") or meta.get("scenario")
 
 
-def analyze(target: Path | str, sla_path: Path | str = DEFAULT_SLA, out_dir: Path | None = None,
-            profile: str | None = None, baseline: Path | str | None = None, force: bool = False,
-            results_root: Path = Path("results"), history: Path | None = None,
-            report: bool = True) -> tuple[dict, Path]:  # fmt: skip
-    """Returns (summary, folder written to). Input problems raise analysis.errors.InputError.
+def analyze(target: Path | str, sla: SlaConfig, profile: str | None = None, baseline: Path | str | None = None,
+            force: bool = False, results_root: Path = Path("results")) -> tuple[dict, Run]:  # fmt: skip
+    """(summary, the loaded run). Input problems raise InputError.
 
     baseline: None (no comparison), "auto" (the scenario's promoted baseline, if any) or a run path.
-    history: a history.sqlite to record the run in (after its files are written), or None.
-    report: also render report.html (the benchmark times analysis and rendering apart).
     """
-    sla = load_sla(sla_path)
-    if history is not None:
-        check_history(history)  # a bad history file is refused before any file is written
     run = load_run(target)
     summary = summarise(run, sla, profile or profile_for(run.meta))
     if baseline is not None:
         add_comparison(summary, run, sla, baseline, force, results_root)
-    folder = out_dir or default_folder(run)
-    files = {"summary.json": json.dumps(summary, indent=2) + "\n", "junit.xml": junit_xml(summary),
-             "summary.md": summary_markdown(summary)}  # fmt: skip
-    if report:
-        files["report.html"] = report_html(summary, report_series(run, summary))
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        write_atomic(folder / name, text)
-    if history is not None:
-        record(history, summary, run.path)
-    return summary, folder
+    return summary, run
 
 
 def default_folder(run: Run) -> Path:
+    """Where a run's summary files belong: the run dir, or beside a stock Locust CSV prefix."""
     return run.path if run.path.is_dir() else run.path.parent
 
 
-def render_report(target: Path | str, out: Path | None = None) -> Path:
-    """Render report.html again from a run dir alone (its files and the summary.json analyze wrote)."""
+def analyzed(target: Path | str) -> tuple[dict, Run]:
+    """(summary, run) of a run analyzed before: its summary.json as written, checked for its schema."""
     run = load_run(target)
     summary_path = default_folder(run) / "summary.json"
     if not summary_path.is_file():
@@ -68,14 +46,11 @@ def render_report(target: Path | str, out: Path | None = None) -> Path:
     if not isinstance(summary, dict) or summary.get("schema_version") != SCHEMA_VERSION or "checks" not in summary:
         raise InputError(summary_path, f"is not a summary.json of schema version {SCHEMA_VERSION}",
                          f"run `swarmgate analyze {target}` again to rewrite it")  # fmt: skip
-    path = out or default_folder(run) / "report.html"
-    html = report_html(summary, report_series(run, summary))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, html)
-    return path
+    return summary, run
 
 
-def add_comparison(summary: dict, run, sla, baseline: Path | str, force: bool, results_root: Path) -> None:
+def add_comparison(summary: dict, run: Run, sla: SlaConfig, baseline: Path | str, force: bool,
+                   results_root: Path) -> None:  # fmt: skip
     """Compare with a baseline run; refuse runs that are not comparable unless forced."""
     auto = str(baseline) == "auto"
     path = baseline_dir(results_root, run.meta.get("scenario") or "adhoc") if auto else Path(baseline)

@@ -12,8 +12,8 @@ import shutil
 import time
 from pathlib import Path
 
-from analysis.errors import InputError
-from analysis.load import load_run
+from swarmgate.analysis.load import load_run
+from swarmgate.core.errors import InputError
 
 FILES = ("run.json", "stages.json", "locust.json", "locust_stats.csv", "locust_stats_history.csv",
          "locust_failures.csv", "summary.json")  # fmt: skip

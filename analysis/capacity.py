@@ -7,9 +7,9 @@ endpoint that breached first there (the one furthest beyond its alert level).
 
 from __future__ import annotations
 
-from analysis.load import Run
-from analysis.metrics import table
-from analysis.sla import AT_LEAST, WHOLE_RUN_ONLY, SlaConfig, sla_checks
+from swarmgate.analysis.load import Run
+from swarmgate.analysis.metrics import table
+from swarmgate.analysis.sla import AT_LEAST, WHOLE_RUN_ONLY, SlaConfig, sla_checks
 
 
 def capacity(run: Run, sla: SlaConfig, profile: str | None) -> dict | None:

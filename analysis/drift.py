@@ -13,9 +13,9 @@ import math
 import statistics
 from pathlib import Path
 
-from analysis.compare import Rules, history_windows
-from analysis.load import Run
-from analysis.sla import Threshold, status_of
+from swarmgate.analysis.compare import Rules, history_windows
+from swarmgate.analysis.load import Run
+from swarmgate.analysis.sla import Threshold, status_of
 
 MIN_POINTS = 6
 MAX_POINTS = 400

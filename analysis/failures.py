@@ -10,7 +10,7 @@ import csv
 import re
 from pathlib import Path
 
-from analysis.errors import InputError
+from swarmgate.core.errors import InputError
 
 _WRAPPER = re.compile(r"^(?:CatchResponseError|ResponseError|Exception)\((['\"])(.*)\1\)$", re.S)
 _STATUS = [

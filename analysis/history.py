@@ -13,7 +13,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from analysis.errors import InputError
+from swarmgate.core.errors import InputError
 
 SCHEMA_VERSION = 1
 SCHEMA = """

@@ -14,8 +14,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from analysis.errors import InputError
-from analysis.histogram import merge
+from swarmgate.core.errors import InputError
+from swarmgate.core.histogram import merge
 
 STATS_COLUMNS = ["Type", "Name", "Request Count", "Failure Count", "Average Response Time", "Max Response Time",
                  "Requests/s", "50%", "95%", "99%"]  # fmt: skip
@@ -62,7 +62,7 @@ class Run:
     def history(self):
         """Locust's --csv-full-history as a frame (or None), read once for drift, comparison and charts."""
         if "history" not in self._read:
-            from analysis.compare import read_history  # pandas, only for runs that need it
+            from swarmgate.analysis.compare import read_history  # pandas, only for runs that need it
 
             self._read["history"] = read_history(self.locust_file("_stats_history.csv"), ("User Count",))
         return self._read["history"]

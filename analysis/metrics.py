@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from analysis.histogram import merge, percentile
-from analysis.load import Endpoint, Run, Stage, aggregate
+from swarmgate.analysis.load import Endpoint, Run, Stage, aggregate
+from swarmgate.core.histogram import merge, percentile
 
 PERCENTILES = {"p50_ms": 0.50, "p75_ms": 0.75, "p90_ms": 0.90, "p95_ms": 0.95, "p99_ms": 0.99}
 CSV_COLUMNS = {"p50_ms": "50%", "p75_ms": "75%", "p90_ms": "90%", "p95_ms": "95%", "p99_ms": "99%"}

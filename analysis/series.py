@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.drift import downsample, drift_series
-from analysis.load import Run, aggregate
+from swarmgate.analysis.drift import downsample, drift_series
+from swarmgate.analysis.load import Run, aggregate
 
 MAX_POINTS = 600
 DISTRIBUTION_BINS = 40

@@ -10,15 +10,14 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from analysis.compare import Rules
-from analysis.errors import InputError
+from swarmgate.analysis.compare import Rules
+from swarmgate.core.errors import InputError
 
 AT_MOST = ("p50_ms", "p75_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms", "error_ratio", "slow_ratio")
 AT_LEAST = ("min_rps", "apdex")
 METRICS = AT_MOST + AT_LEAST
 WHOLE_RUN_ONLY = ("min_rps",)
 DRIFT_METRICS = ("target_rss_mb_per_10min",)  # at most, like every metric not in AT_LEAST
-DEFAULT_SLA = Path(__file__).resolve().parent.parent / "sla.toml"
 
 
 @dataclass(frozen=True)
@@ -81,12 +80,12 @@ def _thresholds(
     return found
 
 
-def load_sla(path: Path | str = DEFAULT_SLA) -> SlaConfig:
+def load_sla(path: Path | str) -> SlaConfig:
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
-        raise InputError(path, "not found", "give an SLA file with --sla, or use the default sla.toml") from None
+        raise InputError(path, "not found", "give an SLA file with --sla, or leave --sla out for the default") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(path, f"is not valid TOML ({exc})", "fix the syntax") from None
     problems: list[str] = []

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from analysis.capacity import capacity
-from analysis.drift import drift, drift_checks
-from analysis.failures import group_failures, slow_requests
-from analysis.load import Run
-from analysis.metrics import judged_window, table
-from analysis.sla import SlaConfig, sla_checks
-from swarmgate.files import iso
+from swarmgate.analysis.capacity import capacity
+from swarmgate.analysis.drift import drift, drift_checks
+from swarmgate.analysis.failures import group_failures, slow_requests
+from swarmgate.analysis.load import Run
+from swarmgate.analysis.metrics import judged_window, table
+from swarmgate.analysis.sla import SlaConfig, sla_checks
+from swarmgate.core.files import iso
 
 SCHEMA_VERSION = 1
 ORDER = {"pass": 0, "warn": 1, "fail": 2}

@@ -17,9 +17,9 @@ import statistics
 from datetime import datetime
 from pathlib import Path
 
-from analysis.baseline import baseline_dir
-from analysis.compare import Rules
-from analysis.history import connect
+from swarmgate.analysis.baseline import baseline_dir
+from swarmgate.analysis.compare import Rules
+from swarmgate.analysis.history import connect
 
 METRICS = ("p95_ms", "error_ratio", "rps")
 WORSE_WHEN_LOWER = {"rps"}

@@ -109,8 +109,10 @@ def main() -> None:
         took = time.perf_counter() - began
         print(f"synthetic soak: {rows:,} history rows, {size / 1e6:.0f} MB (written in {took:.0f} s)")
         base_s, base_mem = measure(f"import pandas as pd\npd.read_csv({str(history)!r})")
-        ours_s, ours_mem = measure(f"from analysis.analyze import analyze\nanalyze({str(run_dir)!r}, report=False)")
-        render_s, render_mem = measure(f"from analysis.analyze import render_report\nrender_report({str(run_dir)!r})")
+        ours_s, ours_mem = measure(
+            f"from swarmgate.pipeline import analyze_and_write\nanalyze_and_write({str(run_dir)!r}, report=False)"
+        )
+        render_s, render_mem = measure(f"from swarmgate.pipeline import render_report\nrender_report({str(run_dir)!r})")
         report_mb = (run_dir / "report.html").stat().st_size / 1e6
         print(f"pandas.read_csv:      {base_s:6.2f} s, peak {base_mem / 1e6:6.0f} MB")
         print(f"analysis:             {ours_s:6.2f} s, peak {ours_mem / 1e6:6.0f} MB")

@@ -27,8 +27,10 @@ import psutil
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 from bench.bench_users import TOKEN, rps_of, start_target  # noqa: E402
-from swarmgate.processes import stop_process  # noqa: E402
-from swarmgate.run import free_port  # noqa: E402
+from swarmgate.supervisor import (
+    free_port,  # noqa: E402
+    stop_process,  # noqa: E402
+)
 
 LOCUSTFILE = BENCH / "locustfiles" / "swarmgate_user.py"
 COMMON = ["--csv-full-history", "--only-summary", "--exit-code-on-error", "0", "--loglevel", "WARNING"]

@@ -1,5 +1,5 @@
-"""`python -m demo` is `swarmgate demo`."""
+"""`python -m swarmgate.demo`: the demo target on its own (the same command as `swarmgate demo`)."""
 
-from swarmgate.cli import main
+from swarmgate.demo.cli import demo
 
-main(["demo", *__import__("sys").argv[1:]])
+demo.main(prog_name="swarmgate demo")

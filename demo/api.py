@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from demo.store import Account, Store
+from swarmgate.demo.store import Account, Store
 
 EXECUTION_STAGES = (("queued", 0.3), ("running", 1.2))  # status, seconds until the next one
 

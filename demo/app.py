@@ -10,9 +10,9 @@ from urllib.parse import parse_qsl
 import gevent
 from gevent.lock import BoundedSemaphore
 
-from demo.api import Request, Response, Route, error, router
-from demo.faults import Faults
-from demo.store import Store
+from swarmgate.demo.api import Request, Response, Route, error, router
+from swarmgate.demo.faults import Faults
+from swarmgate.demo.store import Store
 
 MAX_BODY_BYTES = 1 << 20
 UNLIMITED_PATHS = ("/health", "/metrics")  # monitoring stays answerable when the API queues

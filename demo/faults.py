@@ -82,15 +82,3 @@ class Faults:
     def should_corrupt(self, method: str, template: str) -> bool:
         ratio = self._lookup(self.bad_body_ratio, method, template)
         return ratio > 0 and self.rng.random() < ratio
-
-    def describe(self) -> dict[str, object]:
-        def as_text(values: list[RouteValue]) -> list[str]:
-            return [f"{v.method + ' ' if v.method else ''}{v.template}={v.value:g}" for v in values]
-
-        return {
-            "latency_ms": as_text(self.latency_ms),
-            "error_ratio": as_text(self.error_ratio),
-            "bad_body_ratio": as_text(self.bad_body_ratio),
-            "max_concurrency": self.max_concurrency,
-            "leak_kb_per_request": self.leak_kb_per_request,
-        }

@@ -13,9 +13,9 @@ import gevent
 from gevent.pool import Pool
 from gevent.pywsgi import WSGIServer
 
-from demo.app import DemoApp
-from demo.faults import Faults
-from demo.store import Store
+from swarmgate.demo.app import DemoApp
+from swarmgate.demo.faults import Faults
+from swarmgate.demo.store import Store
 
 USER, ADMIN = "demo", "admin"
 DEFAULT_PASSWORDS = {USER: "demo-password", ADMIN: "admin-password"}

@@ -8,10 +8,10 @@ from typing import Any
 
 from locust import FastHttpUser
 
-from locustfiles.auth import credentials_for
-from locustfiles.client import finish, send
-from locustfiles.naming import group_name
-from locustfiles.validation import Shape, shape_problem
+from swarmgate.locustfiles.auth import credentials_for
+from swarmgate.locustfiles.client import finish, send
+from swarmgate.locustfiles.naming import group_name
+from swarmgate.locustfiles.validation import Shape, shape_problem
 
 LOGIN_PATH = "/api/auth/login"
 LOGIN_SHAPE = {"access_token": str}

@@ -9,17 +9,17 @@ from __future__ import annotations
 from locust import events
 from locust.env import Environment
 
-from locustfiles.recording.arrivals import ArrivalPacer
-from locustfiles.recording.common import node_role, results_dir
-from locustfiles.recording.final_stats import FinalStatsRecorder
-from locustfiles.recording.progress import ProgressRecorder
-from locustfiles.recording.resources import ResourceRecorder
-from locustfiles.recording.run_meta import RunRecorder
-from locustfiles.recording.slow_requests import SlowRequestRecorder
-from locustfiles.recording.stages import StageRecorder
-from locustfiles.recording.user_classes import UserClassCounter
-from locustfiles.recording.workers import WorkerWatch, shorten_master_timeout
-from locustfiles.web_login import install as install_web_login
+from swarmgate.locustfiles.recording.arrivals import ArrivalPacer
+from swarmgate.locustfiles.recording.common import node_role, results_dir
+from swarmgate.locustfiles.recording.final_stats import FinalStatsRecorder
+from swarmgate.locustfiles.recording.progress import ProgressRecorder
+from swarmgate.locustfiles.recording.resources import ResourceRecorder
+from swarmgate.locustfiles.recording.run_meta import RunRecorder
+from swarmgate.locustfiles.recording.slow_requests import SlowRequestRecorder
+from swarmgate.locustfiles.recording.stages import StageRecorder
+from swarmgate.locustfiles.recording.user_classes import UserClassCounter
+from swarmgate.locustfiles.recording.workers import WorkerWatch, shorten_master_timeout
+from swarmgate.locustfiles.web_login import install as install_web_login
 
 
 @events.init_command_line_parser.add_listener

@@ -12,7 +12,7 @@ import random
 import gevent
 from locust import between, tag, task
 
-from locustfiles.base import SwarmgateUser
+from swarmgate.locustfiles.base import SwarmgateUser
 
 ITEM = {"id": int, "name": str}
 PAGE = {"items": [ITEM], "total": int}

@@ -19,9 +19,8 @@ import secrets
 
 from locust.env import Environment
 
-from locustfiles.auth import from_env
-
-EVERY_INTERFACE = ("0.0.0.0", "", "*", "::")  # addresses that mean "listen on every interface"
+from swarmgate.core.net import EVERY_INTERFACE
+from swarmgate.locustfiles.auth import from_env
 
 
 def web_password() -> str | None:

@@ -1,21 +1,39 @@
 """PlannedShape: a LoadTestShape that walks a stage plan by run time; CapacitySearch adapts it.
 
 Library bases are `abstract = True`: Locust silently uses the first non-abstract shape it finds in a
-module, including one imported into a locustfile (LOCUST_NOTES.md).
+module, including one imported into a locustfile.
+
+A shape tells the stage recorder (if loaded) when each stage begins, through the `StageSink` it finds
+as `environment.swarmgate_stages`; shapes import nothing from the recorders.
 """
 
 from __future__ import annotations
 
 import bisect
 import itertools
+from typing import Protocol
 
 from locust import LoadTestShape
 
-from analysis.histogram import percentile
-from locustfiles.recording.stages import announce_stage
-from shapes.plan import Stage, total_duration
+from swarmgate.core.histogram import percentile
+from swarmgate.core.plan import Stage, total_duration
 
 MIN_REQUESTS_TO_JUDGE = 20
+
+
+class StageSink(Protocol):
+    """What a shape needs from the stage recorder: announce stages, read the current one's totals."""
+
+    index: int
+    annotations: dict[str, object]
+
+    def begin(self, name: str, target_users: int | None, steady: bool) -> None: ...
+
+    def window_totals(self, index: int) -> tuple[int, int, dict[int, int]]: ...
+
+
+def stage_sink(shape: LoadTestShape) -> StageSink | None:
+    return getattr(shape.runner.environment, "swarmgate_stages", None) if shape.runner is not None else None
 
 
 class PlannedShape(LoadTestShape):
@@ -43,9 +61,6 @@ class PlannedShape(LoadTestShape):
     def planned_duration(self) -> float:
         return total_duration(self.plan)
 
-    def current_stage(self) -> Stage | None:
-        return self.plan[self.index] if 0 <= self.index < len(self.plan) else None
-
     def tick(self):
         plan = self.plan
         reached = bisect.bisect_right(self._ends, self.get_run_time())  # 0 .. len(plan)
@@ -55,9 +70,10 @@ class PlannedShape(LoadTestShape):
                 self.completed = True
                 return None
             self.index += 1
-            if self.index < len(plan) and self.runner is not None:
+            sink = stage_sink(self)
+            if self.index < len(plan) and sink is not None:
                 stage = plan[self.index]
-                announce_stage(self.runner.environment, stage.name, stage.users, stage.steady)
+                sink.begin(stage.name, stage.users, stage.steady)
         if self.index >= len(plan):
             self.completed = True
             return None
@@ -85,7 +101,7 @@ class CapacitySearch(PlannedShape):
 
     def stage_ended(self, index: int) -> bool:
         stage = self.plan[index]
-        recorder = getattr(self.runner.environment, "swarmgate_stages", None) if self.runner else None
+        recorder = stage_sink(self)
         if not stage.steady or recorder is None:
             return True
         requests, failures, histogram = recorder.window_totals(recorder.index)

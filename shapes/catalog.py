@@ -5,10 +5,10 @@ locust -f locustfiles/locustfile.py,shapes/catalog.py --class-picker
 
 from __future__ import annotations
 
-import shapes.options  # noqa: F401  (registers the --shape-* options)
-from shapes import plan
-from shapes.base import CapacitySearch, PlannedShape
-from shapes.plan import Stage
+import swarmgate.shapes.options  # noqa: F401  (registers the --shape-* options)
+from swarmgate.core import plan
+from swarmgate.core.plan import Stage
+from swarmgate.shapes.base import CapacitySearch, PlannedShape
 
 
 class ShapeFromOptions(PlannedShape):

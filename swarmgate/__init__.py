@@ -1,3 +1,36 @@
-"""swarmgate: Locust-based load testing with SLA verdicts, baselines, capacity and drift."""
+"""swarmgate: Locust-based load testing with SLA verdicts, baselines, capacity and drift.
 
-__version__ = "0.1.0"
+The public API for locustfiles (imported on first use, so `import swarmgate` stays light):
+
+    from swarmgate import SwarmgateUser            # a FastHttpUser with auth, validation, URL grouping
+    from swarmgate import PlannedShape, CapacitySearch, Stage   # shapes driven by stage plans
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+__version__ = "0.2.0"
+
+__all__ = ["CapacitySearch", "PlannedShape", "Stage", "SwarmgateUser", "__version__"]
+
+_PUBLIC = {
+    "SwarmgateUser": "swarmgate.locustfiles.base",
+    "PlannedShape": "swarmgate.shapes.base",
+    "CapacitySearch": "swarmgate.shapes.base",
+    "Stage": "swarmgate.core.plan",
+}
+
+if TYPE_CHECKING:
+    from swarmgate.core.plan import Stage
+    from swarmgate.locustfiles.base import SwarmgateUser
+    from swarmgate.shapes.base import CapacitySearch, PlannedShape
+
+
+def __getattr__(name: str) -> object:
+    """Import the public classes on first use: Locust (and gevent's patching) only when asked for."""
+    if name in _PUBLIC:
+        import importlib
+
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'swarmgate' has no attribute {name!r}")

@@ -5,25 +5,26 @@ from __future__ import annotations
 import csv
 import json
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from importlib.resources import files
 from pathlib import Path
 
 import swarmgate
-from locustfiles.auth import from_env
-from swarmgate.errors import EXIT_INTERRUPTED, EXIT_PASS, EXIT_RUN, RunFailed
-from swarmgate.processes import LOCUST_STOP_SIGNAL, DemoProcess, child_env, git_revision, start_demo, stop_locust
+from swarmgate.core.errors import EXIT_INTERRUPTED, EXIT_PASS, EXIT_RUN, RunFailed
+from swarmgate.core.files import write_atomic
+from swarmgate.core.net import LOOPBACK
+from swarmgate.core.plan import plan_to_json
+from swarmgate.locustfiles.auth import from_env
 from swarmgate.scenarios import Scenario
+from swarmgate.supervisor import DemoProcess, Supervisor, child_env, free_port, git_revision, start_demo
 from swarmgate.target import check_reachable, validate_host
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_LOCUSTFILE = ROOT / "locustfiles" / "locustfile.py"
-SHAPE_FILE = ROOT / "shapes" / "scenario_shape.py"
+DEFAULT_LOCUSTFILE = Path(str(files("swarmgate.locustfiles").joinpath("locustfile.py")))
+SHAPE_FILE = Path(str(files("swarmgate.shapes").joinpath("scenario_shape.py")))
 PROGRESS_EVERY_S = 10.0
 WORKERS_WAIT_S = 60  # a master waits this long for its workers before giving up
 EXIT_GRACE_S = 60.0  # beyond the scenario's duration, before the run is stopped from outside
@@ -42,7 +43,7 @@ class RunOptions:
     request_timeout_s: float = 10.0
     insecure: bool = False  # do not verify TLS certificates (this run only; run.json and the report say so)
     remote_workers: int = 0  # >0: a master only, waiting for this many workers from other hosts
-    master_bind: str = "127.0.0.1"
+    master_bind: str = LOOPBACK
 
 
 @dataclass
@@ -55,30 +56,6 @@ class RunOutcome:
     by_user_class: dict[str, int] = field(default_factory=dict)
     exceptions: int = 0
     arrival_rate: dict | None = None
-
-
-class Interrupts:
-    """Turn SIGINT/SIGTERM into a graceful stop of Locust (which then writes its files)."""
-
-    def __init__(self) -> None:
-        self.received: int | None = None
-        self.proc: subprocess.Popen | None = None
-        self.previous: dict[int, object] = {}
-
-    def __enter__(self) -> Interrupts:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self.previous[sig] = signal.signal(sig, self.handle)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
-
-    def handle(self, signum: int, _frame) -> None:
-        first = self.received is None
-        self.received = self.received or signum
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(LOCUST_STOP_SIGNAL if first else signal.SIGKILL)
 
 
 def new_run_dir(results_root: Path, scenario: str) -> tuple[str, Path]:
@@ -111,16 +88,18 @@ def demo_credentials() -> tuple[dict[str, str], dict[str, str]]:
     return demo_env, users_env
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def start_local_demo(supervisor: Supervisor, run_dir: Path, options: RunOptions) -> tuple[DemoProcess, dict[str, str]]:
+    """The demo target for one run, with fresh passwords: (demo, the users' environment)."""
+    demo_env, users_env = demo_credentials()
+    demo = start_demo(supervisor, run_dir / "demo", options.demo_args, child_env(demo_env))
+    say(options, f"swarmgate: demo target started at {demo.url} (pid {demo.pid})")
+    return demo, users_env
 
 
 def master_options(options: RunOptions) -> list[str]:
     """A master bound to loopback unless told otherwise (Locust's default is every interface)."""
     expected = options.workers or options.remote_workers
-    bind = "127.0.0.1" if options.workers else options.master_bind
+    bind = LOOPBACK if options.workers else options.master_bind
     return ["--master", "--master-bind-host", bind, "--master-bind-port", str(options.master_port),
             "--expect-workers", str(expected), "--expect-workers-max-wait", str(WORKERS_WAIT_S)]  # fmt: skip
 
@@ -128,44 +107,6 @@ def master_options(options: RunOptions) -> list[str]:
 def worker_command(locustfile: Path, master_host: str, port: int, logfile: Path) -> list[str]:
     return [sys.executable, "-m", "locust", "-f", f"{locustfile},{SHAPE_FILE}", "--worker",
             "--master-host", master_host, "--master-port", str(port), "--logfile", str(logfile)]  # fmt: skip
-
-
-def start_workers(options: RunOptions, port: int, run_dir: Path, env: dict[str, str],
-                  workers: list[subprocess.Popen]) -> None:  # fmt: skip
-    """Start the workers into `workers` one by one, so the caller can stop those started if one fails."""
-    for index in range(1, options.workers + 1):
-        with open(run_dir / f"worker-{index}.out", "wb") as out:
-            command = worker_command(options.locustfile, "127.0.0.1", port, run_dir / f"worker-{index}.log")
-            workers.append(subprocess.Popen(command, stdout=out,
-                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                                            start_new_session=True))  # fmt: skip
-
-
-def stop_workers(workers: list[subprocess.Popen], grace_s: float = 15.0) -> None:
-    """Workers quit when their master tells them to; any still running after grace_s are stopped by PID."""
-    deadline = time.monotonic() + grace_s
-    for worker in workers:
-        try:
-            worker.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            stop_locust(worker, grace_s=5)
-
-
-def start_local_demo(run_dir: Path, options: RunOptions) -> tuple[DemoProcess, dict[str, str]]:
-    """The demo target for one run, with fresh passwords: (demo, the users' environment)."""
-    demo_env, users_env = demo_credentials()
-    demo = start_demo(run_dir / "demo", options.demo_args, child_env(demo_env))
-    say(options, f"swarmgate: demo target started at {demo.url} (pid {demo.pid})")
-    return demo, users_env
-
-
-def wait_for_exit(proc: subprocess.Popen) -> None:
-    """Wait in short steps, so SIGINT / SIGTERM handlers run while waiting."""
-    while proc.poll() is None:
-        try:
-            proc.wait(timeout=0.5)
-        except subprocess.TimeoutExpired:
-            pass
 
 
 def locust_command(scenario: Scenario, options: RunOptions, host: str, run_dir: Path) -> list[str]:
@@ -204,30 +145,6 @@ def progress_line(scenario: Scenario, label: str, run_dir: Path, elapsed: float)
             f"{max(0.0, planned - elapsed):.0f} s left")  # fmt: skip
 
 
-def wait_for_locust(
-    proc: subprocess.Popen, scenario: Scenario, options: RunOptions, interrupts: Interrupts, run_dir: Path, label: str
-) -> bool:
-    """Wait for Locust to end by itself; returns True when we had to kill it."""
-    started = time.monotonic()
-    waiting = WORKERS_WAIT_S if options.workers or options.remote_workers else 0  # the master waits for workers
-    deadline = started + scenario.duration_s + EXIT_GRACE_S + waiting
-    next_progress = started + PROGRESS_EVERY_S
-    while proc.poll() is None:
-        now = time.monotonic()
-        if now > deadline:
-            say(options, f"swarmgate: Locust did not stop {EXIT_GRACE_S:g} s after the scenario's end; stopping it")
-            stop_locust(proc, grace_s=15)
-            return True
-        if now >= next_progress and interrupts.received is None:
-            say(options, progress_line(scenario, label, run_dir, now - started))
-            next_progress += PROGRESS_EVERY_S
-        try:
-            proc.wait(timeout=0.5)
-        except subprocess.TimeoutExpired:
-            pass
-    return False
-
-
 def finish_run_json(run_dir: Path, facts: dict) -> dict:
     """Merge what only the orchestrator knows into the run.json the recorders wrote (or start one)."""
     path = run_dir / "run.json"
@@ -236,9 +153,7 @@ def finish_run_json(run_dir: Path, facts: dict) -> dict:
     except (OSError, ValueError):
         document = {"schema_version": 1}
     document.update(facts)
-    tmp = path.with_name(".run.json.tmp")
-    tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, json.dumps(document, indent=2) + "\n")
     return document
 
 
@@ -259,6 +174,42 @@ def count_requests(run_dir: Path) -> tuple[int, int]:
     return sum(e.get("num_requests", 0) for e in entries), sum(e.get("num_failures", 0) for e in entries)
 
 
+def run_env(scenario: Scenario, options: RunOptions, run_id: str, run_dir: Path, users_env: dict[str, str],
+            demo: DemoProcess | None) -> dict[str, str]:  # fmt: skip
+    """What Locust, its shape and the recorders read from the environment."""
+    return child_env({
+        **users_env,
+        "SWARMGATE_RESULTS_DIR": str(run_dir),
+        "SWARMGATE_SCENARIO": scenario.name,
+        "SWARMGATE_RUN_ID": run_id,
+        "SWARMGATE_STAGE_PLAN": plan_to_json(list(scenario.plan), scenario.capacity),
+        "SWARMGATE_ARRIVAL_RATE": repr(scenario.arrival_rate or 0.0),
+        "SWARMGATE_MIX": scenario.mix_option(),
+        "SWARMGATE_TARGET_PID": str(demo.pid if demo else 0),
+        "SWARMGATE_VERSION": swarmgate.__version__,
+        "SWARMGATE_GIT_REVISION": git_revision(Path.cwd()) or "",
+        "SWARMGATE_INSECURE_TLS": "1" if options.insecure else "0",
+        "SWARMGATE_REQUEST_TIMEOUT_S": repr(options.request_timeout_s),
+        "SWARMGATE_SLOW_MS": repr(options.slow_threshold_ms),  # workers record slow requests too
+    })  # fmt: skip
+
+
+def plan_facts(scenario: Scenario) -> dict:
+    """The plan as run.json records it (what baselines are compared on)."""
+    stages = [{"name": st.name, "duration_s": round(st.duration_s, 3), "users": st.users,
+               "spawn_rate": round(st.spawn_rate, 3), "steady": st.steady} for st in scenario.plan]  # fmt: skip
+    return {"kind": scenario.kind, "sla": scenario.sla, "max_users": scenario.users,
+            "duration_s": round(scenario.duration_s, 3), "mix": scenario.mix, "stages": stages}  # fmt: skip
+
+
+def run_status(supervisor: Supervisor, killed: bool, proc: subprocess.Popen | None) -> str:
+    if supervisor.interrupted:
+        return "interrupted"
+    if killed:
+        return "killed"
+    return "finished" if proc and proc.returncode == 0 else "crashed"
+
+
 def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = None) -> RunOutcome:
     """Run one (already time-scaled) scenario; label is what the progress lines show, e.g. 'step 1/2'."""
     label = label or scenario.name
@@ -267,107 +218,64 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
         check_reachable(host)  # before anything is written: an unreachable target leaves no clutter
     run_id, run_dir = new_run_dir(options.results_root, scenario.name)
     demo: DemoProcess | None = None
-    users_env: dict[str, str] = {}
     started = datetime.now(UTC)
-    interrupts = Interrupts()
     killed = False
     proc: subprocess.Popen | None = None
-    workers: list[subprocess.Popen] = []
-    with interrupts:
-        try:
-            if host is None:
-                demo, users_env = start_local_demo(run_dir, options)
-                host = demo.url
-            check_reachable(host)
-            env = child_env(
-                {
-                    **users_env,
-                    "SWARMGATE_RESULTS_DIR": str(run_dir),
-                    "SWARMGATE_SCENARIO": scenario.name,
-                    "SWARMGATE_RUN_ID": run_id,
-                    "SWARMGATE_SCENARIO_FILE": str(scenario.path),
-                    "SWARMGATE_TIME_SCALE": repr(scenario.time_scale),
-                    "SWARMGATE_ARRIVAL_RATE": repr(scenario.arrival_rate or 0.0),
-                    "SWARMGATE_MIX": scenario.mix_option(),
-                    "SWARMGATE_TARGET_PID": str(demo.pid if demo else 0),
-                    "SWARMGATE_VERSION": swarmgate.__version__,
-                    "SWARMGATE_GIT_REVISION": git_revision(ROOT) or "",
-                    "SWARMGATE_INSECURE_TLS": "1" if options.insecure else "0",
-                    "SWARMGATE_REQUEST_TIMEOUT_S": repr(options.request_timeout_s),
-                    "SWARMGATE_SLOW_MS": repr(options.slow_threshold_ms),  # workers record slow requests too
-                }
+    with Supervisor() as supervisor:
+        users_env: dict[str, str] = {}
+        if host is None:
+            demo, users_env = start_local_demo(supervisor, run_dir, options)
+            host = demo.url
+        check_reachable(host)
+        env = run_env(scenario, options, run_id, run_dir, users_env, demo)
+        say(options, f"swarmgate: running '{scenario.name}' ({scenario.users} users, "
+                     f"{scenario.duration_s:g} s) against {host}")  # fmt: skip
+        if options.workers:
+            options = replace(options, master_port=free_port())
+        proc = supervisor.start_locust(locust_command(scenario, options, host, run_dir), run_dir / "locust.out", env,
+                                       main=True)  # fmt: skip
+        workers = []
+        for index in range(1, options.workers + 1):
+            command = worker_command(options.locustfile, LOOPBACK, options.master_port,
+                                     run_dir / f"worker-{index}.log")  # fmt: skip
+            workers.append(supervisor.start_locust(command, run_dir / f"worker-{index}.out", env))
+        if workers:
+            say(options, f"swarmgate: master on {LOOPBACK}:{options.master_port} with {options.workers} workers "
+                         f"(pids {', '.join(str(w.pid) for w in workers)})")  # fmt: skip
+        if not supervisor.interrupted:
+            waiting = WORKERS_WAIT_S if options.workers or options.remote_workers else 0
+            started_s = time.monotonic()
+            deadline = started_s + scenario.duration_s + EXIT_GRACE_S + waiting
+            progress = (
+                PROGRESS_EVERY_S,
+                lambda: say(options, progress_line(scenario, label, run_dir, time.monotonic() - started_s)),
             )
-            say(
-                options,
-                f"swarmgate: running '{scenario.name}' ({scenario.users} users, "
-                f"{scenario.duration_s:g} s) against {host}",
-            )
-            if options.workers:
-                options = replace(options, master_port=free_port())
-            with open(run_dir / "locust.out", "wb") as out:
-                proc = subprocess.Popen(
-                    locust_command(scenario, options, host, run_dir),
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    env=env,
-                    start_new_session=True,
-                )
-            interrupts.proc = proc
-            if options.workers:
-                start_workers(options, options.master_port, run_dir, env, workers)
-                say(options, f"swarmgate: master on 127.0.0.1:{options.master_port} with {options.workers} workers "
-                             f"(pids {', '.join(str(w.pid) for w in workers)})")  # fmt: skip
-            if interrupts.received is None:
-                killed = wait_for_locust(proc, scenario, options, interrupts, run_dir, label)
-        finally:
-            if proc is not None:
-                stop_locust(proc)  # only if still running: interrupted, or an error above
-            stop_workers(workers)
-            if demo is not None:
-                demo.stop()
+            killed = supervisor.wait(proc, deadline, every=progress)  # fmt: skip
+            if killed:
+                say(options, f"swarmgate: Locust did not stop {EXIT_GRACE_S:g} s after the scenario's end; stopping it")
+        supervisor.stop(proc)
+        for worker in workers:  # workers quit when their master tells them; stragglers are stopped by PID
+            supervisor.wait(worker, time.monotonic() + 15)
+    return finish_run(scenario, options, run_id, run_dir, started, supervisor, killed, proc, demo)
 
-    interrupted = interrupts.received is not None
-    partial = interrupted or killed or proc is None or proc.returncode != 0
-    document = finish_run_json(
-        run_dir,
-        {
-            "run_id": run_id,
-            "scenario": scenario.name,
-            "time_scale": scenario.time_scale,
-            "plan": {
-                "kind": scenario.kind,
-                "sla": scenario.sla,
-                "max_users": scenario.users,
-                "duration_s": round(scenario.duration_s, 3),
-                "mix": scenario.mix,
-                "stages": [
-                    {
-                        "name": st.name,
-                        "duration_s": round(st.duration_s, 3),
-                        "users": st.users,
-                        "spawn_rate": round(st.spawn_rate, 3),
-                        "steady": st.steady,
-                    }
-                    for st in scenario.plan
-                ],
-            },
-            "target": {"kind": "demo", "demo_args": options.demo_args} if demo else {"kind": "external"},
-            "locust_exit_code": proc.returncode if proc else None,
-            "partial": partial,
-            "status": "interrupted"
-            if interrupted
-            else ("killed" if killed else "finished" if proc and proc.returncode == 0 else "crashed"),
-            "orchestrator_started": started.isoformat(timespec="seconds"),
-            "worker_processes": options.workers,
-            "remote_workers": options.remote_workers,
-        },
-    )
+
+def finish_run(scenario: Scenario, options: RunOptions, run_id: str, run_dir: Path, started: datetime,
+               supervisor: Supervisor, killed: bool, proc: subprocess.Popen | None,
+               demo: DemoProcess | None) -> RunOutcome:  # fmt: skip
+    """Record what the orchestrator knows in run.json; the outcome, or RunFailed when Locust failed."""
+    partial = supervisor.interrupted or killed or proc is None or proc.returncode != 0
+    document = finish_run_json(run_dir, {
+        "run_id": run_id, "scenario": scenario.name, "time_scale": scenario.time_scale, "plan": plan_facts(scenario),
+        "target": {"kind": "demo", "demo_args": options.demo_args} if demo else {"kind": "external"},
+        "locust_exit_code": proc.returncode if proc else None, "partial": partial,
+        "status": run_status(supervisor, killed, proc), "orchestrator_started": started.isoformat(timespec="seconds"),
+        "worker_processes": options.workers, "remote_workers": options.remote_workers,
+    })  # fmt: skip
     requests, failures = count_requests(run_dir)
     by_class = document.get("requests_by_user_class") or {}
     outcome = RunOutcome(run_dir, EXIT_PASS, partial, requests, failures, by_class, count_exceptions(run_dir),
                          document.get("arrival_rate"))  # fmt: skip
-    if interrupted:
+    if supervisor.interrupted:
         outcome.exit_code = EXIT_INTERRUPTED
     elif proc is None or proc.returncode != 0 or killed:
         code = proc.returncode if proc else "none"
@@ -384,19 +292,12 @@ def run_worker(locustfile: Path, master_host: str, master_port: int, log_dir: Pa
     Exit: 0 when its run ended, 130 when interrupted, 3 when Locust could not run (see worker.out).
     """
     log_dir.mkdir(parents=True, exist_ok=True)
-    interrupts = Interrupts()
     env = child_env({"SWARMGATE_REQUEST_TIMEOUT_S": repr(options.request_timeout_s),
                      "SWARMGATE_SLOW_MS": repr(options.slow_threshold_ms), "SWARMGATE_INSECURE_TLS": "0"})  # fmt: skip
-    with interrupts, open(log_dir / "worker.out", "wb") as out:
-        proc = subprocess.Popen(worker_command(locustfile, master_host, master_port, log_dir / "worker.log"),
-                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=env, start_new_session=True)  # fmt: skip
-        interrupts.proc = proc
-        try:
-            wait_for_exit(proc)
-        finally:
-            if proc.poll() is None:
-                stop_locust(proc)
-    if interrupts.received is not None:
+    with Supervisor() as supervisor:
+        command = worker_command(locustfile, master_host, master_port, log_dir / "worker.log")
+        proc = supervisor.start_locust(command, log_dir / "worker.out", env, main=True)
+        supervisor.wait(proc)
+    if supervisor.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_PASS if proc.returncode == 0 else EXIT_RUN

@@ -1,4 +1,7 @@
-"""Scenario files (scenarios/NAME.toml): who the users are, and the stage plan that drives them.
+"""Scenario files (NAME.toml): who the users are, and the stage plan that drives them.
+
+A name is looked up in ./scenarios/ first, then among the packaged scenarios; a path to a .toml
+file is read as given.
 
 Validated on load into a frozen model: unknown keys, bad values and unknown user classes are
 refused with the file, the key and a hint, all problems of a file in one line, exit 2.
@@ -12,11 +15,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from shapes import plan as plans
-from shapes.plan import Stage
-from swarmgate.errors import BadInput
+from swarmgate.core import plan as plans
+from swarmgate.core.defaults import scenario_dirs
+from swarmgate.core.errors import BadInput
+from swarmgate.core.plan import Capacity, Stage
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 USER_CLASSES = ("BaselineUser", "PeakUser", "AdminUser", "StressTestUser")
 DEFAULT_MIX = {"BaselineUser": 70, "PeakUser": 20, "AdminUser": 10}
 TOP_KEYS = {"description", "sla", "mix", "tags", "exclude_tags", "shape", "arrival_rate"}
@@ -44,12 +47,6 @@ def parse_duration(value: object) -> float:
     if seconds <= 0:
         raise ValueError(f"{value!r}: a duration must be more than 0")
     return seconds
-
-
-@dataclass(frozen=True)
-class Capacity:
-    breach_p95_ms: float
-    breach_error_ratio: float
 
 
 @dataclass(frozen=True)
@@ -177,22 +174,25 @@ def build_plan(shape: Fields, kind: str) -> tuple[list[Stage], Capacity | None]:
     return plans.steps(list(range(start, most + 1, step)), shape.duration("step_duration"), rate), capacity
 
 
-def scenario_path(name_or_path: str, directory: Path = SCENARIO_DIR) -> Path:
-    """A scenario by name (scenarios/NAME.toml) or by the path of a .toml file."""
+def scenario_path(name_or_path: str, directories: list[Path] | None = None) -> Path:
+    """A scenario by name (NAME.toml in ./scenarios, else packaged) or by the path of a .toml file."""
     if name_or_path.endswith(".toml"):
         path = Path(name_or_path)
         if not path.is_file():
             raise BadInput(f"scenario file {path}: not found; give a path to a .toml file or a scenario name")
         return path
-    path = directory / f"{name_or_path}.toml"
-    if not re.fullmatch(r"[A-Za-z0-9_-]+", name_or_path) or not path.is_file():
-        known = ", ".join(sorted(p.stem for p in directory.glob("*.toml"))) or "none"
-        raise BadInput(f"scenario {name_or_path!r}: no file {path.name} in scenarios/; known scenarios: {known}")
-    return path
+    directories = scenario_dirs() if directories is None else directories
+    if re.fullmatch(r"[A-Za-z0-9_-]+", name_or_path):
+        for directory in directories:
+            if (directory / f"{name_or_path}.toml").is_file():
+                return directory / f"{name_or_path}.toml"
+    known = ", ".join(sorted({p.stem for d in directories for p in d.glob("*.toml")})) or "none"
+    raise BadInput(f"scenario {name_or_path!r}: no file {name_or_path}.toml in ./scenarios or the packaged "
+                   f"scenarios; known scenarios: {known}")  # fmt: skip
 
 
-def load_scenario(name_or_path: str, directory: Path = SCENARIO_DIR) -> Scenario:
-    path = scenario_path(name_or_path, directory)
+def load_scenario(name_or_path: str, directories: list[Path] | None = None) -> Scenario:
+    path = scenario_path(name_or_path, directories)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from urllib.parse import urlsplit
 
-from swarmgate.errors import BadInput, RunFailed
+from swarmgate.core.errors import BadInput, RunFailed
 
 CONNECT_TIMEOUT_S = 3.0
 

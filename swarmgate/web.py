@@ -7,30 +7,21 @@ SWARMGATE_WEB_PASSWORD_FILE). Without --host the demo target is started on loopb
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import socket
 import subprocess
 import sys
 import time
+from importlib.resources import files
 from pathlib import Path
 
-from locustfiles.web_login import EVERY_INTERFACE
-from swarmgate.errors import EXIT_INTERRUPTED, BadInput, RunFailed
-from swarmgate.processes import child_env, stop_locust
-from swarmgate.run import ROOT, Interrupts, RunOptions, new_run_dir, say, start_local_demo, wait_for_exit
+from swarmgate.core.errors import EXIT_INTERRUPTED, BadInput, RunFailed
+from swarmgate.core.net import EVERY_INTERFACE, LOOPBACK, is_loopback
+from swarmgate.run import RunOptions, new_run_dir, say, start_local_demo
+from swarmgate.supervisor import Supervisor, child_env
 from swarmgate.target import check_reachable, validate_host
 
-CATALOG = ROOT / "shapes" / "catalog.py"
-
-
-def is_loopback(address: str) -> bool:
-    if address == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False
+CATALOG = Path(str(files("swarmgate.shapes").joinpath("catalog.py")))
 
 
 def check_bind(web_host: str, web_login: bool) -> None:
@@ -57,7 +48,7 @@ def web_command(options: RunOptions, host: str, run_dir: Path, web_host: str, we
 def wait_until_listening(proc: subprocess.Popen, web_host: str, web_port: int, run_dir: Path,
                          timeout_s: float = 60.0) -> None:  # fmt: skip
     """Return once the UI answers; if Locust ends first (a busy port, a bad locustfile), say so: exit 3."""
-    address = "127.0.0.1" if web_host in EVERY_INTERFACE else web_host
+    address = LOOPBACK if web_host in EVERY_INTERFACE else web_host
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -81,29 +72,17 @@ def serve(options: RunOptions, web_host: str, web_port: int, web_login: bool) ->
     if host is not None:
         check_reachable(host)
     run_id, run_dir = new_run_dir(options.results_root, "web")
-    demo, users_env, proc = None, {}, None
-    interrupts = Interrupts()
-    with interrupts:
-        try:
-            if host is None:
-                demo, users_env = start_local_demo(run_dir, options)
-                host = demo.url
-            target_pid = str(demo.pid if demo else 0)
-            env = child_env({**users_env, "SWARMGATE_RESULTS_DIR": str(run_dir), "SWARMGATE_SCENARIO": "web",
-                             "SWARMGATE_RUN_ID": run_id, "SWARMGATE_TARGET_PID": target_pid})  # fmt: skip
-            with open(run_dir / "locust.out", "wb") as out:
-                proc = subprocess.Popen(web_command(options, host, run_dir, web_host, web_port, web_login),
-                                        stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                                        start_new_session=True)  # fmt: skip
-            interrupts.proc = proc
-            wait_until_listening(proc, web_host, web_port, run_dir)
-            login = " (login required)" if web_login else ""
-            say(options, f"swarmgate: web UI at http://{web_host}:{web_port}{login}; results in {run_dir}; "
-                         "Ctrl-C stops")  # fmt: skip
-            wait_for_exit(proc)
-        finally:
-            if proc is not None and proc.poll() is None:
-                stop_locust(proc)
-            if demo is not None:
-                demo.stop()
-    return EXIT_INTERRUPTED if interrupts.received is not None else proc.returncode
+    with Supervisor() as supervisor:
+        users_env, target_pid = {}, "0"
+        if host is None:
+            demo, users_env = start_local_demo(supervisor, run_dir, options)
+            host, target_pid = demo.url, str(demo.pid)
+        env = child_env({**users_env, "SWARMGATE_RESULTS_DIR": str(run_dir), "SWARMGATE_SCENARIO": "web",
+                         "SWARMGATE_RUN_ID": run_id, "SWARMGATE_TARGET_PID": target_pid})  # fmt: skip
+        proc = supervisor.start_locust(web_command(options, host, run_dir, web_host, web_port, web_login),
+                                       run_dir / "locust.out", env, main=True)  # fmt: skip
+        wait_until_listening(proc, web_host, web_port, run_dir)
+        login = " (login required)" if web_login else ""
+        say(options, f"swarmgate: web UI at http://{web_host}:{web_port}{login}; results in {run_dir}; Ctrl-C stops")
+        supervisor.wait(proc)
+    return EXIT_INTERRUPTED if supervisor.interrupted else proc.returncode

@@ -16,10 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from analysis.errors import InputError
-from swarmgate.errors import RunFailed
+from swarmgate.core.errors import InputError, RunFailed
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "weekly.toml"
 KEYS = {"scenarios", "time_scale", "host", "workers", "retention"}
 RETENTION_KEYS = {"keep_runs", "keep_days"}
 
@@ -40,9 +38,7 @@ def load_config(path: Path) -> WeeklyConfig:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputError(
-            path, "does not exist", "create it (like weekly.toml in the repository) or give --config"
-        ) from None
+        raise InputError(path, "does not exist", "create it or give --config") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(path, f"is not valid TOML ({exc})", "fix the syntax") from None
     problems = [f"{key}: unknown key (known: {', '.join(sorted(KEYS))})" for key in raw if key not in KEYS]

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from swarmgate.run import free_port
+from swarmgate.supervisor import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = ROOT / "locustfiles" / "locustfile.py"
@@ -58,7 +58,18 @@ def start_demo(work_dir: Path, *args: str, env: dict[str, str] | None = None) ->
     work_dir.mkdir(parents=True, exist_ok=True)
     port_file, db_path = work_dir / "port", work_dir / "demo.sqlite"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "demo", "--port", "0", "--port-file", str(port_file), "--db", str(db_path), *args],
+        [
+            sys.executable,
+            "-m",
+            "swarmgate.demo",
+            "--port",
+            "0",
+            "--port-file",
+            str(port_file),
+            "--db",
+            str(db_path),
+            *args,
+        ],
         stdout=subprocess.DEVNULL,
         stderr=open(work_dir / "demo.log", "wb"),  # noqa: SIM115
         env={**os.environ, **(env or {})},

@@ -2,8 +2,8 @@
 
 from locust import constant, task
 
-from locustfiles import recorders  # noqa: F401  (all recording listeners, as in a real run)
-from locustfiles.base import SwarmgateUser
+from swarmgate.locustfiles import recorders  # noqa: F401  (all recording listeners, as in a real run)
+from swarmgate.locustfiles.base import SwarmgateUser
 
 
 class BenchSwarmgateUser(SwarmgateUser):

@@ -17,8 +17,8 @@ from collections import Counter, defaultdict
 
 from locust.env import Environment
 
-from locustfiles.recording.common import node_role
-from locustfiles.recording.stages import StageRecorder
+from swarmgate.locustfiles.recording.common import node_role
+from swarmgate.locustfiles.recording.stages import StageRecorder
 
 REPORT_KEY = "swarmgate_arrivals"
 MESSAGE_TYPE = "swarmgate_arrival_rate"  # master -> workers: each worker's share of the rate

@@ -9,7 +9,7 @@ from typing import Any
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
-from swarmgate.files import iso, write_atomic  # noqa: F401  (re-exported for the recorders)
+from swarmgate.core.files import iso, write_atomic  # noqa: F401  (re-exported for the recorders)
 
 
 def node_role(environment: Environment) -> str:

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from locust.env import Environment
 from locust.stats import PERCENTILES_TO_REPORT, RequestStats, StatsCSV, StatsEntry
 
-from locustfiles.recording.common import write_atomic
+from swarmgate.locustfiles.recording.common import write_atomic
 
 _INT_KEYED = ("response_times", "num_reqs_per_sec", "num_fail_per_sec")
 

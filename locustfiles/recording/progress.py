@@ -11,7 +11,7 @@ from pathlib import Path
 import gevent
 from locust.env import Environment
 
-from locustfiles.recording.common import write_atomic
+from swarmgate.locustfiles.recording.common import write_atomic
 
 
 class ProgressRecorder:

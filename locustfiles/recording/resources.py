@@ -9,8 +9,8 @@ import gevent
 import psutil
 from locust.env import Environment
 
-from locustfiles.recording.common import node_role
-from locustfiles.recording.shipped_csv import ShippedCsv
+from swarmgate.locustfiles.recording.common import node_role
+from swarmgate.locustfiles.recording.shipped_csv import ShippedCsv
 
 COLUMNS = ["timestamp", "role", "node", "pid", "cpu_percent", "rss_bytes"]
 INTERVAL_S = 1.0

@@ -11,12 +11,12 @@ import locust
 from locust.env import Environment
 from locust.runners import STATE_STOPPED
 
-from locustfiles.recording.arrivals import ArrivalPacer
-from locustfiles.recording.common import iso, node_role, write_json
-from locustfiles.recording.slow_requests import SlowRequestRecorder
-from locustfiles.recording.user_classes import UserClassCounter
-from locustfiles.recording.workers import WorkerWatch
-from swarmgate.redact import strip_credentials
+from swarmgate.core.redact import strip_credentials
+from swarmgate.locustfiles.recording.arrivals import ArrivalPacer
+from swarmgate.locustfiles.recording.common import iso, node_role, write_json
+from swarmgate.locustfiles.recording.slow_requests import SlowRequestRecorder
+from swarmgate.locustfiles.recording.user_classes import UserClassCounter
+from swarmgate.locustfiles.recording.workers import WorkerWatch
 
 SCHEMA_VERSION = 1
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from locust.env import Environment
 
-from locustfiles.recording.common import node_role
+from swarmgate.locustfiles.recording.common import node_role
 
 
 class ShippedCsv:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from locust.env import Environment
 
-from locustfiles.recording.common import node_role
-from locustfiles.recording.shipped_csv import ShippedCsv
+from swarmgate.locustfiles.recording.common import node_role
+from swarmgate.locustfiles.recording.shipped_csv import ShippedCsv
 
 COLUMNS = ["timestamp", "method", "name", "response_time_ms", "failed", "node"]
 MAX_ROWS = 200_000  # a saturated soak must not fill the disk; run.json counts what was left out

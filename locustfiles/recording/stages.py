@@ -16,7 +16,7 @@ from pathlib import Path
 from locust.env import Environment
 from locust.stats import bucket_response_time
 
-from locustfiles.recording.common import iso, node_role, write_json
+from swarmgate.locustfiles.recording.common import iso, node_role, write_json
 
 MESSAGE_TYPE = "swarmgate_stage"
 REPORT_KEY = "swarmgate_stages"
@@ -127,7 +127,7 @@ class StageRecorder:
 
     # master or local: the owner of the stage windows
     def begin(self, name: str, target_users: int | None, steady: bool) -> None:
-        """Close the current stage and open the next; shapes call this through `announce_stage`."""
+        """Close the current stage and open the next; shapes call this as each stage begins."""
         now = time.time()
         if self.stages and self.stages[-1].end is None:
             self.stages[-1].end = now
@@ -208,10 +208,3 @@ class StageRecorder:
         self.on_test_stop(self.environment)
         if self.out_dir is not None:
             write_json(self.out_dir / "stages.json", self.document())
-
-
-def announce_stage(environment: Environment, name: str, target_users: int | None, steady: bool) -> None:
-    """For shapes: mark the start of a named stage (no-op when the recorders are not loaded)."""
-    recorder = getattr(environment, "swarmgate_stages", None)
-    if recorder is not None and node_role(environment) != "worker":
-        recorder.begin(name, target_users, steady)

@@ -6,7 +6,7 @@ from collections import Counter
 
 from locust.env import Environment
 
-from locustfiles.recording.common import node_role
+from swarmgate.locustfiles.recording.common import node_role
 
 MESSAGE_KEY = "swarmgate_user_classes"
 

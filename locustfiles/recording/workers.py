@@ -18,7 +18,7 @@ import locust.runners
 from locust.env import Environment
 from locust.runners import STATE_MISSING
 
-from locustfiles.recording.common import iso, node_role
+from swarmgate.locustfiles.recording.common import iso, node_role
 
 POLL_S = 1.0
 logger = logging.getLogger(__name__)

@@ -6,8 +6,8 @@ run records stages, resources and slow requests as a normal run does.
 
 from locust import constant, task
 
-import locustfiles.recorders  # noqa: F401  (records the run)
-from locustfiles.base import SwarmgateUser
+import swarmgate.locustfiles.recorders  # noqa: F401  (records the run)
+from swarmgate.locustfiles.base import SwarmgateUser
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=\"window.__pwned='img'\">"

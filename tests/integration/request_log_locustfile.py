@@ -5,7 +5,7 @@ import time
 
 from locust import events
 
-from locustfiles.locustfile import AdminUser, BaselineUser, PeakUser, StressTestUser  # noqa: F401
+from swarmgate.locustfiles.locustfile import AdminUser, BaselineUser, PeakUser, StressTestUser  # noqa: F401
 
 
 @events.init.add_listener

@@ -6,7 +6,7 @@ import pytest
 from locust import FastHttpUser
 from locust.env import Environment
 
-from locustfiles.base import SwarmgateUser
+from swarmgate.locustfiles.base import SwarmgateUser
 from tests.helpers import closed_port
 
 pytestmark = pytest.mark.integration

@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+from swarmgate.core.plan import plan_to_json
+from swarmgate.scenarios import load_scenario
 from tests.helpers import LOCUSTFILE, ROOT, closed_port, json_entries, stats_rows, stop
 
 pytestmark = pytest.mark.integration
@@ -18,8 +20,8 @@ pytestmark = pytest.mark.integration
 def test_workers_data_reaches_the_master(tmp_path, demo, demo_passwords):
     port = closed_port()
     files = f"{LOCUSTFILE},{ROOT / 'shapes' / 'scenario_shape.py'}"
-    env = {**os.environ, **demo_passwords["users"], "SWARMGATE_SCENARIO_FILE": str(ROOT / "scenarios" / "step.toml"),
-           "SWARMGATE_TIME_SCALE": "0.05"}  # fmt: skip
+    step = load_scenario("step").scaled(0.05)
+    env = {**os.environ, **demo_passwords["users"], "SWARMGATE_STAGE_PLAN": plan_to_json(list(step.plan), None)}
     prefix = str(tmp_path / "locust")
     master = subprocess.Popen(
         [sys.executable, "-m", "locust", "-f", files, "BaselineUser", "StressTestUser", "--master", "--headless",

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from locust.stats import bucket_response_time
 
-from analysis.histogram import merge, percentile
+from swarmgate.core.histogram import merge, percentile
 from tests.helpers import SWARMGATE
 
 pytestmark = pytest.mark.integration

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from analysis.analyze import analyze
-from analysis.errors import InputError
-from analysis.load import load_run
-from analysis.sla import load_sla
-from reports.ci_files import junit_xml, summary_markdown
+from swarmgate.analysis.load import load_run
+from swarmgate.analysis.sla import load_sla
+from swarmgate.core.errors import InputError
+from swarmgate.pipeline import analyze_and_write as analyze
+from swarmgate.reports.ci_files import junit_xml, summary_markdown
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SLA = Path(__file__).resolve().parents[2] / "sla.toml"

@@ -6,9 +6,9 @@ import json
 import gevent
 import pytest
 
-from demo.app import DemoApp
-from demo.faults import Faults, parse_route_value
-from demo.server import Credentials, open_store
+from swarmgate.demo.app import DemoApp
+from swarmgate.demo.faults import Faults, parse_route_value
+from swarmgate.demo.server import Credentials, open_store
 
 
 @pytest.fixture

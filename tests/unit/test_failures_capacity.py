@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from analysis.capacity import capacity
-from analysis.failures import group_failures, normalise
-from analysis.load import Endpoint, Run, Stage
-from analysis.sla import load_sla
+from swarmgate.analysis.capacity import capacity
+from swarmgate.analysis.failures import group_failures, normalise
+from swarmgate.analysis.load import Endpoint, Run, Stage
+from swarmgate.analysis.sla import load_sla
 
 SLA = Path(__file__).resolve().parents[2] / "sla.toml"
 
@@ -76,7 +76,7 @@ def test_whole_run_throughput_is_not_judged_per_step():
 
 
 def test_drift_looks_at_one_load_level_only():
-    from analysis.drift import spans_after_warm_up
+    from swarmgate.analysis.drift import spans_after_warm_up
 
     stages = [stage("low", 20, 10, 0), stage("high", 100, 10, 10)]
     stages[1].end = 200.0  # the longer steady stage

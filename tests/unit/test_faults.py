@@ -1,6 +1,6 @@
 import pytest
 
-from demo.faults import Faults, FaultSpecError, parse_route_value
+from swarmgate.demo.faults import Faults, FaultSpecError, parse_route_value
 
 
 def test_route_values_parse_with_and_without_method():

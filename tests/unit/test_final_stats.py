@@ -4,7 +4,7 @@ import json
 
 from locust.stats import RequestStats, save_stats_json
 
-from locustfiles.recording.final_stats import stats_from_json
+from swarmgate.locustfiles.recording.final_stats import stats_from_json
 
 
 def fill(stats: RequestStats) -> None:

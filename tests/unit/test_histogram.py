@@ -2,7 +2,7 @@ import random
 
 from locust.stats import bucket_response_time, calculate_response_time_percentile
 
-from analysis.histogram import merge, percentile
+from swarmgate.core.histogram import merge, percentile
 
 
 def test_percentiles_equal_locusts_for_the_same_requests():

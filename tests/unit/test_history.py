@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.history import SCHEMA_VERSION, HistoryError, connect, record, runs
+from swarmgate.analysis.history import SCHEMA_VERSION, HistoryError, connect, record, runs
 from tests.helpers import ROOT
 
 
@@ -41,7 +41,7 @@ def test_runs_are_recorded_once_each_and_the_schema_is_versioned(tmp_path):
 
 WRITER = """
 import sys
-from analysis.history import record
+from swarmgate.analysis.history import record
 import json
 summary = json.loads(open(sys.argv[2]).read())
 record(__import__("pathlib").Path(sys.argv[1]), summary, __import__("pathlib").Path("."))

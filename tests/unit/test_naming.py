@@ -1,4 +1,4 @@
-from locustfiles.naming import group_name
+from swarmgate.locustfiles.naming import group_name
 
 
 def test_numeric_and_uuid_segments_become_id():

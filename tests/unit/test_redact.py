@@ -1,4 +1,4 @@
-from swarmgate.redact import mask, strip_credentials
+from swarmgate.core.redact import mask, strip_credentials
 
 
 def test_credentials_and_secret_query_values_are_removed():

@@ -10,8 +10,8 @@ import shutil
 import subprocess
 from html import unescape
 
-from analysis.analyze import analyze
-from reports.html import json_for_html
+from swarmgate.pipeline import analyze_and_write as analyze
+from swarmgate.reports.html import json_for_html
 from tests.helpers import ROOT, SWARMGATE
 
 FIXTURE = ROOT / "tests" / "fixtures" / "smoke_run"

@@ -1,7 +1,10 @@
 import pytest
 
-from swarmgate.errors import BadInput
-from swarmgate.scenarios import SCENARIO_DIR, load_scenario, parse_duration
+from swarmgate.core.defaults import packaged
+from swarmgate.core.errors import BadInput
+from swarmgate.scenarios import load_scenario, parse_duration
+
+SCENARIO_DIR = packaged("scenarios")
 
 
 @pytest.mark.parametrize("text,seconds", [("30s", 30), ("5m", 300), ("1h30m", 5400), (90, 90), ("0.5s", 0.5)])
@@ -78,7 +81,7 @@ BAD = {
 def test_malformed_scenarios_are_refused_in_one_line(tmp_path, name):
     (tmp_path / f"{name}.toml").write_text(BAD[name])
     with pytest.raises(BadInput) as err:
-        load_scenario(name, tmp_path)
+        load_scenario(name, [tmp_path])
     assert f"{name}.toml" in err.value.message and "\n" not in err.value.message
 
 
@@ -90,7 +93,7 @@ def test_every_problem_of_a_file_is_reported_at_once(tmp_path):
 
 def load_scenario_error(directory, name) -> str:
     with pytest.raises(BadInput) as err:
-        load_scenario(name, directory)
+        load_scenario(name, [directory])
     return err.value.message
 
 

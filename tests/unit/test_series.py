@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import shutil
 
-from analysis.compare import read_history
-from analysis.load import load_run
-from analysis.series import MAX_POINTS, distribution, timeline
+from swarmgate.analysis.compare import read_history
+from swarmgate.analysis.load import load_run
+from swarmgate.analysis.series import MAX_POINTS, distribution, timeline
 from tests.helpers import ROOT
 
 FIXTURE = ROOT / "tests" / "fixtures" / "smoke_run"

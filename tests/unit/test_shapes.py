@@ -6,9 +6,16 @@ from types import SimpleNamespace
 
 import pytest
 
-from shapes.catalog import Capacity, Constant, RampHoldRampDown, Spike, StepLoad
-from shapes.scenario_shape import ScenarioShape
-from tests.helpers import ROOT
+from swarmgate.core.plan import plan_to_json
+from swarmgate.scenarios import load_scenario
+from swarmgate.shapes.catalog import Capacity, Constant, RampHoldRampDown, Spike, StepLoad
+from swarmgate.shapes.scenario_shape import ScenarioShape
+
+
+def plan_of(name_or_path: str, time_scale: float = 1.0) -> str:
+    """The JSON `swarmgate run` hands ScenarioShape for a scenario."""
+    scenario = load_scenario(name_or_path).scaled(time_scale)
+    return plan_to_json(list(scenario.plan), scenario.capacity)
 
 
 class FakeRecorder:
@@ -32,7 +39,7 @@ class FakeRecorder:
 def make(shape_class, recorder=None, **options):
     defaults = dict(shape_users=10, shape_peak_users=40, shape_steps="5,20,50,100", shape_step_s=60.0,
                     shape_duration_s=300.0, shape_spawn_rate=10.0, breach_p95_ms=500.0, breach_error_ratio=0.01,
-                    scenario_file="", time_scale=1.0)  # fmt: skip
+                    stage_plan='{"stages": []}')  # fmt: skip
     env = SimpleNamespace(parsed_options=SimpleNamespace(**{**defaults, **options}), runner=None,
                           swarmgate_stages=recorder, user_classes_by_name={})  # fmt: skip
     shape = shape_class()
@@ -112,9 +119,9 @@ def test_a_late_tick_still_enters_every_stage_in_order():
     assert [users for _, users, steady in recorder.stages if steady] == [5, 20, 50]
 
 
-def test_scenario_shape_runs_a_scenario_file_time_scaled():
+def test_scenario_shape_runs_the_plan_it_is_handed():
     recorder = FakeRecorder()
-    shape, clock = make(ScenarioShape, recorder, scenario_file=str(ROOT / "scenarios" / "step.toml"), time_scale=0.1)
+    shape, clock = make(ScenarioShape, recorder, stage_plan=plan_of("step", time_scale=0.1))
     assert [r[0] for r in drive(shape, clock, 1000, step=0.1)[:-1]] == [5, 20, 50, 100]
     assert clock["t"] == pytest.approx(48.0)  # 4 steps of 2 minutes, times 0.1
 
@@ -124,6 +131,6 @@ def test_scenario_shape_searches_capacity_when_the_scenario_says_so(tmp_path):
     path.write_text('[shape]\nkind = "capacity"\nstart_users = 2\nstep_users = 2\nmax_users = 20\n'
                     'step_duration = "10s"\nspawn_rate = 10\nbreach_p95_ms = 200\n')  # fmt: skip
     recorder = FakeRecorder(p95_for_users=lambda users: 50 if users < 8 else 400)
-    shape, clock = make(ScenarioShape, recorder, scenario_file=str(path))
+    shape, clock = make(ScenarioShape, recorder, stage_plan=plan_of(str(path)))
     assert [r[0] for r in drive(shape, clock, 1000)[:-1]] == [2, 4, 6, 8]
     assert recorder.annotations["capacity"]["breaking_step"]["users"] == 8

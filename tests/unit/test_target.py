@@ -1,6 +1,6 @@
 import pytest
 
-from swarmgate.errors import BadInput, RunFailed
+from swarmgate.core.errors import BadInput, RunFailed
 from swarmgate.target import check_reachable, validate_host
 from tests.helpers import closed_port
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 
-from analysis.compare import Rules
-from analysis.history import record
-from analysis.trend import band, trend
+from swarmgate.analysis.compare import Rules
+from swarmgate.analysis.history import record
+from swarmgate.analysis.trend import band, trend
 from tests.helpers import SWARMGATE
 
 RULES = Rules()

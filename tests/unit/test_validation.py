@@ -1,4 +1,4 @@
-from locustfiles.validation import shape_problem
+from swarmgate.locustfiles.validation import shape_problem
 
 PAGE = {"items": [{"id": int, "name": str}], "total": int}
 

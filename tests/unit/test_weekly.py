@@ -7,8 +7,7 @@ import time
 
 import pytest
 
-from analysis.errors import InputError
-from swarmgate.errors import RunFailed
+from swarmgate.core.errors import InputError, RunFailed
 from swarmgate.weekly import WeeklyLock, load_config, prune
 
 DAY = 86400.0

@@ -7,7 +7,8 @@ Locust takes to get there; a hold lasts whatever is left of the step.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import json
+from dataclasses import asdict, dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -75,3 +76,23 @@ def scaled(plan: list[Stage], factor: float) -> list[Stage]:
 
 def total_duration(plan: list[Stage]) -> float:
     return sum(stage.duration_s for stage in plan)
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """A capacity search's breach levels: a steady step breaks above this p95 or error ratio."""
+
+    breach_p95_ms: float
+    breach_error_ratio: float
+
+
+def plan_to_json(plan: list[Stage], capacity: Capacity | None) -> str:
+    """The plan as data for the shape process (the orchestrator validated it; the shape only reads it)."""
+    return json.dumps({"stages": [asdict(stage) for stage in plan], "capacity": asdict(capacity) if capacity else None})
+
+
+def plan_from_json(text: str) -> tuple[list[Stage], Capacity | None]:
+    document = json.loads(text)
+    stages = [Stage(**{**stage, "user_classes": tuple(stage["user_classes"])}) for stage in document["stages"]]
+    capacity = document.get("capacity")
+    return stages, Capacity(**capacity) if capacity else None

@@ -1,0 +1,56 @@
+"""The pipeline after a run: analyze -> write summary.json, junit.xml, summary.md, report.html -> history.
+
+The only place that wires analysis/ to reports/ and to the history store.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from swarmgate.analysis.analyze import analyze, analyzed, default_folder
+from swarmgate.analysis.history import check as check_history
+from swarmgate.analysis.history import record
+from swarmgate.analysis.series import report_series
+from swarmgate.analysis.sla import load_sla
+from swarmgate.core.defaults import default_file
+from swarmgate.core.files import write_atomic
+from swarmgate.reports.ci_files import junit_xml, summary_markdown
+from swarmgate.reports.html import report_html
+
+
+def analyze_and_write(target: Path | str, sla_path: Path | None = None, out_dir: Path | None = None,
+                      profile: str | None = None, baseline: Path | str | None = None, force: bool = False,
+                      results_root: Path = Path("results"), history: Path | None = None,
+                      report: bool = True) -> tuple[dict, Path]:  # fmt: skip
+    """Analyze a run and write its files; (summary, the folder written to).
+
+    sla_path: None for ./sla.toml or the packaged default. history: a history.sqlite to record the
+    run in (checked before any file is written, recorded after), or None. report: also render
+    report.html (the benchmark times analysis and rendering apart).
+    """
+    sla = load_sla(default_file("sla.toml", sla_path))
+    if history is not None:
+        check_history(history)  # a bad history file is refused before any file is written
+    summary, run = analyze(target, sla, profile, baseline, force, results_root)
+    folder = out_dir or default_folder(run)
+    files = {"summary.json": json.dumps(summary, indent=2) + "\n", "junit.xml": junit_xml(summary),
+             "summary.md": summary_markdown(summary)}  # fmt: skip
+    if report:
+        files["report.html"] = report_html(summary, report_series(run, summary))
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        write_atomic(folder / name, text)
+    if history is not None:
+        record(history, summary, run.path)
+    return summary, folder
+
+
+def render_report(target: Path | str, out: Path | None = None) -> Path:
+    """Render report.html again from a run dir alone (its files and the summary.json analyze wrote)."""
+    summary, run = analyzed(target)
+    path = out or default_folder(run) / "report.html"
+    html = report_html(summary, report_series(run, summary))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, html)
+    return path

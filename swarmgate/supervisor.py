@@ -1,0 +1,174 @@
+"""The one process supervisor: children started in their own process group, waited on with
+SIGINT/SIGTERM live, stopped by PID (never by name), and never left running after we end."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from swarmgate.core.errors import RunFailed
+from swarmgate.core.net import LOOPBACK
+
+DEMO_START_TIMEOUT_S = 20.0
+# Locust 2.47 stops cleanly on SIGINT in every mode. On SIGTERM a headless run with a LoadTestShape dies
+# at once, writing nothing: its SIGTERM handler is installed only after the shape has finished.
+LOCUST_STOP_SIGNAL = signal.SIGINT
+
+
+def free_port() -> int:
+    """A port free on loopback now (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind((LOOPBACK, 0))
+        return probe.getsockname()[1]
+
+
+def child_env(extra: dict[str, str]) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(extra)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def stop_process(proc: subprocess.Popen, grace_s: float = 10.0, first: int = signal.SIGTERM) -> int | None:
+    """`first` (SIGTERM), wait up to grace_s, then SIGKILL. Only this PID, never by name."""
+    if proc.poll() is None:
+        proc.send_signal(first)
+        try:
+            proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+    return proc.returncode
+
+
+class Supervisor:
+    """Start children, wait for them with signals live, stop every one still running on exit.
+
+    The first SIGINT/SIGTERM sends the main child (Locust) its graceful stop signal, so it still
+    writes its files; a second one kills it.
+    """
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self.main: subprocess.Popen | None = None
+        self.children: list[tuple[subprocess.Popen, int, float]] = []
+        self.previous: dict[int, object] = {}
+
+    @property
+    def interrupted(self) -> bool:
+        return self.received is not None
+
+    def __enter__(self) -> Supervisor:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            for proc, stop_signal, grace_s in reversed(self.children):
+                stop_process(proc, grace_s, first=stop_signal)
+        finally:
+            for sig, handler in self.previous.items():
+                signal.signal(sig, handler)
+
+    def _handle(self, signum: int, _frame) -> None:
+        first = self.received is None
+        self.received = self.received or signum
+        if self.main is not None and self.main.poll() is None:
+            self.main.send_signal(LOCUST_STOP_SIGNAL if first else signal.SIGKILL)
+
+    def start(self, command: list[str], log_path: Path, env: dict[str, str], *, main: bool = False,
+              stop_signal: int = signal.SIGTERM, grace_s: float = 10.0) -> subprocess.Popen:  # fmt: skip
+        """Start `command` in its own session with stdout and stderr to log_path; no standard input."""
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    env=env, start_new_session=True)  # fmt: skip
+        self.children.append((proc, stop_signal, grace_s))
+        if main:
+            self.main = proc
+        return proc
+
+    def start_locust(self, command: list[str], log_path: Path, env: dict[str, str], *,
+                     main: bool = False) -> subprocess.Popen:  # fmt: skip
+        return self.start(command, log_path, env, main=main, stop_signal=LOCUST_STOP_SIGNAL, grace_s=30.0)
+
+    def wait(self, proc: subprocess.Popen, deadline: float | None = None,
+             every: tuple[float, Callable[[], None]] | None = None) -> bool:  # fmt: skip
+        """Wait for proc in short steps (signal handlers run meanwhile); True if the deadline passed first.
+
+        every: (seconds, callback) called that often while waiting and not interrupted.
+        """
+        next_call = time.monotonic() + every[0] if every else None
+        while proc.poll() is None:
+            now = time.monotonic()
+            if deadline is not None and now > deadline:
+                return True
+            if every and next_call is not None and now >= next_call and not self.interrupted:
+                every[1]()
+                next_call += every[0]
+            try:
+                proc.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                pass
+        return False
+
+    def stop(self, proc: subprocess.Popen, grace_s: float | None = None) -> int | None:
+        """Stop one child now with its own stop signal (Locust: SIGINT, so it writes its files)."""
+        for child, stop_signal, child_grace in self.children:
+            if child is proc:
+                return stop_process(proc, child_grace if grace_s is None else grace_s, first=stop_signal)
+        return stop_process(proc, grace_s or 10.0)
+
+
+@dataclass
+class DemoProcess:
+    proc: subprocess.Popen
+    port: int
+    db_path: Path
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+
+def start_demo(supervisor: Supervisor, work_dir: Path, demo_args: list[str], env: dict[str, str]) -> DemoProcess:
+    """Start the demo target (`python -m swarmgate.demo`) on a free port; wait until it writes its port."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    port_file = work_dir / "demo.port"
+    port_file.unlink(missing_ok=True)
+    db_path, log_path = work_dir / "demo.sqlite", work_dir / "demo.log"
+    command = [sys.executable, "-m", "swarmgate.demo", "--port", "0", "--port-file", str(port_file),
+               "--db", str(db_path), *demo_args]  # fmt: skip
+    proc = supervisor.start(command, log_path, env)
+    deadline = time.monotonic() + DEMO_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if port_file.exists():
+            return DemoProcess(proc, int(port_file.read_text().strip()), db_path, log_path)
+        if proc.poll() is not None:
+            last = (log_path.read_text(errors="replace").strip().splitlines() or ["no output"])[-1]
+            raise RunFailed(f"the demo target exited at start (code {proc.returncode}): {last}")
+        time.sleep(0.05)
+    raise RunFailed(f"the demo target did not start within {DEMO_START_TIMEOUT_S:g} s; see {log_path}")
+
+
+def git_revision(root: Path) -> str | None:
+    """The git revision of the user's project (the working directory), not of the installed package."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
