@@ -6,10 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from swarmgate.analysis.baseline import baseline_dir, differences
+from swarmgate.analysis.checks import verdict_of
 from swarmgate.analysis.compare import history_windows, regression_checks
 from swarmgate.analysis.load import Run, load_run, read_json
 from swarmgate.analysis.sla import SlaConfig
-from swarmgate.analysis.summary import SCHEMA_VERSION, judged_table, summarise, verdict_of
+from swarmgate.analysis.summary import SCHEMA_VERSION, judged_table, summarise
 from swarmgate.core.errors import InputError
 
 

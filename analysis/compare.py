@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from swarmgate.analysis.checks import Check, check
+
 WINDOW_S = 10
 MIN_WINDOWS = 4
 COLUMNS = {"p50_ms": "50%", "p95_ms": "95%", "p99_ms": "99%", "rps": "Requests/s", "fps": "Failures/s"}
@@ -121,7 +123,7 @@ def proportion_p(base_fail: int, base_n: int, fail: int, n: int) -> float:
 
 
 def regression_checks(current: list[dict], baseline: list[dict], windows: dict, base_windows: dict,
-                      rules: Rules) -> list[dict]:  # fmt: skip
+                      rules: Rules) -> list[Check]:  # fmt: skip
     """One check per endpoint present in both runs and metric compared."""
     base_rows = {(r["method"], r["name"]): r for r in baseline}
     checks = []
@@ -161,7 +163,7 @@ def regression_checks(current: list[dict], baseline: list[dict], windows: dict, 
                 why = f"moved beyond the minimum effect, but within run-to-run noise (p = {p:.2g})"
             else:
                 why = "within the minimum effect"
-            checks.append({"kind": "regression", "method": row["method"], "endpoint": row["name"], "metric": metric,
-                           "status": status, "actual": now, "target": None, "alert": None, "baseline": before,
-                           "message": f"{label} {metric} {before:g} -> {now:g}: {why}"})  # fmt: skip
+            checks.append(check("regression", status, f"{label} {metric} {before:g} -> {now:g}: {why}",
+                                method=row["method"], endpoint=row["name"], metric=metric, actual=now,
+                                baseline=before))  # fmt: skip
     return checks

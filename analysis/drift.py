@@ -8,13 +8,13 @@ p-value, normal approximation). Long series are averaged down to at most 400 poi
 
 from __future__ import annotations
 
-import csv
 import math
 import statistics
 from pathlib import Path
 
+from swarmgate.analysis.checks import Check, check
 from swarmgate.analysis.compare import Rules, history_windows
-from swarmgate.analysis.load import Run
+from swarmgate.analysis.load import Run, lenient_rows
 from swarmgate.analysis.sla import Threshold, status_of
 
 MIN_POINTS = 6
@@ -62,18 +62,10 @@ def spans_after_warm_up(run: Run) -> list[tuple[float, float]]:
 
 
 def target_memory(path: Path, spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    if not path.is_file():
-        return []
-    points = []
-    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
-        for row in csv.DictReader(handle):
-            try:
-                stamp, rss = float(row["timestamp"]), float(row["rss_bytes"])
-            except (KeyError, ValueError):
-                continue
-            if row.get("role") == "target" and any(a <= stamp <= b for a, b in spans):
-                points.append((stamp, rss / 1e6))
-    return points
+    """(time, MB) of the target's resident memory within the spans, from resources.csv."""
+    samples = lenient_rows(path, lambda row: (row.get("role"), float(row["timestamp"]), float(row["rss_bytes"])))
+    return [(stamp, rss / 1e6) for role, stamp, rss in samples
+            if role == "target" and any(a <= stamp <= b for a, b in spans)]  # fmt: skip
 
 
 def drift_series(run: Run) -> dict[str, list[tuple[float, float]]]:
@@ -108,16 +100,16 @@ def drift(run: Run, min_steady_s: float = 30.0) -> dict | None:
     return {"warm_up_share": WARM_UP_SHARE, "series": result}
 
 
-def drift_checks(result: dict | None, memory: Threshold, rules: Rules, p_value: float = 0.01) -> list[dict]:
+def drift_checks(result: dict | None, memory: Threshold, rules: Rules, p_value: float = 0.01) -> list[Check]:
     """Memory growth is judged by its SLA; latency and throughput trends warn when large and significant."""
     if result is None:
         return []
     checks = []
 
-    def check(metric: str, status: str, actual: float | None, message: str, target=None, alert=None) -> None:
-        checks.append({"kind": "drift", "method": "", "endpoint": "Aggregated" if metric != "target_rss_mb_per_10min"
-                       else None, "metric": metric, "status": status, "actual": actual, "target": target,
-                       "alert": alert, "baseline": None, "message": message})  # fmt: skip
+    def add(metric: str, status: str, actual: float | None, message: str, target=None, alert=None) -> None:
+        endpoint = "Aggregated" if metric != "target_rss_mb_per_10min" else None
+        checks.append(check("drift", status, message, method="", endpoint=endpoint, metric=metric, actual=actual,
+                            target=target, alert=alert))  # fmt: skip
 
     series = result["series"]
     memory_trend = series.get("target_rss_mb")
@@ -125,7 +117,7 @@ def drift_checks(result: dict | None, memory: Threshold, rules: Rules, p_value: 
         growth, significant = memory_trend["per_10min"], memory_trend["p_value"] < p_value
         status = status_of("target_rss_mb_per_10min", growth, memory) if significant else "pass"
         word = "significant" if significant else "not significant"
-        check("target_rss_mb_per_10min", status, growth, f"target memory grows {growth:g} MB per 10 min "
+        add("target_rss_mb_per_10min", status, growth, f"target memory grows {growth:g} MB per 10 min "
               f"({word}, p = {memory_trend['p_value']:.2g}; {memory.target:g} / {memory.alert:g})",
               memory.target, memory.alert)  # fmt: skip
     latency = series.get("p95_ms")
@@ -134,14 +126,14 @@ def drift_checks(result: dict | None, memory: Threshold, rules: Rules, p_value: 
         large = rise >= rules.latency_effect(latency["first"])
         upward = latency["slope_per_s"] > 0 and latency["p_value"] < p_value
         status = "warn" if large and upward else "pass"
-        check("p95_ms_per_hour", status, latency["per_hour"], f"p95 moves {latency['per_hour']:g} ms per hour "
+        add("p95_ms_per_hour", status, latency["per_hour"], f"p95 moves {latency['per_hour']:g} ms per hour "
               f"({latency['first']:g} -> {latency['last']:g} ms, p = {latency['p_value']:.2g})")  # fmt: skip
     failing = series.get("error_ratio")
     if failing:
         rise = failing["last"] - failing["first"]
         upward = failing["slope_per_s"] > 0 and failing["p_value"] < p_value
         message = f"error ratio moves {failing['per_hour']:g} per hour (p = {failing['p_value']:.2g})"
-        check("error_ratio_per_hour", "warn" if upward and rise >= rules.min_error_increase else "pass",
+        add("error_ratio_per_hour", "warn" if upward and rise >= rules.min_error_increase else "pass",
               failing["per_hour"], message)  # fmt: skip
     throughput = series.get("rps")
     if throughput:
@@ -149,5 +141,5 @@ def drift_checks(result: dict | None, memory: Threshold, rules: Rules, p_value: 
         large = throughput["first"] > 0 and drop / throughput["first"] * 100 >= rules.min_rps_drop_pct
         downward = throughput["slope_per_s"] < 0 and throughput["p_value"] < p_value
         message = f"throughput moves {throughput['per_hour']:g} req/s per hour (p = {throughput['p_value']:.2g})"
-        check("rps_per_hour", "warn" if large and downward else "pass", throughput["per_hour"], message)
+        add("rps_per_hour", "warn" if large and downward else "pass", throughput["per_hour"], message)
     return checks

@@ -10,6 +10,7 @@ import csv
 import re
 from pathlib import Path
 
+from swarmgate.analysis.load import lenient_rows
 from swarmgate.core.errors import InputError
 
 _WRAPPER = re.compile(r"^(?:CatchResponseError|ResponseError|Exception)\((['\"])(.*)\1\)$", re.S)
@@ -72,16 +73,10 @@ def group_failures(path: Path) -> list[dict]:
 
 def slow_requests(path: Path, endpoints: list[dict]) -> list[dict]:
     """Per endpoint: how many requests were slow, the slowest, and their share of the endpoint's requests."""
-    if not path.is_file():
-        return []
     totals = {(e["method"], e["name"]): e["requests"] for e in endpoints}
     found: dict[tuple[str, str], list[float]] = {}
-    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
-        for row in csv.DictReader(handle):
-            try:
-                found.setdefault((row["method"], row["name"]), []).append(float(row["response_time_ms"]))
-            except (KeyError, ValueError):
-                continue
+    for key, time_ms in lenient_rows(path, lambda row: ((row["method"], row["name"]), float(row["response_time_ms"]))):
+        found.setdefault(key, []).append(time_ms)
     return sorted(
         ({"method": m, "name": n, "slow": len(times), "slowest_ms": max(times),
           "share": round(len(times) / totals[(m, n)], 6) if totals.get((m, n)) else None}

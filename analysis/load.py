@@ -11,11 +11,15 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from swarmgate.core.errors import InputError
 from swarmgate.core.histogram import merge
+
+T = TypeVar("T")
 
 STATS_COLUMNS = ["Type", "Name", "Request Count", "Failure Count", "Average Response Time", "Max Response Time",
                  "Requests/s", "50%", "95%", "99%"]  # fmt: skip
@@ -71,6 +75,21 @@ class Run:
         """One of Locust's files: a results dir holds `locust<suffix>`, stock output is `PREFIX<suffix>`."""
         prefix = self.path / "locust" if self.path.is_dir() else self.path
         return Path(f"{prefix}{suffix}")
+
+
+def lenient_rows(path: Path, parse: Callable[[dict], T]) -> Iterator[T]:
+    """Rows of one of our optional CSV files (slow requests, resources), parsed; unreadable rows skipped.
+
+    These files are written while the run goes on, so a last row cut off by a killed run is expected.
+    """
+    if not path.is_file():
+        return
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        for row in csv.DictReader(handle):
+            try:
+                yield parse(row)
+            except (KeyError, TypeError, ValueError):
+                continue
 
 
 def read_json(path: Path) -> object:

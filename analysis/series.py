@@ -9,14 +9,13 @@ seconds one point stands for. Nothing here judges: the numbers are the run's own
 from __future__ import annotations
 
 import bisect
-import csv
 import math
 from pathlib import Path
 
 import pandas as pd
 
 from swarmgate.analysis.drift import downsample, drift_series
-from swarmgate.analysis.load import Run, aggregate
+from swarmgate.analysis.load import Run, aggregate, lenient_rows
 
 MAX_POINTS = 600
 DISTRIBUTION_BINS = 40
@@ -123,20 +122,18 @@ def drift_lines(run: Run, drift: dict | None) -> list[dict]:
 
 def slow_request_sample(path: Path, limit: int = 50) -> list[dict]:
     """The slowest requests of the run (at most `limit`), slowest first."""
-    if not path.is_file():
-        return []
-    rows = []
-    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
-        for row in csv.DictReader(handle):
-            try:
-                rows.append({"timestamp": float(row["timestamp"]), "method": row["method"], "name": row["name"],
-                             "response_time_ms": float(row["response_time_ms"]), "failed": row.get("failed") == "1",
-                             "node": row.get("node")})  # fmt: skip
-            except (KeyError, TypeError, ValueError):
-                continue
-            if len(rows) > 4 * limit:
-                rows = sorted(rows, key=lambda r: -r["response_time_ms"])[:limit]
+    rows: list[dict] = []
+    for row in lenient_rows(path, slow_request):
+        rows.append(row)
+        if len(rows) > 4 * limit:
+            rows = sorted(rows, key=lambda r: -r["response_time_ms"])[:limit]
     return sorted(rows, key=lambda r: -r["response_time_ms"])[:limit]
+
+
+def slow_request(row: dict) -> dict:
+    return {"timestamp": float(row["timestamp"]), "method": row["method"], "name": row["name"],
+            "response_time_ms": float(row["response_time_ms"]), "failed": row.get("failed") == "1",
+            "node": row.get("node")}  # fmt: skip
 
 
 def report_series(run: Run, summary: dict) -> dict:

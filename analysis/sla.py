@@ -10,6 +10,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from swarmgate.analysis.checks import Check, check
 from swarmgate.analysis.compare import Rules
 from swarmgate.core.errors import InputError
 
@@ -18,6 +19,7 @@ AT_LEAST = ("min_rps", "apdex")
 METRICS = AT_MOST + AT_LEAST
 WHOLE_RUN_ONLY = ("min_rps",)
 DRIFT_METRICS = ("target_rss_mb_per_10min",)  # at most, like every metric not in AT_LEAST
+TOP_KEYS = ("apdex_t_ms", "slow_ms", "defaults", "scenarios", "endpoints", "regression", "drift")
 
 
 @dataclass(frozen=True)
@@ -80,20 +82,16 @@ def _thresholds(
     return found
 
 
-def load_sla(path: Path | str) -> SlaConfig:
-    path = Path(path)
+def _read_toml(path: Path) -> dict:
     try:
-        raw = tomllib.loads(path.read_bytes().decode("utf-8"))
+        return tomllib.loads(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise InputError(path, "not found", "give an SLA file with --sla, or leave --sla out for the default") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(path, f"is not valid TOML ({exc})", "fix the syntax") from None
-    problems: list[str] = []
-    for key in raw:
-        if key not in ("apdex_t_ms", "slow_ms", "defaults", "scenarios", "endpoints", "regression", "drift"):
-            problems.append(
-                f"{key}: unknown key (known: apdex_t_ms, slow_ms, defaults, scenarios, endpoints, regression, drift)"
-            )
+
+
+def _milliseconds(raw: dict, problems: list[str]) -> dict[str, float]:
     numbers = {}
     for key, default in (("apdex_t_ms", 500.0), ("slow_ms", 1000.0)):
         value = raw.get(key, default)
@@ -101,18 +99,17 @@ def load_sla(path: Path | str) -> SlaConfig:
             problems.append(f"{key}: must be a number of milliseconds above 0")
             value = default
         numbers[key] = float(value)
+    return numbers
 
-    def table_at(value: object, where: str, hint: str) -> dict:
-        if isinstance(value, dict):
-            return value
-        problems.append(f"{where}: must be a table ({hint})")
-        return {}
 
-    defaults = _thresholds(table_at(raw.get("defaults", {}), "defaults", "[defaults]"), "defaults.", problems)
-    scenarios = {
-        name: _thresholds(table_at(table, f"scenarios.{name}", f"[scenarios.{name}]"), f"scenarios.{name}.", problems)
-        for name, table in table_at(raw.get("scenarios", {}), "scenarios", "[scenarios.NAME]").items()
-    }
+def _table_at(value: object, where: str, hint: str, problems: list[str]) -> dict:
+    if isinstance(value, dict):
+        return value
+    problems.append(f"{where}: must be a table ({hint})")
+    return {}
+
+
+def _endpoint_rules(raw: dict, problems: list[str]) -> tuple[EndpointRule, ...]:
     rules = []
     endpoint_rules = raw.get("endpoints", [])
     if not isinstance(endpoint_rules, list):
@@ -124,22 +121,43 @@ def load_sla(path: Path | str) -> SlaConfig:
             continue
         thresholds = _thresholds(rule, f"endpoints[{i}].", problems, skip=("name", "method"))
         rules.append(EndpointRule(rule.get("method"), rule["name"], thresholds))
-    rules_table = table_at(raw.get("regression", {}), "regression", "[regression]")
+    return tuple(rules)
+
+
+def _regression(raw: dict, problems: list[str]) -> Rules:
     regression = {}
-    for key, value in rules_table.items():
+    for key, value in _table_at(raw.get("regression", {}), "regression", "[regression]", problems).items():
         if key not in Rules.__dataclass_fields__:
             problems.append(f"regression.{key}: unknown key (known: {', '.join(Rules.__dataclass_fields__)})")
         elif isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             problems.append(f"regression.{key}: must be a number 0 or more")
         else:
             regression[key] = float(value)
-    drift_table = table_at(raw.get("drift", {}), "drift", "[drift]")
-    drift = _thresholds(drift_table, "drift.", problems, known=DRIFT_METRICS)
+    return Rules(**regression)
+
+
+def load_sla(path: Path | str) -> SlaConfig:
+    """Read and validate an SLA file; every problem of the file in one InputError."""
+    path = Path(path)
+    raw = _read_toml(path)
+    problems: list[str] = [f"{key}: unknown key (known: {', '.join(TOP_KEYS)})" for key in raw if key not in TOP_KEYS]
+    numbers = _milliseconds(raw, problems)
+    defaults = _thresholds(_table_at(raw.get("defaults", {}), "defaults", "[defaults]", problems), "defaults.",
+                           problems)  # fmt: skip
+    scenarios = {
+        name: _thresholds(_table_at(table, f"scenarios.{name}", f"[scenarios.{name}]", problems),
+                          f"scenarios.{name}.", problems)
+        for name, table in _table_at(raw.get("scenarios", {}), "scenarios", "[scenarios.NAME]", problems).items()
+    }  # fmt: skip
+    rules = _endpoint_rules(raw, problems)
+    regression = _regression(raw, problems)
+    drift = _thresholds(_table_at(raw.get("drift", {}), "drift", "[drift]", problems), "drift.", problems,
+                        known=DRIFT_METRICS)  # fmt: skip
     memory = drift.get("target_rss_mb_per_10min", Threshold(50.0, 100.0))
     if problems:
-        raise InputError(path, "; ".join(problems), "see the SLA section of README")
-    return SlaConfig(path, numbers["apdex_t_ms"], numbers["slow_ms"], defaults, scenarios, tuple(rules),
-                     Rules(**regression), memory)  # fmt: skip
+        raise InputError(path, "; ".join(problems), "see docs/configuration.md (SLA tables)")
+    return SlaConfig(path, numbers["apdex_t_ms"], numbers["slow_ms"], defaults, scenarios, rules, regression,
+                     memory)  # fmt: skip
 
 
 def status_of(metric: str, actual: float, threshold: Threshold) -> str:
@@ -148,7 +166,7 @@ def status_of(metric: str, actual: float, threshold: Threshold) -> str:
     return "fail" if actual > threshold.alert else "warn" if actual > threshold.target else "pass"
 
 
-def sla_checks(rows: list[dict], config: SlaConfig, profile: str | None, over: str) -> list[dict]:
+def sla_checks(rows: list[dict], config: SlaConfig, profile: str | None, over: str) -> list[Check]:
     """One check per endpoint row and metric that has a threshold; metrics the input lacks are skipped."""
     checks = []
     for row in rows:
@@ -160,10 +178,8 @@ def sla_checks(rows: list[dict], config: SlaConfig, profile: str | None, over: s
                 continue
             status = status_of(metric, actual, threshold)
             word = {"pass": "within target", "warn": "beyond target", "fail": "beyond alert level"}[status]
-            checks.append({
-                "kind": "sla", "method": row["method"], "endpoint": row["name"], "metric": metric, "status": status,
-                "actual": actual, "target": threshold.target, "alert": threshold.alert, "baseline": None,
-                "message": f"{row['method'] + ' ' if row['method'] else ''}{row['name']} {metric} {actual:g} "
-                           f"is {word} ({threshold.target:g} / {threshold.alert:g}) over {over}",
-            })  # fmt: skip
+            message = (f"{row['method'] + ' ' if row['method'] else ''}{row['name']} {metric} {actual:g} "
+                       f"is {word} ({threshold.target:g} / {threshold.alert:g}) over {over}")  # fmt: skip
+            checks.append(check("sla", status, message, method=row["method"], endpoint=row["name"], metric=metric,
+                                actual=actual, target=threshold.target, alert=threshold.alert))  # fmt: skip
     return checks

@@ -1,8 +1,9 @@
-"""summary.json: the contract between analysis/, reports/, CI and the history (schema in README)."""
+"""summary.json: the contract between analysis/, reports/, CI and the history (schema in docs/results.md)."""
 
 from __future__ import annotations
 
 from swarmgate.analysis.capacity import capacity
+from swarmgate.analysis.checks import Check, check, verdict_of
 from swarmgate.analysis.drift import drift, drift_checks
 from swarmgate.analysis.failures import group_failures, slow_requests
 from swarmgate.analysis.load import Run
@@ -11,10 +12,9 @@ from swarmgate.analysis.sla import SlaConfig, sla_checks
 from swarmgate.core.files import iso
 
 SCHEMA_VERSION = 1
-ORDER = {"pass": 0, "warn": 1, "fail": 2}
 
 
-def run_checks(run: Run) -> list[dict]:
+def run_checks(run: Run) -> list[Check]:
     """Whole-run checks: an interrupted or crashed run is never silently passed."""
     checks = []
     status = run.meta.get("status")
@@ -31,12 +31,7 @@ def run_checks(run: Run) -> list[dict]:
         where = f" ({detail})" if detail else ""
         checks.append(("fail", f"degraded: {len(missing_workers)} of {workers.get('expected') or '?'} worker(s) "
                                f"lost during the run{where}; the load was below plan"))  # fmt: skip
-    return [{"kind": "run", "method": None, "endpoint": None, "metric": None, "status": s, "actual": None,
-             "target": None, "alert": None, "baseline": None, "message": m} for s, m in checks]  # fmt: skip
-
-
-def verdict_of(checks: list[dict]) -> str:
-    return max((c["status"] for c in checks), key=ORDER.__getitem__, default="pass")
+    return [check("run", status, message) for status, message in checks]
 
 
 def judged_table(run: Run, sla: SlaConfig) -> tuple[list[dict], float | None, str]:

@@ -76,12 +76,17 @@ def rps_of(out: Path) -> float:
     return sum(e["num_requests"] for e in entries) / (end - start)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def bench_arguments(doc: str) -> argparse.Namespace:
+    """The options every load benchmark takes: seconds per variant, rounds, users."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--users", type=int, default=20)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = bench_arguments(__doc__)
     rps: dict[str, list[float]] = {name: [] for name in VARIANTS}
     with tempfile.TemporaryDirectory(prefix="swarmgate-bench-") as tmp:
         work = Path(tmp)

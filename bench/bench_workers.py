@@ -12,7 +12,6 @@ No target ratio: the figures say what distributing buys on this machine (on 2 co
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import statistics
@@ -26,11 +25,8 @@ import psutil
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
-from bench.bench_users import TOKEN, rps_of, start_target  # noqa: E402
-from swarmgate.supervisor import (
-    free_port,  # noqa: E402
-    stop_process,  # noqa: E402
-)
+from bench.bench_users import TOKEN, bench_arguments, rps_of, start_target  # noqa: E402
+from swarmgate.supervisor import free_port, stop_process  # noqa: E402
 
 LOCUSTFILE = BENCH / "locustfiles" / "swarmgate_user.py"
 COMMON = ["--csv-full-history", "--only-summary", "--exit-code-on-error", "0", "--loglevel", "WARNING"]
@@ -79,11 +75,7 @@ def run(out: Path, host: str, seconds: int, users: int, workers: int) -> tuple[f
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=15)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--users", type=int, default=20)
-    args = parser.parse_args()
+    args = bench_arguments(__doc__)
     single, double, shares = [], [], []
     with tempfile.TemporaryDirectory(prefix="swarmgate-bench-") as tmp:
         work = Path(tmp)

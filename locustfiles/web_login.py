@@ -43,8 +43,7 @@ def install(environment: Environment) -> None:
     web_ui = environment.web_ui
     if web_ui is None:
         return
-    from flask import Blueprint, abort, redirect, request, session, url_for
-    from flask_login import UserMixin, login_user
+    from flask import abort, request
 
     app = web_ui.app
     app.debug = False
@@ -72,9 +71,16 @@ def install(environment: Environment) -> None:
 
     # after_request hooks run last-registered first: put this one first so it runs after Locust's CORS hook
     app.after_request_funcs.setdefault(None, []).insert(0, no_cors)
+    if web_ui.web_login:
+        install_login(environment)
 
-    if not web_ui.web_login:
-        return
+
+def install_login(environment: Environment) -> None:
+    """--web-login: Locust's login form, checked against SWARMGATE_WEB_USER / SWARMGATE_WEB_PASSWORD."""
+    from flask import Blueprint, redirect, request, session, url_for
+    from flask_login import UserMixin, login_user
+
+    web_ui = environment.web_ui
 
     class Operator(UserMixin):
         def __init__(self, name: str) -> None:

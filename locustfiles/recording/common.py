@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from locust.env import Environment
+from locust.event import Events
 from locust.runners import MasterRunner, WorkerRunner
 
 from swarmgate.core.files import iso, write_atomic  # noqa: F401  (re-exported for the recorders)
@@ -29,6 +31,12 @@ def results_dir(environment: Environment) -> Path | None:
         return Path(explicit)
     prefix = getattr(options, "csv_prefix", None) if options else None
     return Path(prefix).resolve().parent if prefix else None
+
+
+def listen(events: Events, **handlers: Callable) -> None:
+    """Subscribe each handler to the Locust event of its keyword's name, e.g. listen(events, quit=self.on_quit)."""
+    for event, handler in handlers.items():
+        getattr(events, event).add_listener(handler)
 
 
 def write_json(path: Path, document: Any) -> None:

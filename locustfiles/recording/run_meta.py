@@ -13,7 +13,7 @@ from locust.runners import STATE_STOPPED
 
 from swarmgate.core.redact import strip_credentials
 from swarmgate.locustfiles.recording.arrivals import ArrivalPacer
-from swarmgate.locustfiles.recording.common import iso, node_role, write_json
+from swarmgate.locustfiles.recording.common import iso, listen, node_role, write_json
 from swarmgate.locustfiles.recording.slow_requests import SlowRequestRecorder
 from swarmgate.locustfiles.recording.user_classes import UserClassCounter
 from swarmgate.locustfiles.recording.workers import WorkerWatch
@@ -44,13 +44,9 @@ class RunRecorder:
         self.interrupted = False
         self.workers_seen: set[str] = set()
         self.peak_users = 0
-        events = environment.events
-        events.test_start.add_listener(self.on_test_start)
-        events.test_stop.add_listener(self.on_test_stop)
-        events.spawning_complete.add_listener(self.on_spawning_complete)
-        events.worker_connect.add_listener(self.on_worker_connect)
-        events.quitting.add_listener(self.on_quitting)
-        events.quit.add_listener(self.on_quit)
+        listen(environment.events, test_start=self.on_test_start, test_stop=self.on_test_stop,
+               spawning_complete=self.on_spawning_complete, worker_connect=self.on_worker_connect,
+               quitting=self.on_quitting, quit=self.on_quit)  # fmt: skip
 
     def on_test_start(self, environment: Environment, **_kwargs) -> None:
         self.started = self.started or time.time()

@@ -16,7 +16,7 @@ from pathlib import Path
 from locust.env import Environment
 from locust.stats import bucket_response_time
 
-from swarmgate.locustfiles.recording.common import iso, node_role, write_json
+from swarmgate.locustfiles.recording.common import iso, listen, node_role, write_json
 
 MESSAGE_TYPE = "swarmgate_stage"
 REPORT_KEY = "swarmgate_stages"
@@ -89,17 +89,13 @@ class StageRecorder:
         self.plain_run = environment.shape_class is None
         self.shape_announces = hasattr(environment.shape_class, "build_plan")
         self.annotations: dict[str, object] = {}  # what shapes conclude, e.g. the capacity search
-        events = environment.events
         if self.role == "worker":
             environment.runner.register_message(MESSAGE_TYPE, self.on_stage_message)
-            events.report_to_master.add_listener(self.on_report_to_master)
+            listen(environment.events, report_to_master=self.on_report_to_master)
         else:
-            events.worker_report.add_listener(self.on_worker_report)
-            events.worker_connect.add_listener(self.on_worker_connect)
-            events.test_start.add_listener(self.on_test_start)
-            events.spawning_complete.add_listener(self.on_spawning_complete)
-            events.test_stop.add_listener(self.on_test_stop)
-            events.quit.add_listener(self.on_quit)
+            listen(environment.events, worker_report=self.on_worker_report, worker_connect=self.on_worker_connect,
+                   test_start=self.on_test_start, spawning_complete=self.on_spawning_complete,
+                   test_stop=self.on_test_stop, quit=self.on_quit)  # fmt: skip
 
     # every node that makes requests (called by RequestTap, the one `request` listener)
     def record(self, request_type: str, name: str, response_time: float | None, failed: bool) -> None:
