@@ -92,6 +92,13 @@ def lenient_rows(path: Path, parse: Callable[[dict], T]) -> Iterator[T]:
                 continue
 
 
+def garbled(exc: Exception) -> str:
+    """What is wrong with a JSON entry, in words (not Python's)."""
+    if isinstance(exc, KeyError):
+        return f"lacks {exc}"
+    return "holds a value of the wrong kind where a count, a time or a histogram belongs"
+
+
 def read_json(path: Path) -> object:
     try:
         text = path.read_bytes().decode("utf-8")
@@ -179,9 +186,7 @@ def endpoints_from_json(path: Path) -> list[Endpoint]:
             total, most = float(entry["total_response_time"]), float(entry["max_response_time"])
             endpoint = Endpoint(entry["method"] or "", entry["name"], requests, failures, total, most, histogram)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise InputError(
-                path, f"entry {i} lacks or garbles {exc}", "give the file Locust's --json-file wrote"
-            ) from None
+            raise InputError(path, f"entry {i} {garbled(exc)}", "give the file Locust's --json-file wrote") from None
         if requests < 0 or failures < 0 or any(c < 0 for c in histogram.values()):
             raise InputError(path, f"entry {i} has a negative count", "the file is damaged; re-run or restore it")
         if sum(histogram.values()) > requests:
@@ -213,9 +218,7 @@ def load_stages(path: Path) -> tuple[list[Stage], dict | None]:
                 for e in raw["endpoints"]
             ]  # fmt: skip
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise InputError(
-                path, f"stage {i} lacks or garbles {exc}", "give the stages.json swarmgate wrote"
-            ) from None
+            raise InputError(path, f"stage {i} {garbled(exc)}", "give the stages.json swarmgate wrote") from None
         if any(
             e.requests < 0 or e.failures < 0 or e.failures > e.requests or any(n < 0 for n in e.histogram.values())
             for e in endpoints

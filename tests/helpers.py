@@ -106,3 +106,20 @@ def failures_rows(run_dir: Path) -> list[dict[str, str]]:
 
 def json_entries(run_dir: Path) -> list[dict]:
     return json.loads((run_dir / "locust.json").read_text())
+
+
+def wait_for_progress(results_root: Path, elapsed_s: float, proc: subprocess.Popen, timeout_s: float = 90) -> dict:
+    """Wait until a run under results_root reports (in its .progress.json) at least elapsed_s seconds of load."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"the run ended (exit {proc.returncode}) before {elapsed_s} s of load")
+        for path in results_root.glob("*/*/.progress.json"):
+            try:
+                progress = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            if progress.get("elapsed_s", 0) >= elapsed_s:
+                return progress
+        time.sleep(0.2)
+    raise AssertionError(f"no run under {results_root} reached {elapsed_s} s of load within {timeout_s:g} s")

@@ -1,1 +1,1 @@
-"""Listener classes that record a run into its results directory (see DESIGN.md, the contract)."""
+"""Listener classes that record a run into its results directory (docs/results.md lists the files)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
@@ -22,11 +21,6 @@ def strip_credentials(url: str) -> str:
         for k, sep, v in (pair.partition("=") for pair in parts.query.split("&") if pair)
     )
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-
-
-def secret_values(names: Iterable[str], env: dict[str, str] | os._Environ = os.environ) -> list[str]:
-    """The values of the named secret variables that are set (and long enough to be worth masking)."""
-    return [env[name] for name in names if len(env.get(name, "")) >= 4]
 
 
 def mask(text: str, secrets: Iterable[str]) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.helpers import SWARMGATE, closed_port, constant_scenario, start_demo, stop
+from tests.helpers import SWARMGATE, closed_port, constant_scenario, start_demo, stop, wait_for_progress
 
 pytestmark = pytest.mark.integration
 EVERY_REQUEST_SLOW = ["--slow-threshold-ms", "1", "--demo-latency", "*=2"]
@@ -85,7 +85,7 @@ def test_a_worker_killed_mid_run_is_recorded_and_the_run_is_degraded(tmp_path):
         deadline = time.monotonic() + 60
         while len(locust_children(parent, "--worker")) < 2 and time.monotonic() < deadline:
             time.sleep(0.5)
-        time.sleep(6)  # the run is under way
+        wait_for_progress(tmp_path / "r", 6, proc)  # the run is under way
         victim = locust_children(parent, "--worker")[0]
         os.kill(victim.pid, signal.SIGKILL)
         out, err = proc.communicate(timeout=180)

@@ -13,7 +13,7 @@ import time
 import psutil
 import pytest
 
-from tests.helpers import SWARMGATE, constant_scenario, start_demo, stop
+from tests.helpers import SWARMGATE, constant_scenario, start_demo, stop, wait_for_progress
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +35,7 @@ def test_a_target_killed_mid_run_gives_failures_a_report_and_a_fail(tmp_path):
         run = subprocess.Popen([*SWARMGATE, "run", str(scenario(tmp_path, "16s")), "--host", demo.url,
                                 "--results-dir", str(tmp_path / "r")], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)  # fmt: skip
-        time.sleep(8)
+        wait_for_progress(tmp_path / "r", 8, run)
         stop(demo.proc)  # the target goes away; the run goes on
         out, err = run.communicate(timeout=120)
     finally:
@@ -81,7 +81,7 @@ def test_sigterm_to_a_distributed_run_stops_the_workers_and_keeps_the_results(tm
             workers = [p for p in parent.children(recursive=True) if "--worker" in p.cmdline()]
             time.sleep(0.5)
         assert len(workers) == 2
-        time.sleep(8)
+        wait_for_progress(tmp_path / "r", 8, run)
         os.kill(run.pid, signal.SIGTERM)  # as a scheduler stops a job
         out, err = run.communicate(timeout=120)
     finally:

@@ -46,7 +46,7 @@ StressTestUser = 40
 
 
 def bucket_width(ms: float) -> float:
-    """Locust's histogram precision around a response time (LOCUST_NOTES.md)."""
+    """Locust's histogram precision around a response time: exact below 100 ms, then two significant digits."""
     return 1 if ms < 100 else 10 if ms < 1000 else 100 if ms < 10_000 else 1000
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -32,7 +33,10 @@ def quiet_env() -> dict[str, str]:
 def installed(tmp_path_factory) -> dict:
     """Build the wheel, create a fresh venv, install the wheel (and its dependencies) into it."""
     base = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(base / "dist"), str(ROOT)],
+    source = base / "source"  # a copy: setuptools' build/ folder in the tree could carry stale files into a wheel
+    shutil.copytree(ROOT, source, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "results", "*.egg-info", "__pycache__", "test-artifacts", ".*_cache"))  # fmt: skip
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(base / "dist"), str(source)],
                    check=True, env=quiet_env(), capture_output=True)  # fmt: skip
     (wheel,) = (base / "dist").glob("swarmgate-*.whl")
     venv = base / "venv"

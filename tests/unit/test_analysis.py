@@ -191,6 +191,60 @@ BROKEN_SLA = {
 }
 
 
+# What each broken input must be refused for (a substring of the one-line message).
+PROBLEM = {
+    "failures: latin-1 bytes": "locust_failures.csv: is not UTF-8 text",
+    "history: no Timestamp column": "lacks the Timestamp column",
+    "history: time goes backwards": "row 6: time goes backwards",
+    "history: words for a time": "column 'Timestamp' holds 'noon', not a number",
+    "json: binary": "locust.json: is not UTF-8 text",
+    "json: empty": "locust.json: is empty",
+    "json: entry without histogram": "entry 1 lacks 'response_times'",
+    "json: histogram is null": "entry 1 holds a value of the wrong kind",
+    "json: more timed than made": "entry 1 has more timed requests than requests",
+    "json: negative count": "entry 1 has a negative count",
+    "json: not a list": "is not a list of endpoint entries",
+    "json: truncated": "locust.json: is not valid JSON",
+    "json: words for a count": "entry 1 holds a value of the wrong kind",
+    "stats: N/A for a count": "column 'Request Count' is empty or N/A",
+    "stats: decreasing percentiles": "percentiles decrease from left to right",
+    "stats: empty count": "column 'Failure Count' is empty or N/A",
+    "stats: empty file": "locust_stats.csv: is empty",
+    "stats: failures above requests": "Failure Count is larger than Request Count",
+    "stats: fractional count": "column 'Request Count' holds '2.5', not a count",
+    "stats: infinite time": "column 'Max Response Time' holds 'inf', not a count or time",
+    "stats: latin-1 bytes": "locust_stats.csv: is not UTF-8 text",
+    "stats: missing column": "lacks column(s) Request Count",
+    "stats: nan for a count": "column 'Request Count' holds 'nan'",
+    "stats: negative count": "column 'Failure Count' holds '-3'",
+    "stats: no Aggregated row": "has no Aggregated row",
+    "stats: truncated row": "row 3: has 3 fields where the header has 22",
+    "stats: words in a count": "column 'Request Count' holds 'many', not a number",
+    "run.json: not an object": "run.json: is not a JSON object",
+    "run.json: truncated": "run.json: is not valid JSON",
+    "stages: end before start": "stage 1 goes back in time",
+    "stages: endpoint without counts": "stage 2 lacks 'requests'",
+    "stages: going back in time": "stage 2 goes back in time",
+    "stages: missing list": "has no list of stages",
+    "sla: a bare number": "defaults.p95_ms: write { target = N, alert = M }",
+    "sla: a profile as a number": "scenarios.peak: must be a table",
+    "sla: alert below target": "defaults.p95_ms: the alert level must be at or beyond the target",
+    "sla: defaults as a number": "defaults: must be a table",
+    "sla: endpoint without name": "endpoints[1]: needs name",
+    "sla: endpoints as a table": "endpoints: must be a list of [[endpoints]] tables",
+    "sla: min metric alert above target": "scenarios.x.min_rps: the alert level must be at or below the target",
+    "sla: not toml": "is not valid TOML",
+    "sla: regression as a number": "regression: must be a table",
+    "sla: scenarios as a list": "scenarios: must be a table",
+    "sla: unknown metric": "defaults.p42_ms: unknown metric",
+    "sla: unknown top key": "colour: unknown key",
+}
+
+
+def test_every_broken_input_names_its_problem():
+    assert set(PROBLEM) == set(BROKEN) | set(BROKEN_RUN) | set(BROKEN_SLA)
+
+
 @pytest.mark.parametrize("case", sorted(BROKEN))
 def test_broken_stock_input_is_refused_in_one_line_and_nothing_changes(stock, case):
     folder = stock.parent
@@ -199,6 +253,7 @@ def test_broken_stock_input_is_refused_in_one_line_and_nothing_changes(stock, ca
     with pytest.raises(InputError) as err:
         analyze(stock)
     assert "\n" not in err.value.message and str(folder) in err.value.message
+    assert PROBLEM[case] in err.value.message
     assert digest(folder) == before  # no summary written, nothing overwritten
 
 
@@ -209,6 +264,7 @@ def test_broken_run_dir_is_refused_in_one_line_and_nothing_changes(run_dir, case
     with pytest.raises(InputError) as err:
         analyze(run_dir)
     assert "\n" not in err.value.message and str(run_dir) in err.value.message
+    assert PROBLEM[case] in err.value.message
     assert digest(run_dir) == before
 
 
@@ -220,6 +276,7 @@ def test_broken_sla_tables_are_refused_in_one_line(run_dir, tmp_path, case):
     with pytest.raises(InputError) as err:
         analyze(run_dir, sla)
     assert "\n" not in err.value.message and "sla.toml" in err.value.message
+    assert PROBLEM[case] in err.value.message
     assert digest(run_dir) == before
 
 

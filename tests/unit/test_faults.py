@@ -12,10 +12,16 @@ def test_route_values_parse_with_and_without_method():
     assert parse_route_value("*=5", kind="--latency").matches("GET", "/anything")
 
 
-@pytest.mark.parametrize("spec", ["nothing", "=5", "GET /x=abc", "GET /x=-1", "api/x=5", "/x=2"])
-def test_bad_specs_are_refused(spec):
-    with pytest.raises(FaultSpecError):
+@pytest.mark.parametrize(
+    "spec,problem",
+    [("nothing", "expected ROUTE=VALUE"), ("=5", "expected ROUTE=VALUE"), ("GET /x=abc", "'abc' is not a number"),
+     ("GET /x=-1", "between 0 and 1"), ("api/x=0.5", "route must be '*' or start with '/'"),
+     ("/x=2", "between 0 and 1")],
+)  # fmt: skip
+def test_bad_specs_are_refused_for_their_problem(spec, problem):
+    with pytest.raises(FaultSpecError) as err:
         parse_route_value(spec, kind="--error-ratio", upper=1)
+    assert str(err.value).startswith(f"--error-ratio {spec!r}: ") and problem in str(err.value)
 
 
 def test_last_matching_knob_wins_and_ratios_are_seeded():

@@ -77,12 +77,46 @@ BAD = {
 }
 
 
+# What each malformed file must be refused for: the key, and words of the problem.
+PROBLEM = {
+    "all_zero_mix": ("mix:", "needs a weight above 0"),
+    "arrival_rate_zero": ("arrival_rate:", "more than 0"),
+    "bad_class": ("mix.GhostUser:", "not a user class"),
+    "capacity_error_ratio_above_1": ("shape.breach_error_ratio:", "between 0 and 1"),
+    "capacity_max_below_start": ("shape.max_users:", "at least start_users"),
+    "empty_steps": ("shape.steps:", "list of user counts"),
+    "fractional_users": ("shape.users:", "whole number"),
+    "negative_duration": ("shape.duration:", "not a duration"),
+    "negative_spawn_rate": ("shape.spawn_rate:", "more than 0"),
+    "negative_weight": ("mix.BaselineUser:", "0 or more"),
+    "no_shape": ("shape:", "missing table [shape]"),
+    "not_toml": ("", "not valid TOML"),
+    "ramp_all_zero": ("shape.stages:", "0 users"),
+    "ramp_bad_stage": ("shape.stages[0].pace:", "unknown key"),
+    "stages_bad_mix": ("shape.stages[0].mix:", "user classes"),
+    "tags_not_list": ("tags:", "list of tag names"),
+    "unknown_key": ("colour:", "unknown key"),
+    "unknown_kind": ("shape.kind:", "'wave' is not one of"),
+    "unknown_shape_key": ("shape.ramp:", "unknown key"),
+    "words_duration": ("shape.duration:", "not a duration"),
+    "zero_duration": ("shape.duration:", "more than 0"),
+    "zero_step": ("shape.steps:", "list of user counts"),
+    "zero_users": ("shape.users:", "at least 1"),
+}
+
+
+def test_every_malformed_file_names_its_problem():
+    assert set(PROBLEM) == set(BAD)
+
+
 @pytest.mark.parametrize("name", sorted(BAD))
 def test_malformed_scenarios_are_refused_in_one_line(tmp_path, name):
     (tmp_path / f"{name}.toml").write_text(BAD[name])
     with pytest.raises(BadInput) as err:
         load_scenario(name, [tmp_path])
     assert f"{name}.toml" in err.value.message and "\n" not in err.value.message
+    key, problem = PROBLEM[name]
+    assert f"{key} " in err.value.message and problem in err.value.message
 
 
 def test_every_problem_of_a_file_is_reported_at_once(tmp_path):
