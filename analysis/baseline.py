@@ -28,8 +28,12 @@ def promote(run_path: Path, results_root: Path, replace: bool = False) -> Path:
     if run.source != "swarmgate":
         raise InputError(run_path, "is stock Locust output", "promote a swarmgate run dir (it knows its scenario)")
     scenario = run.meta.get("scenario") or "adhoc"
-    if run.meta.get("partial"):
-        raise InputError(run_path, "is a partial (interrupted) run", "promote a run that finished")
+    if run.meta.get("partial") or run.meta.get("status") != "finished":
+        raise InputError(run_path, f"is not a finished run (status: {run.meta.get('status')}, partial)",
+                         "promote a run that finished")  # fmt: skip
+    if not (run.path / "summary.json").is_file():
+        raise InputError(run_path, "was never analyzed (no summary.json)",
+                         f"run `swarmgate analyze {run_path}` first, then promote it")  # fmt: skip
     target = baseline_dir(results_root, scenario)
     if target.exists() and not replace:
         current = json.loads((target / "baseline.json").read_text()).get("run_id")

@@ -25,6 +25,8 @@ _CONNECTION = {
     "timeout": "timed out",
     "Timeout": "timed out",
     "RemoteDisconnected": "connection closed by the server",
+    "RedirectedElsewhere": "redirected to another host",
+    "redirected to another host": "redirected to another host",
 }
 
 

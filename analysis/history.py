@@ -13,7 +13,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from swarmgate.core.errors import InputError
+from swarmgate.core.errors import InputError, OutputError
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -40,6 +40,11 @@ class HistoryError(InputError):
 def connect(path: Path) -> sqlite3.Connection:
     try:
         return _connect(path)
+    except sqlite3.OperationalError as exc:
+        if "full" in str(exc) or "unable to open" in str(exc) or "readonly" in str(exc):
+            raise OutputError(path, str(exc)) from None
+        raise HistoryError(path, f"is not a usable SQLite history ({exc})",
+                           "move it aside; swarmgate starts a new one") from None  # fmt: skip
     except sqlite3.DatabaseError as exc:
         raise HistoryError(path, f"is not a usable SQLite history ({exc})",
                            "move it aside; swarmgate starts a new one") from None  # fmt: skip
@@ -99,9 +104,11 @@ def record(history: Path, summary: dict, run_path: Path) -> str:
              for row in summary["judged_endpoints"]],
         )  # fmt: skip
         db.execute("COMMIT")
-    except BaseException:
+    except BaseException as exc:
         if db.in_transaction:
             db.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.OperationalError):  # e.g. "database or disk is full": nothing was recorded
+            raise OutputError(history, str(exc)) from None
         raise
     finally:
         db.close()

@@ -6,12 +6,12 @@ defaults, then its scenario's profile, then endpoint overrides (the later wins p
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from swarmgate.analysis.checks import Check, check
 from swarmgate.analysis.compare import Rules
+from swarmgate.core.config import MAX_ITEMS, MAX_MS, MAX_RPS, number_within, printable, read_toml
 from swarmgate.core.errors import InputError
 
 AT_MOST = ("p50_ms", "p75_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms", "error_ratio", "slow_ratio")
@@ -56,6 +56,13 @@ class SlaConfig:
         return merged
 
 
+def metric_bound(metric: str) -> float:
+    """The largest level a metric can sensibly have: ratios 1, rates MAX_RPS, times an hour in ms."""
+    if metric in ("error_ratio", "slow_ratio", "apdex"):
+        return 1.0
+    return MAX_RPS if metric == "min_rps" else MAX_MS
+
+
 def _thresholds(
     table: dict, where: str, problems: list[str], skip: tuple[str, ...] = (), known: tuple[str, ...] = METRICS
 ) -> dict[str, Threshold]:
@@ -64,16 +71,14 @@ def _thresholds(
         if metric in skip:
             continue
         if metric not in known:
-            problems.append(f"{where}{metric}: unknown metric (known: {', '.join(known)})")
+            problems.append(f"{where}{printable(metric)}: unknown metric (known: {', '.join(known)})")
             continue
-        if (
-            not isinstance(value, dict)
-            or set(value) != {"target", "alert"}
-            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in value.values())
-        ):
-            problems.append(f"{where}{metric}: write {{ target = N, alert = M }} with numbers 0 or more")
+        high = metric_bound(metric)
+        levels = [number_within(v, 0, high) for v in value.values()] if isinstance(value, dict) else [None]
+        if not isinstance(value, dict) or set(value) != {"target", "alert"} or None in levels:
+            problems.append(f"{where}{metric}: write {{ target = N, alert = M }} with numbers from 0 to {high:g}")
             continue
-        target, alert = float(value["target"]), float(value["alert"])
+        target, alert = number_within(value["target"], 0, high), number_within(value["alert"], 0, high)
         if (metric not in AT_LEAST and alert < target) or (metric in AT_LEAST and alert > target):
             side = "at or below" if metric in AT_LEAST else "at or beyond"
             problems.append(f"{where}{metric}: the alert level must be {side} the target")
@@ -82,23 +87,14 @@ def _thresholds(
     return found
 
 
-def _read_toml(path: Path) -> dict:
-    try:
-        return tomllib.loads(path.read_bytes().decode("utf-8"))
-    except FileNotFoundError:
-        raise InputError(path, "not found", "give an SLA file with --sla, or leave --sla out for the default") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"is not valid TOML ({exc})", "fix the syntax") from None
-
-
 def _milliseconds(raw: dict, problems: list[str]) -> dict[str, float]:
     numbers = {}
     for key, default in (("apdex_t_ms", 500.0), ("slow_ms", 1000.0)):
-        value = raw.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            problems.append(f"{key}: must be a number of milliseconds above 0")
+        value = number_within(raw.get(key, default), 0, MAX_MS, low_open=True)
+        if value is None:
+            problems.append(f"{key}: must be a number of milliseconds above 0 and at most {MAX_MS:g}")
             value = default
-        numbers[key] = float(value)
+        numbers[key] = value
     return numbers
 
 
@@ -115,9 +111,15 @@ def _endpoint_rules(raw: dict, problems: list[str]) -> tuple[EndpointRule, ...]:
     if not isinstance(endpoint_rules, list):
         problems.append("endpoints: must be a list of [[endpoints]] tables")
         endpoint_rules = []
+    if len(endpoint_rules) > MAX_ITEMS:
+        problems.append(f"endpoints: {len(endpoint_rules):,} rules; at most {MAX_ITEMS}")
+        endpoint_rules = []
     for i, rule in enumerate(endpoint_rules, 1):
-        if not isinstance(rule, dict) or not isinstance(rule.get("name"), str):
+        if not isinstance(rule, dict) or not isinstance(rule.get("name"), str) or not rule["name"]:
             problems.append(f'endpoints[{i}]: needs name = "/path" (and optionally method = "GET")')
+            continue
+        if "method" in rule and not (isinstance(rule["method"], str) and rule["method"].isalpha()):
+            problems.append(f'endpoints[{i}].method: must be an HTTP method such as "GET"')
             continue
         thresholds = _thresholds(rule, f"endpoints[{i}].", problems, skip=("name", "method"))
         rules.append(EndpointRule(rule.get("method"), rule["name"], thresholds))
@@ -128,9 +130,11 @@ def _regression(raw: dict, problems: list[str]) -> Rules:
     regression = {}
     for key, value in _table_at(raw.get("regression", {}), "regression", "[regression]", problems).items():
         if key not in Rules.__dataclass_fields__:
-            problems.append(f"regression.{key}: unknown key (known: {', '.join(Rules.__dataclass_fields__)})")
-        elif isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            problems.append(f"regression.{key}: must be a number 0 or more")
+            problems.append(
+                f"regression.{printable(key)}: unknown key (known: {', '.join(Rules.__dataclass_fields__)})"
+            )
+        elif number_within(value, 0, 1.0 if key == "p_value" else 1e6) is None:
+            problems.append(f"regression.{key}: must be a number from 0 to {1 if key == 'p_value' else 1e6:g}")
         else:
             regression[key] = float(value)
     return Rules(**regression)
@@ -139,14 +143,15 @@ def _regression(raw: dict, problems: list[str]) -> Rules:
 def load_sla(path: Path | str) -> SlaConfig:
     """Read and validate an SLA file; every problem of the file in one InputError."""
     path = Path(path)
-    raw = _read_toml(path)
-    problems: list[str] = [f"{key}: unknown key (known: {', '.join(TOP_KEYS)})" for key in raw if key not in TOP_KEYS]
+    raw = read_toml(path, "SLA file", "give an SLA file with --sla, or leave --sla out for the default")
+    problems: list[str] = [f"{printable(key)}: unknown key (known: {', '.join(TOP_KEYS)})" for key in raw
+                           if key not in TOP_KEYS]  # fmt: skip
     numbers = _milliseconds(raw, problems)
     defaults = _thresholds(_table_at(raw.get("defaults", {}), "defaults", "[defaults]", problems), "defaults.",
                            problems)  # fmt: skip
     scenarios = {
-        name: _thresholds(_table_at(table, f"scenarios.{name}", f"[scenarios.{name}]", problems),
-                          f"scenarios.{name}.", problems)
+        name: _thresholds(_table_at(table, f"scenarios.{printable(name)}", f"[scenarios.{printable(name)}]",
+                                    problems), f"scenarios.{printable(name)}.", problems)
         for name, table in _table_at(raw.get("scenarios", {}), "scenarios", "[scenarios.NAME]", problems).items()
     }  # fmt: skip
     rules = _endpoint_rules(raw, problems)

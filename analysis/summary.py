@@ -20,6 +20,9 @@ def run_checks(run: Run) -> list[Check]:
     status = run.meta.get("status")
     if status == "crashed" or status == "killed":
         checks.append(("fail", f"the run {status}; its numbers are incomplete"))
+    elif status == "ended":
+        checks.append(("warn", "swarmgate never confirmed this run finished (its process was killed?); "
+                               "its numbers may cover only part of the plan"))  # fmt: skip
     elif run.meta.get("partial"):
         checks.append(("warn", "the run was interrupted; its numbers cover only part of the plan"))
     workers = run.meta.get("workers") or {}

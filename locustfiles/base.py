@@ -9,7 +9,7 @@ from typing import Any
 from locust import FastHttpUser
 
 from swarmgate.locustfiles.auth import credentials_for
-from swarmgate.locustfiles.client import finish, send
+from swarmgate.locustfiles.client import RedirectedElsewhere, finish, same_origin_redirects_only, send
 from swarmgate.locustfiles.naming import group_name
 from swarmgate.locustfiles.validation import Shape, shape_problem
 
@@ -36,6 +36,10 @@ class SwarmgateUser(FastHttpUser):
         if "_swarmgate_context" not in cls.__dict__:
             cls._swarmgate_context = {"user_class": cls.__name__}
         return cls._swarmgate_context
+
+    def __init__(self, environment) -> None:
+        super().__init__(environment)
+        same_origin_redirects_only(self.client)
 
     def on_start(self) -> None:
         self.auth_headers: dict[str, str] = {}
@@ -89,6 +93,8 @@ class SwarmgateUser(FastHttpUser):
         error = error or (getattr(response, "error", None) if not status else None)
         if error is not None:
             cause = getattr(error, "original", None) or error  # geventhttpclient wraps it in RetriesExceeded
+            if isinstance(cause, RedirectedElsewhere):
+                return "redirected to another host", None
             return f"no response: {type(cause).__name__}", None
         if status != expect:
             return f"status {status}, expected {expect}", None

@@ -15,10 +15,32 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from locust.contrib.fasthttp import FAILURE_EXCEPTIONS, FastHttpSession, FastResponse
+from geventhttpclient.useragent import ConnectionError as ClientError
+from locust.contrib.fasthttp import FAILURE_EXCEPTIONS, FastHttpSession, FastRequest, FastResponse
 from locust.exception import CatchResponseError
 
 Report = dict[str, Any]
+
+
+class RedirectedElsewhere(ClientError):
+    """A redirect to another scheme, host or port: the request fails instead of following it."""
+
+
+class SameOriginRequest(FastRequest):
+    """A request that follows redirects within its origin only, so credentials and load stay on the
+    host under test (geventhttpclient would follow any redirect, dropping only the Authorization header).
+    """
+
+    def redirect(self, code: int, location: str) -> None:
+        target = self.url_split.redirect(location)
+        if (target.scheme, target.host, target.port) != self.original_origin:
+            raise RedirectedElsewhere(self.url, f"redirected to another host ({target.scheme}://{target.host})")
+        super().redirect(code, location)
+
+
+def same_origin_redirects_only(session: FastHttpSession) -> None:
+    """Make the session's user agent refuse cross-origin redirects (a failure of that request)."""
+    session.client.request_type = SameOriginRequest
 
 
 def send(

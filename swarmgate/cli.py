@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from swarmgate.core.errors import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_USAGE, SwarmgateError
+from swarmgate.core.errors import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_RUN, EXIT_USAGE, SwarmgateError
 from swarmgate.demo.cli import demo, demo_args_from, demo_knob_options, faults_from_knobs
 from swarmgate.options import (
     host_option,
@@ -234,3 +234,9 @@ def main(argv: list[str] | None = None) -> None:
             raise
         click.echo(f"swarmgate: {exc.message}", err=True)
         sys.exit(exc.exit_code)
+    except OSError as exc:  # an output that could not be written, wherever: one line, exit 3
+        if debug:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"swarmgate: {where}{exc.strerror or exc}; free some space or check permissions", err=True)
+        sys.exit(EXIT_RUN)

@@ -14,7 +14,7 @@ from swarmgate.analysis.history import record
 from swarmgate.analysis.series import report_series
 from swarmgate.analysis.sla import load_sla
 from swarmgate.core.defaults import default_file
-from swarmgate.core.files import write_atomic
+from swarmgate.core.files import commit, discard, make_dir, stage, write_atomic
 from swarmgate.reports.ci_files import junit_xml, summary_markdown
 from swarmgate.reports.html import report_html
 
@@ -38,11 +38,18 @@ def analyze_and_write(target: Path | str, sla_path: Path | None = None, out_dir:
              "summary.md": summary_markdown(summary)}  # fmt: skip
     if report:
         files["report.html"] = report_html(summary, report_series(run, summary))
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        write_atomic(folder / name, text)
-    if history is not None:
-        record(history, summary, run.path)
+    make_dir(folder)
+    staged: list[tuple[Path, Path]] = []
+    try:  # every file on disk under a temporary name, then the history, then the names: never half
+        for name, text in files.items():
+            staged.append((stage(folder / name, text), folder / name))
+        if history is not None:
+            record(history, summary, run.path)
+    except BaseException:
+        discard(tmp for tmp, _ in staged)
+        raise
+    for tmp, path in staged:
+        commit(tmp, path)
     return summary, folder
 
 
@@ -51,6 +58,6 @@ def render_report(target: Path | str, out: Path | None = None) -> Path:
     summary, run = analyzed(target)
     path = out or default_folder(run) / "report.html"
     html = report_html(summary, report_series(run, summary))
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dir(path.parent)
     write_atomic(path, html)
     return path

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import re
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -14,8 +17,8 @@ from importlib.resources import files
 from pathlib import Path
 
 import swarmgate
-from swarmgate.core.errors import EXIT_INTERRUPTED, EXIT_PASS, EXIT_RUN, RunFailed
-from swarmgate.core.files import write_atomic
+from swarmgate.core.errors import EXIT_INTERRUPTED, EXIT_PASS, EXIT_RUN, BadInput, RunFailed
+from swarmgate.core.files import make_dir, write_atomic
 from swarmgate.core.net import LOOPBACK
 from swarmgate.core.plan import plan_to_json
 from swarmgate.locustfiles.auth import from_env
@@ -61,7 +64,7 @@ class RunOutcome:
 def new_run_dir(results_root: Path, scenario: str) -> tuple[str, Path]:
     run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     run_dir = results_root / scenario / run_id
-    run_dir.mkdir(parents=True, exist_ok=False)
+    make_dir(run_dir, exist_ok=False)
     return run_id, run_dir
 
 
@@ -100,24 +103,27 @@ def master_options(options: RunOptions) -> list[str]:
     """A master bound to loopback unless told otherwise (Locust's default is every interface)."""
     expected = options.workers or options.remote_workers
     bind = LOOPBACK if options.workers else options.master_bind
-    return ["--master", "--master-bind-host", bind, "--master-bind-port", str(options.master_port),
-            "--expect-workers", str(expected), "--expect-workers-max-wait", str(WORKERS_WAIT_S)]  # fmt: skip
+    return ["--master", f"--master-bind-host={bind}", f"--master-bind-port={options.master_port}",
+            f"--expect-workers={expected}", f"--expect-workers-max-wait={WORKERS_WAIT_S}"]  # fmt: skip
 
 
 def worker_command(locustfile: Path, master_host: str, port: int, logfile: Path) -> list[str]:
-    return [sys.executable, "-m", "locust", "-f", f"{locustfile},{SHAPE_FILE}", "--worker",
-            "--master-host", master_host, "--master-port", str(port), "--logfile", str(logfile)]  # fmt: skip
+    return [sys.executable, "-m", "locust", f"--locustfile={locustfile},{SHAPE_FILE}", "--worker",
+            f"--master-host={master_host}", f"--master-port={port}", f"--logfile={logfile}"]  # fmt: skip
 
 
 def locust_command(scenario: Scenario, options: RunOptions, host: str, run_dir: Path) -> list[str]:
-    """Locust runs the users of options.locustfile; ScenarioShape (second -f file) drives the stages."""
-    prefix = str(run_dir / "locust")
-    # User classes go right after -f: Locust's --tags / --exclude-tags take every word that follows them.
-    cmd = [sys.executable, "-m", "locust", "-f", f"{options.locustfile},{SHAPE_FILE}", *scenario.user_classes,
-           "--headless", "--host", host,
-           "--csv", prefix, "--csv-full-history", "--json-file", prefix, "--html", str(run_dir / "locust_report.html"),
-           "--logfile", str(run_dir / "locust.log"), "--only-summary", "--exit-code-on-error", "0",
-           "--slow-threshold-ms", f"{options.slow_threshold_ms:g}"]  # fmt: skip
+    """Locust runs the users of options.locustfile; ScenarioShape (second file) drives the stages.
+
+    Every value is attached to its option (`--host=URL`), so none can be read as another option; user
+    classes and tags were checked to be identifiers when the scenario was loaded.
+    """
+    prefix = run_dir / "locust"
+    # User classes go right after the locustfile: Locust's --tags / --exclude-tags take every word after them.
+    cmd = [sys.executable, "-m", "locust", f"--locustfile={options.locustfile},{SHAPE_FILE}", *scenario.user_classes,
+           "--headless", f"--host={host}", f"--csv={prefix}", "--csv-full-history", f"--json-file={prefix}",
+           f"--html={run_dir / 'locust_report.html'}", f"--logfile={run_dir / 'locust.log'}", "--only-summary",
+           "--exit-code-on-error=0", f"--slow-threshold-ms={options.slow_threshold_ms:g}"]  # fmt: skip
     if options.workers or options.remote_workers:
         cmd += master_options(options)
     if scenario.tags:
@@ -202,6 +208,24 @@ def plan_facts(scenario: Scenario) -> dict:
             "duration_s": round(scenario.duration_s, 3), "mix": scenario.mix, "stages": stages}  # fmt: skip
 
 
+FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)')
+
+
+def import_problem(log: Path) -> str | None:
+    """`file, line N: Error: message` when Locust's log shows it could not import a locustfile, else None."""
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    if "load_locustfile" not in text or "Traceback" not in text:
+        return None
+    lines = [line for line in text.splitlines() if line.strip()]
+    frames = [m for m in map(FRAME.match, lines) if m and "site-packages" not in m["file"]
+              and not m["file"].startswith("<")]  # fmt: skip
+    where = f"{frames[-1]['file']}, line {frames[-1]['line']}: " if frames else ""
+    return f"{where}{lines[-1].strip()[:300]}"
+
+
 def run_status(supervisor: Supervisor, killed: bool, proc: subprocess.Popen | None) -> str:
     if supervisor.interrupted:
         return "interrupted"
@@ -256,6 +280,12 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
         supervisor.stop(proc)
         for worker in workers:  # workers quit when their master tells them; stragglers are stopped by PID
             supervisor.wait(worker, time.monotonic() + 15)
+    problem = import_problem(run_dir / "locust.out") if proc.returncode and not supervisor.interrupted else None
+    if problem:  # the user's locustfile: bad input, and no run happened, so no run dir is left behind
+        shutil.rmtree(run_dir, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            run_dir.parent.rmdir()  # the scenario's folder, if this was its only run
+        raise BadInput(f"the locustfile cannot be imported: {problem}; fix it and run again")
     return finish_run(scenario, options, run_id, run_dir, started, supervisor, killed, proc, demo)
 
 

@@ -9,13 +9,27 @@ refused with the file, the key and a hint, all problems of a file in one line, e
 
 from __future__ import annotations
 
+import math
 import re
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from swarmgate.core import plan as plans
+from swarmgate.core.config import (
+    IDENTIFIER,
+    MAX_ARRIVAL_RATE,
+    MAX_DURATION_S,
+    MAX_ITEMS,
+    MAX_MS,
+    MAX_SPAWN_RATE,
+    MAX_TAGS,
+    MAX_USERS,
+    number_within,
+    printable,
+    read_toml,
+    whole_within,
+)
 from swarmgate.core.defaults import scenario_dirs
 from swarmgate.core.errors import BadInput
 from swarmgate.core.plan import Capacity, Stage
@@ -38,14 +52,16 @@ _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.
 def parse_duration(value: object) -> float:
     """'90s', '5m', '1h30m' or a number of seconds -> seconds (> 0)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, int) and abs(value) > MAX_DURATION_S:
+            raise ValueError(f"{shown(value)}: a duration must be at most {MAX_DURATION_S:g} s (30 days)")
         seconds = float(value)
     elif isinstance(value, str) and value.strip() and (m := _DURATION.match(value.strip())):
         h, mi, s = (float(g) if g else 0.0 for g in m.groups())
         seconds = h * 3600 + mi * 60 + s
     else:
-        raise ValueError(f"{value!r} is not a duration; write e.g. '30s', '5m' or '1h30m'")
-    if seconds <= 0:
-        raise ValueError(f"{value!r}: a duration must be more than 0")
+        raise ValueError(f"{shown(value)} is not a duration; write e.g. '30s', '5m' or '1h30m'")
+    if not math.isfinite(seconds) or seconds <= 0 or seconds > MAX_DURATION_S:
+        raise ValueError(f"{shown(value)}: a duration must be more than 0 and at most 30 days")
     return seconds
 
 
@@ -84,6 +100,11 @@ class Scenario:
         return ",".join(f"{name}={weight}" for name, weight in self.mix.items() if weight > 0)
 
 
+def shown(value: object) -> str:
+    """A value as the message shows it: its repr, cut short (a file may hold megabytes in one value)."""
+    return printable(repr(value))
+
+
 class Fields:
     """Reads one TOML table, collecting every problem instead of stopping at the first."""
 
@@ -96,23 +117,25 @@ class Fields:
     def unknown(self, allowed: set[str]) -> None:
         for key in self.table:
             if key not in allowed:
-                self.problem(key, f"unknown key (known here: {', '.join(sorted(allowed))})")
+                self.problem(printable(key), f"unknown key (known here: {', '.join(sorted(allowed))})")
 
-    def count(self, key: str, default: Any = None, minimum: int = 1) -> int:
-        value = self.table.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            self.problem(key, f"must be a whole number of at least {minimum}, got {value!r}")
+    def count(self, key: str, default: Any = None, minimum: int = 1, maximum: int = MAX_USERS) -> int:
+        value = whole_within(self.table.get(key, default), minimum, maximum)
+        if value is None:
+            self.problem(
+                key, f"must be a whole number from {minimum} to {maximum:,}, got {shown(self.table.get(key, default))}"
+            )
             return max(minimum, 1)
         return value
 
-    def number(self, key: str, default: Any = None, upper: float | None = None) -> float:
-        value = self.table.get(key, default)
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
-        if not ok or (upper is not None and value > upper):
-            bound = f"between 0 and {upper:g}" if upper is not None else "more than 0"
-            self.problem(key, f"must be a number {bound}, got {value!r}")
+    def number(self, key: str, default: Any = None, upper: float = MAX_SPAWN_RATE) -> float:
+        value = number_within(self.table.get(key, default), 0, upper, low_open=True)
+        if value is None:
+            self.problem(
+                key, f"must be a number more than 0 and at most {upper:g}, got {shown(self.table.get(key, default))}"
+            )
             return 1.0
-        return float(value)
+        return value
 
     def duration(self, key: str, default: Any = None) -> float:
         try:
@@ -121,19 +144,43 @@ class Fields:
             self.problem(key, str(exc))
             return 1.0
 
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.table.get(key, default)
+        if not isinstance(value, bool):
+            self.problem(key, f"must be true or false, got {shown(value)}")
+            return default
+        return value
+
     def counts(self, key: str) -> list[int]:
         value = self.table.get(key)
-        if not isinstance(value, list) or not value or not all(isinstance(v, int) and v > 0 for v in value):
-            self.problem(key, f"must be a list of user counts above 0, e.g. [5, 20, 50], got {value!r}")
+        if (not isinstance(value, list) or not value or len(value) > MAX_ITEMS
+                or any(whole_within(v, 1, MAX_USERS) is None for v in value)):  # fmt: skip
+            self.problem(key, f"must be a list of 1 to {MAX_ITEMS} user counts from 1 to {MAX_USERS:,}, e.g. "
+                              f"[5, 20, 50], got {shown(value)}")  # fmt: skip
             return [1]
         return value
 
     def tables(self, key: str) -> list[Fields]:
         value = self.table.get(key)
-        if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
-            self.problem(key, "must be a non-empty list of tables, e.g. [{duration = '2m', users = 50}]")
+        if (
+            not isinstance(value, list)
+            or not value
+            or len(value) > MAX_ITEMS
+            or not all(isinstance(v, dict) for v in value)
+        ):
+            self.problem(key, f"must be a list of 1 to {MAX_ITEMS} tables, e.g. [{{duration = '2m', users = 50}}]")
             return []
         return [Fields(item, f"{self.where}{key}[{i}].", self.problems) for i, item in enumerate(value)]
+
+    def names(self, key: str) -> tuple[str, ...]:
+        """A list of tags: identifiers (letters, digits, _ . -, not starting with - or .), at most MAX_TAGS."""
+        value = self.table.get(key, [])
+        if (not isinstance(value, list) or len(value) > MAX_TAGS
+                or not all(isinstance(v, str) and IDENTIFIER.match(v) for v in value)):  # fmt: skip
+            self.problem(key, f"must be a list of at most {MAX_TAGS} tag names (letters, digits, _ . -, starting "
+                              f"with a letter, digit or _; up to 64 characters), got {shown(value)}")  # fmt: skip
+            return ()
+        return tuple(value)
 
 
 def build_plan(shape: Fields, kind: str) -> tuple[list[Stage], Capacity | None]:
@@ -156,22 +203,33 @@ def build_plan(shape: Fields, kind: str) -> tuple[list[Stage], Capacity | None]:
             shape.problem("stages", "every stage has 0 users; nothing would run")
         return plans.linear(targets, shape.count("start_users", 0, minimum=0)), None
     if kind == "stages":
-        stages = []
-        for index, stage in enumerate(shape.tables("stages"), 1):
-            stage.unknown({"name", "duration", "users", "spawn_rate", "steady", "mix"})
-            mix = stage.table.get("mix", [])
-            if not isinstance(mix, list) or any(name not in USER_CLASSES for name in mix):
-                stage.problem("mix", f"must list user classes among {', '.join(USER_CLASSES)}, got {mix!r}")
-                mix = []
-            stages.append(Stage(str(stage.table.get("name", f"stage-{index}")), stage.duration("duration"),
-                                stage.count("users"), stage.number("spawn_rate", 10),
-                                bool(stage.table.get("steady", True)), tuple(mix)))  # fmt: skip
-        return stages, None
+        return [stage_of(stage, index) for index, stage in enumerate(shape.tables("stages"), 1)], None
     start, step, most = shape.count("start_users"), shape.count("step_users"), shape.count("max_users")
     if most < start:
         shape.problem("max_users", f"must be at least start_users ({start})")
-    capacity = Capacity(shape.number("breach_p95_ms", 500.0), shape.number("breach_error_ratio", 0.01, upper=1))
+    elif (most - start) // step + 1 > MAX_ITEMS:
+        shape.problem(
+            "max_users", f"gives {(most - start) // step + 1:,} steps; at most {MAX_ITEMS} (raise step_users)"
+        )
+        most = start
+    capacity = Capacity(shape.number("breach_p95_ms", 500.0, upper=MAX_MS),
+                        shape.number("breach_error_ratio", 0.01, upper=1))  # fmt: skip
     return plans.steps(list(range(start, most + 1, step)), shape.duration("step_duration"), rate), capacity
+
+
+def stage_of(stage: Fields, index: int) -> Stage:
+    """One [[shape.stages]] table of a `stages` plan."""
+    stage.unknown({"name", "duration", "users", "spawn_rate", "steady", "mix"})
+    mix = stage.table.get("mix", [])
+    if not isinstance(mix, list) or any(name not in USER_CLASSES for name in mix):
+        stage.problem("mix", f"must list user classes among {', '.join(USER_CLASSES)}, got {shown(mix)}")
+        mix = []
+    name = stage.table.get("name", f"stage-{index}")
+    if not isinstance(name, str) or not 0 < len(name) <= 100:
+        stage.problem("name", f"must be a text of 1 to 100 characters, got {shown(name)}")
+        name = f"stage-{index}"
+    return Stage(name, stage.duration("duration"), stage.count("users"), stage.number("spawn_rate", 10),
+                 stage.flag("steady", True), tuple(mix))  # fmt: skip
 
 
 def scenario_path(name_or_path: str, directories: list[Path] | None = None) -> Path:
@@ -192,44 +250,60 @@ def scenario_path(name_or_path: str, directories: list[Path] | None = None) -> P
 
 
 def load_scenario(name_or_path: str, directories: list[Path] | None = None) -> Scenario:
+    """Read and validate a scenario file; every problem of the file in one BadInput line."""
     path = scenario_path(name_or_path, directories)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise BadInput(f"{path}: not valid TOML ({exc}); fix the syntax") from None
+    raw = read_toml(path, "scenario file", "give a scenario file, e.g. one of the packaged scenarios")
     problems: list[str] = []
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", path.stem):
+        problems.append(f"file name: {shown(path.stem)} is not a scenario name (letters, digits, - and _, it names "
+                        "the results folder); rename the file")  # fmt: skip
     top = Fields(raw, "", problems)
     top.unknown(TOP_KEYS)
+    plan, capacity, kind = shape_of(raw, problems)
+    mix = mix_of(raw, problems)
+    arrival_rate = top.number("arrival_rate", upper=MAX_ARRIVAL_RATE) if "arrival_rate" in raw else None
+    tags, exclude_tags = top.names("tags"), top.names("exclude_tags")
+    description, sla = raw.get("description", ""), raw.get("sla")
+    if not isinstance(description, str) or len(description) > 10_000:
+        problems.append("description: must be a text of at most 10,000 characters")
+    if sla is not None and not (isinstance(sla, str) and IDENTIFIER.match(sla)):
+        problems.append(f'sla: must be the name of an SLA profile, e.g. "peak", got {shown(sla)}')
+    if sum(stage.duration_s for stage in plan) > MAX_DURATION_S:
+        problems.append("shape: the plan lasts more than 30 days; shorten it")
+    if problems:
+        raise BadInput(f"{path}: " + "; ".join(problems))
+    return Scenario(name=path.stem, plan=tuple(plan), kind=kind, mix=mix, description=description, sla=sla,
+                    tags=tags, exclude_tags=exclude_tags, arrival_rate=arrival_rate, capacity=capacity,
+                    path=path)  # fmt: skip
+
+
+def shape_of(raw: dict, problems: list[str]) -> tuple[list[Stage], Capacity | None, str]:
+    """The [shape] table: (plan, capacity search or None, kind)."""
+    placeholder = [Stage("x", 1, 1, 1, True)]
     shape_table = raw.get("shape")
     if not isinstance(shape_table, dict):
         problems.append("shape: missing table [shape] with kind = " + " | ".join(SHAPE_KEYS))
-        plan, capacity, kind = [Stage("x", 1, 1, 1, True)], None, "constant"
-    else:
-        kind = shape_table.get("kind")
-        if kind not in SHAPE_KEYS:
-            problems.append(f"shape.kind: {kind!r} is not one of {', '.join(SHAPE_KEYS)}")
-            plan, capacity = [Stage("x", 1, 1, 1, True)], None
-        else:
-            plan, capacity = build_plan(Fields(shape_table, "shape.", problems), kind)
+        return placeholder, None, "constant"
+    kind = shape_table.get("kind")
+    if not isinstance(kind, str) or kind not in SHAPE_KEYS:
+        problems.append(f"shape.kind: {shown(kind)} is not one of {', '.join(SHAPE_KEYS)}")
+        return placeholder, None, "constant"
+    plan, capacity = build_plan(Fields(shape_table, "shape.", problems), kind)
+    return plan or placeholder, capacity, kind
+
+
+def mix_of(raw: dict, problems: list[str]) -> dict[str, int]:
+    """The [mix] table: user class = weight, classes from the allow-list only."""
     mix = raw.get("mix", DEFAULT_MIX)
     if not isinstance(mix, dict) or not mix:
         problems.append("mix: must be a table of user class = weight")
-        mix = {}
+        return {}
     for cls, weight in mix.items():
         if cls not in USER_CLASSES:
-            problems.append(f"mix.{cls}: not a user class (known: {', '.join(USER_CLASSES)})")
-        if isinstance(weight, bool) or not isinstance(weight, int) or weight < 0:
-            problems.append(f"mix.{cls}: weight must be a whole number 0 or more, got {weight!r}")
-    if mix and not any(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in mix.values()):
+            problems.append(f"mix.{printable(cls)}: not a user class (known: {', '.join(USER_CLASSES)})")
+        if whole_within(weight, 0, 1_000_000) is None:
+            problems.append(f"mix.{printable(cls)}: weight must be a whole number from 0 to 1,000,000, "
+                            f"got {shown(weight)}")  # fmt: skip
+    if not any(whole_within(w, 1, 1_000_000) for w in mix.values()):
         problems.append("mix: at least one user class needs a weight above 0")
-    arrival_rate = top.number("arrival_rate") if "arrival_rate" in raw else None
-    for key in ("tags", "exclude_tags"):
-        if not isinstance(raw.get(key, []), list) or not all(isinstance(t, str) for t in raw.get(key, [])):
-            problems.append(f"{key}: must be a list of tag names")
-    if problems:
-        raise BadInput(f"{path}: " + "; ".join(problems))
-    return Scenario(
-        name=path.stem, plan=tuple(plan), kind=kind, mix=dict(mix), description=str(raw.get("description", "")),
-        sla=raw.get("sla"), tags=tuple(raw.get("tags", ())), exclude_tags=tuple(raw.get("exclude_tags", ())),
-        arrival_rate=arrival_rate, capacity=capacity, path=path,
-    )  # fmt: skip
+    return dict(mix)

@@ -1,9 +1,18 @@
 """The one process supervisor: children started in their own process group, waited on with
-SIGINT/SIGTERM live, stopped by PID (never by name), and never left running after we end."""
+SIGINT/SIGTERM live, stopped by PID (never by name), and never left running after we end.
+
+Even when we are killed with SIGKILL (no handler runs), Linux's parent-death signal (prctl
+PR_SET_PDEATHSIG, set in each child between fork and exec) stops every child within a second: Locust
+gets SIGINT (it stops its users and writes its files), the demo SIGTERM. A child that finds its parent
+already gone at that moment signals itself. Elsewhere children are stopped on our exit only.
+"""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from swarmgate.core.errors import RunFailed
+from swarmgate.core.files import make_dir
 from swarmgate.core.net import LOOPBACK
 
 DEMO_START_TIMEOUT_S = 20.0
@@ -34,6 +44,33 @@ def child_env(extra: dict[str, str]) -> dict[str, str]:
     env.update(extra)
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
+
+
+def _libc_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
+    except OSError:
+        return None
+
+
+PRCTL = _libc_prctl()
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(signum: int) -> Callable[[], None] | None:
+    """A preexec function: the child receives `signum` when this process dies, however it dies."""
+    if PRCTL is None:
+        return None
+    parent = os.getpid()
+
+    def arm() -> None:  # runs in the child, between fork and exec: async-signal-safe calls only
+        PRCTL(PR_SET_PDEATHSIG, signum, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the signal was armed
+            os.kill(os.getpid(), signum)
+
+    return arm
 
 
 def stop_process(proc: subprocess.Popen, grace_s: float = 10.0, first: int = signal.SIGTERM) -> int | None:
@@ -88,8 +125,8 @@ class Supervisor:
               stop_signal: int = signal.SIGTERM, grace_s: float = 10.0) -> subprocess.Popen:  # fmt: skip
         """Start `command` in its own session with stdout and stderr to log_path; no standard input."""
         with open(log_path, "ab") as log:
-            proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    env=env, start_new_session=True)  # fmt: skip
+            proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                    start_new_session=True, preexec_fn=die_with_parent(stop_signal))  # fmt: skip
         self.children.append((proc, stop_signal, grace_s))
         if main:
             self.main = proc
@@ -145,7 +182,7 @@ class DemoProcess:
 
 def start_demo(supervisor: Supervisor, work_dir: Path, demo_args: list[str], env: dict[str, str]) -> DemoProcess:
     """Start the demo target (`python -m swarmgate.demo`) on a free port; wait until it writes its port."""
-    work_dir.mkdir(parents=True, exist_ok=True)
+    make_dir(work_dir)
     port_file = work_dir / "demo.port"
     port_file.unlink(missing_ok=True)
     db_path, log_path = work_dir / "demo.sqlite", work_dir / "demo.log"
@@ -158,6 +195,8 @@ def start_demo(supervisor: Supervisor, work_dir: Path, demo_args: list[str], env
             return DemoProcess(proc, int(port_file.read_text().strip()), db_path, log_path)
         if proc.poll() is not None:
             last = (log_path.read_text(errors="replace").strip().splitlines() or ["no output"])[-1]
+            if shutil.disk_usage(work_dir).free < 1_000_000:
+                last += f"; the disk holding {work_dir} is full"
             raise RunFailed(f"the demo target exited at start (code {proc.returncode}): {last}")
         time.sleep(0.05)
     raise RunFailed(f"the demo target did not start within {DEMO_START_TIMEOUT_S:g} s; see {log_path}")

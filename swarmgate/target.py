@@ -8,10 +8,14 @@ from urllib.parse import urlsplit
 from swarmgate.core.errors import BadInput, RunFailed
 
 CONNECT_TIMEOUT_S = 3.0
+MAX_URL_LENGTH = 2048  # what browsers and most servers accept; a longer "host" is a mistake
 
 
 def validate_host(url: str) -> str:
     """Return the URL without a trailing slash, or raise BadInput with the fix."""
+    if len(url) > MAX_URL_LENGTH:
+        raise BadInput(f"--host: {len(url)} characters is too long for a URL (at most {MAX_URL_LENGTH}); "
+                       "give the base URL of the API, e.g. http://127.0.0.1:8000")  # fmt: skip
     if any(ch.isspace() for ch in url) or any(ord(ch) < 32 for ch in url):
         raise BadInput(f"--host {url!r}: contains whitespace or control characters; give a plain URL")
     try:
@@ -21,6 +25,11 @@ def validate_host(url: str) -> str:
         raise BadInput(f"--host: not a valid URL ({exc}); expected e.g. http://127.0.0.1:8000") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BadInput("--host: expected an http:// or https:// URL with a host name, e.g. http://127.0.0.1:8000")
+    try:
+        parts.hostname.encode("idna")
+    except UnicodeError:
+        raise BadInput("--host: the host name is not a valid DNS name (a label is empty or over 63 characters); "
+                       "check the URL") from None  # fmt: skip
     if parts.username or parts.password:
         raise BadInput(
             "--host: credentials in the URL are refused (they would end up in reports); "

@@ -17,11 +17,18 @@ from pathlib import Path
 
 from swarmgate.core.errors import EXIT_INTERRUPTED, BadInput, RunFailed
 from swarmgate.core.net import EVERY_INTERFACE, LOOPBACK, is_loopback
-from swarmgate.run import RunOptions, new_run_dir, say, start_local_demo
+from swarmgate.run import RunOptions, finish_run_json, new_run_dir, say, start_local_demo
 from swarmgate.supervisor import Supervisor, child_env
 from swarmgate.target import check_reachable, validate_host
 
 CATALOG = Path(str(files("swarmgate.shapes").joinpath("catalog.py")))
+
+
+def read_text_or_empty(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
 
 
 def check_bind(web_host: str, web_login: bool) -> None:
@@ -37,11 +44,11 @@ def check_bind(web_host: str, web_login: bool) -> None:
 
 def web_command(options: RunOptions, host: str, run_dir: Path, web_host: str, web_port: int,
                 web_login: bool) -> list[str]:  # fmt: skip
-    prefix = str(run_dir / "locust")
-    cmd = [sys.executable, "-m", "locust", "-f", f"{options.locustfile},{CATALOG}", "--class-picker",
-           "--web-host", web_host, "--web-port", str(web_port), "--host", host, "--csv", prefix,
-           "--csv-full-history", "--json-file", prefix, "--logfile", str(run_dir / "locust.log"),
-           "--exit-code-on-error", "0"]  # fmt: skip
+    prefix = run_dir / "locust"
+    cmd = [sys.executable, "-m", "locust", f"--locustfile={options.locustfile},{CATALOG}", "--class-picker",
+           f"--web-host={web_host}", f"--web-port={web_port}", f"--host={host}", f"--csv={prefix}",
+           "--csv-full-history", f"--json-file={prefix}", f"--logfile={run_dir / 'locust.log'}",
+           "--exit-code-on-error=0"]  # fmt: skip
     return cmd + (["--web-login"] if web_login else [])
 
 
@@ -85,4 +92,6 @@ def serve(options: RunOptions, web_host: str, web_port: int, web_login: bool) ->
         login = " (login required)" if web_login else ""
         say(options, f"swarmgate: web UI at http://{web_host}:{web_port}{login}; results in {run_dir}; Ctrl-C stops")
         supervisor.wait(proc)
+    if '"status": "ended"' in read_text_or_empty(run_dir / "run.json"):  # Locust ended its last test by itself
+        finish_run_json(run_dir, {"status": "finished", "partial": False})
     return EXIT_INTERRUPTED if supervisor.interrupted else proc.returncode

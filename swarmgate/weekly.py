@@ -11,12 +11,13 @@ import json
 import os
 import shutil
 import time
-import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from swarmgate.core.errors import InputError, RunFailed
+from swarmgate.core.config import MAX_ITEMS, number_within, printable, read_toml, whole_within
+from swarmgate.core.errors import BadInput, InputError, RunFailed
+from swarmgate.target import validate_host
 
 KEYS = {"scenarios", "time_scale", "host", "workers", "retention"}
 RETENTION_KEYS = {"keep_runs", "keep_days"}
@@ -35,40 +36,41 @@ class WeeklyConfig:
 
 def load_config(path: Path) -> WeeklyConfig:
     """Every problem of the file in one line (file, keys, fix)."""
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(path, "does not exist", "create it or give --config") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"is not valid TOML ({exc})", "fix the syntax") from None
-    problems = [f"{key}: unknown key (known: {', '.join(sorted(KEYS))})" for key in raw if key not in KEYS]
+    raw = read_toml(path, "weekly configuration", "create it or give --config")
+    problems = [f"{printable(key)}: unknown key (known: {', '.join(sorted(KEYS))})" for key in raw if key not in KEYS]
     scenarios = raw.get("scenarios")
-    if not isinstance(scenarios, list) or not scenarios or not all(isinstance(s, str) and s for s in scenarios):
-        problems.append('scenarios: must be a non-empty list of scenario names, e.g. ["baseline", "peak"]')
-    scale = raw.get("time_scale", 1.0)
-    if not isinstance(scale, int | float) or isinstance(scale, bool) or not 0.001 <= scale <= 100:
+    if (not isinstance(scenarios, list) or not 0 < len(scenarios) <= MAX_ITEMS
+            or not all(isinstance(s, str) and 0 < len(s) <= 255 for s in scenarios)):  # fmt: skip
+        problems.append('scenarios: must be a list of 1 to 1000 scenario names or .toml paths, e.g. ["peak"]')
+    scale = number_within(raw.get("time_scale", 1.0), 0.001, 100)
+    if scale is None:
         problems.append("time_scale: must be a number from 0.001 to 100")
-    workers = raw.get("workers", 0)
-    if not isinstance(workers, int) or isinstance(workers, bool) or not 0 <= workers <= 64:
+    workers = whole_within(raw.get("workers", 0), 0, 64)
+    if workers is None:
         problems.append("workers: must be a whole number from 0 to 64")
     host = raw.get("host")
-    if host is not None and not isinstance(host, str):
-        problems.append("host: must be a URL string")
+    if host is not None:
+        try:
+            host = validate_host(host) if isinstance(host, str) else None
+        except BadInput as exc:
+            problems.append("host: " + exc.message.removeprefix("--host: ").removeprefix("--host "))
+        if host is None:
+            problems.append("host: must be the URL of the API, e.g. http://127.0.0.1:8000 (leave it out for the demo)")
     retention = raw.get("retention", {})
     if not isinstance(retention, dict):
         problems.append("retention: must be a table with keep_runs and keep_days")
         retention = {}
-    problems += [
-        f"retention.{k}: unknown key (known: keep_days, keep_runs)" for k in retention if k not in RETENTION_KEYS
-    ]
-    keep_runs, keep_days = retention.get("keep_runs", 12), retention.get("keep_days", 90)
-    if not isinstance(keep_runs, int) or isinstance(keep_runs, bool) or keep_runs < 1:
-        problems.append("retention.keep_runs: must be a whole number, 1 or more")
-    if not isinstance(keep_days, int | float) or isinstance(keep_days, bool) or keep_days < 0:
-        problems.append("retention.keep_days: must be a number of days, 0 or more")
+    problems += [f"retention.{printable(k)}: unknown key (known: keep_days, keep_runs)" for k in retention
+                 if k not in RETENTION_KEYS]  # fmt: skip
+    keep_runs = whole_within(retention.get("keep_runs", 12), 1, 1_000_000)
+    keep_days = number_within(retention.get("keep_days", 90), 0, 36_500)
+    if keep_runs is None:
+        problems.append("retention.keep_runs: must be a whole number from 1 to 1,000,000")
+    if keep_days is None:
+        problems.append("retention.keep_days: must be a number of days from 0 to 36,500")
     if problems:
         raise InputError(path, "; ".join(problems), "fix these keys")
-    return WeeklyConfig(path, tuple(scenarios), float(scale), host, workers, keep_runs, float(keep_days))
+    return WeeklyConfig(path, tuple(scenarios), scale, host, workers, keep_runs, keep_days)
 
 
 class WeeklyLock:

@@ -73,7 +73,13 @@ class RunRecorder:
 
     def on_quit(self, exit_code: int, **_kwargs) -> None:
         self.ended = self.ended or time.time()
-        self.write(status="interrupted" if self.interrupted else "finished", exit_code=exit_code)
+        if self.interrupted:
+            status = "interrupted"
+        elif getattr(self.environment.parsed_options, "run_id", None):
+            status = "ended"  # a run `swarmgate run` started: finished only once the orchestrator says so
+        else:
+            status = "finished"
+        self.write(status=status, exit_code=exit_code)
 
     def document(self, status: str, exit_code: int | None) -> dict:
         env = self.environment

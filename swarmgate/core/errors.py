@@ -40,3 +40,12 @@ class RunFailed(SwarmgateError):
     """The run itself could not be made: target unreachable, Locust crashed. Exit 3."""
 
     exit_code = EXIT_RUN
+
+
+class OutputError(SwarmgateError):
+    """An output could not be written (a full disk, no permission): the path and the problem. Exit 3."""
+
+    exit_code = EXIT_RUN
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        super().__init__(f"{path}: cannot write ({problem}); free some space or choose another --results-dir")
