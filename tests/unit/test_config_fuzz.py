@@ -82,6 +82,18 @@ def refused_in_one_line(error: BadInput, path: Path) -> None:
     assert "\n" not in error.message and str(path) in error.message and len(error.message) < 10_000
 
 
+def loaded(tmp_path: Path, name: str, document: dict, load) -> object | None:
+    """What `load` makes of the document written as a file; None when it was refused (in one line)."""
+    path = write(tmp_path, name, document)
+    if path is None:
+        return None
+    try:
+        return load(path)
+    except BadInput as error:
+        refused_in_one_line(error, path)
+        return None
+
+
 def finite_between(value: float, low: float, high: float) -> bool:
     return math.isfinite(value) and low <= value <= high
 
@@ -93,21 +105,15 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=2000, suppress_health_check=[Hea
 @FUZZ
 @given(document=mutated([tomllib.loads(p.read_text()) for p in SCENARIOS]))
 def test_mutated_scenarios_are_refused_or_sound(tmp_path, document):
-    path = write(tmp_path, "fuzzed.toml", document)
-    if path is None:
-        return
-    try:
-        scenario = load_scenario(str(path))
-    except BadInput as error:
-        refused_in_one_line(error, path)
+    scenario = loaded(tmp_path, "fuzzed.toml", document, lambda path: load_scenario(str(path)))
+    if scenario is None:
         return
     assert scenario.plan and scenario.duration_s <= MAX_DURATION_S
     for stage in scenario.plan:
         assert finite_between(stage.duration_s, 1e-9, MAX_DURATION_S)
         assert isinstance(stage.users, int) and 0 <= stage.users <= MAX_USERS
-        assert finite_between(stage.spawn_rate, 1e-9, MAX_SPAWN_RATE * MAX_DURATION_S) and isinstance(
-            stage.steady, bool
-        )
+        assert finite_between(stage.spawn_rate, 1e-9, MAX_SPAWN_RATE * MAX_DURATION_S)
+        assert isinstance(stage.steady, bool)
     assert scenario.arrival_rate is None or finite_between(scenario.arrival_rate, 1e-9, MAX_ARRIVAL_RATE)
     if scenario.capacity is not None:
         assert finite_between(scenario.capacity.breach_p95_ms, 1e-9, MAX_MS)
@@ -120,13 +126,8 @@ def test_mutated_scenarios_are_refused_or_sound(tmp_path, document):
 @FUZZ
 @given(document=mutated([tomllib.loads(packaged("sla.toml").read_text())]))
 def test_mutated_sla_tables_are_refused_or_sound(tmp_path, document):
-    path = write(tmp_path, "sla.toml", document)
-    if path is None:
-        return
-    try:
-        sla = load_sla_file(path)
-    except BadInput as error:
-        refused_in_one_line(error, path)
+    sla = loaded(tmp_path, "sla.toml", document, load_sla_file)
+    if sla is None:
         return
     assert finite_between(sla.apdex_t_ms, 1e-9, MAX_MS) and finite_between(sla.slow_ms, 1e-9, MAX_MS)
     tables = [sla.defaults, *sla.scenarios.values(), *(rule.thresholds for rule in sla.endpoints)]
@@ -148,13 +149,8 @@ WEEKLY = {"scenarios": ["baseline", "peak"], "time_scale": 0.5, "host": "http://
 @FUZZ
 @given(document=mutated([tomllib.loads(packaged("weekly.toml").read_text()), WEEKLY]))
 def test_mutated_weekly_configs_are_refused_or_sound(tmp_path, document):
-    path = write(tmp_path, "weekly.toml", document)
-    if path is None:
-        return
-    try:
-        config = load_config(path)
-    except BadInput as error:
-        refused_in_one_line(error, path)
+    config = loaded(tmp_path, "weekly.toml", document, load_config)
+    if config is None:
         return
     assert config.scenarios and all(isinstance(s, str) and s for s in config.scenarios)
     assert finite_between(config.time_scale, 0.001, 100) and 0 <= config.workers <= 64
