@@ -95,8 +95,11 @@ def drift(run: Run, min_steady_s: float = 30.0) -> dict | None:
             result[name] = None
             continue
         per = 600.0 if name == "target_rss_mb" else 3600.0
+        span = max(x for x, _ in points) - found["x0"]
         result[name] = {**found, f"per_{'10min' if per == 600 else 'hour'}": round(found["slope_per_s"] * per, 3),
-                        "first": round(points[0][1], 3), "last": round(points[-1][1], 3)}  # fmt: skip
+                        "first": round(points[0][1], 3), "last": round(points[-1][1], 3),
+                        "line_first": round(found["intercept"], 3),  # the fitted line at the span's ends: what
+                        "line_last": round(found["intercept"] + found["slope_per_s"] * span, 3)}  # fmt: skip
     return {"warm_up_share": WARM_UP_SHARE, "series": result}
 
 
@@ -120,25 +123,28 @@ def drift_checks(result: dict | None, memory: Threshold, rules: Rules, p_value: 
         add("target_rss_mb_per_10min", status, growth, f"target memory grows {growth:g} MB per 10 min "
               f"({word}, p = {memory_trend['p_value']:.2g}; {memory.target:g} / {memory.alert:g})",
               memory.target, memory.alert)  # fmt: skip
+    # How large a change is comes from the fitted line, not from two raw windows (one noisy window
+    # at either end would otherwise hide, or invent, a trend).
     latency = series.get("p95_ms")
     if latency:
-        rise = latency["last"] - latency["first"]
-        large = rise >= rules.latency_effect(latency["first"])
+        rise = latency["line_last"] - latency["line_first"]
+        large = rise >= rules.latency_effect(latency["line_first"])
         upward = latency["slope_per_s"] > 0 and latency["p_value"] < p_value
         status = "warn" if large and upward else "pass"
         add("p95_ms_per_hour", status, latency["per_hour"], f"p95 moves {latency['per_hour']:g} ms per hour "
-              f"({latency['first']:g} -> {latency['last']:g} ms, p = {latency['p_value']:.2g})")  # fmt: skip
+              f"({latency['line_first']:g} -> {latency['line_last']:g} ms on the fitted line, "
+              f"p = {latency['p_value']:.2g})")  # fmt: skip
     failing = series.get("error_ratio")
     if failing:
-        rise = failing["last"] - failing["first"]
+        rise = failing["line_last"] - failing["line_first"]
         upward = failing["slope_per_s"] > 0 and failing["p_value"] < p_value
         message = f"error ratio moves {failing['per_hour']:g} per hour (p = {failing['p_value']:.2g})"
         add("error_ratio_per_hour", "warn" if upward and rise >= rules.min_error_increase else "pass",
               failing["per_hour"], message)  # fmt: skip
     throughput = series.get("rps")
     if throughput:
-        drop = throughput["first"] - throughput["last"]
-        large = throughput["first"] > 0 and drop / throughput["first"] * 100 >= rules.min_rps_drop_pct
+        drop = throughput["line_first"] - throughput["line_last"]
+        large = throughput["line_first"] > 0 and drop / throughput["line_first"] * 100 >= rules.min_rps_drop_pct
         downward = throughput["slope_per_s"] < 0 and throughput["p_value"] < p_value
         message = f"throughput moves {throughput['per_hour']:g} req/s per hour (p = {throughput['p_value']:.2g})"
         add("rps_per_hour", "warn" if large and downward else "pass", throughput["per_hour"], message)

@@ -51,8 +51,12 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 def check(path: Path) -> None:
-    """Open and close the history, so a bad file is refused before anything else is written."""
-    connect(path).close()
+    """Open and close an existing history, so a bad file is refused before anything else is written.
+
+    A missing one is not created here: the first run recorded creates it.
+    """
+    if path.exists():
+        connect(path).close()
 
 
 def _connect(path: Path) -> sqlite3.Connection:

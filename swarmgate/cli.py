@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import click
+from click.exceptions import NoArgsIsHelpError
 
 from swarmgate.core.errors import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_RUN, EXIT_USAGE, SwarmgateError
 from swarmgate.demo.cli import demo, demo_args_from, demo_knob_options, faults_from_knobs
@@ -222,8 +223,11 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("swarmgate: aborted", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except NoArgsIsHelpError as exc:  # `swarmgate` or `swarmgate baseline` alone: the help, as --help gives it
+        click.echo(exc.ctx.get_help())
+        sys.exit(0)
     except click.UsageError as exc:
-        hint = f" (see: swarmgate {exc.ctx.info_name if exc.ctx else ''} --help)".replace("  ", " ")
+        hint = f" (see: {exc.ctx.command_path if exc.ctx else 'swarmgate'} --help)"
         click.echo(f"swarmgate: {exc.format_message()}{hint}", err=True)
         sys.exit(EXIT_USAGE)
     except click.ClickException as exc:
