@@ -37,12 +37,18 @@ class HistoryError(InputError):
         super().__init__(path, problem, fix)
 
 
+def unwritable(path: Path, exc: sqlite3.OperationalError) -> OutputError:
+    if "locked" in str(exc):
+        return OutputError(path, str(exc), "another swarmgate process is writing it; try again when it is done")
+    return OutputError(path, str(exc))
+
+
 def connect(path: Path) -> sqlite3.Connection:
     try:
         return _connect(path)
     except sqlite3.OperationalError as exc:
-        if "full" in str(exc) or "unable to open" in str(exc) or "readonly" in str(exc):
-            raise OutputError(path, str(exc)) from None
+        if any(word in str(exc) for word in ("full", "unable to open", "readonly", "locked")):
+            raise unwritable(path, exc) from None
         raise HistoryError(path, f"is not a usable SQLite history ({exc})",
                            "move it aside; swarmgate starts a new one") from None  # fmt: skip
     except sqlite3.DatabaseError as exc:
@@ -112,7 +118,7 @@ def record(history: Path, summary: dict, run_path: Path) -> str:
         if db.in_transaction:
             db.execute("ROLLBACK")
         if isinstance(exc, sqlite3.OperationalError):  # e.g. "database or disk is full": nothing was recorded
-            raise OutputError(history, str(exc)) from None
+            raise unwritable(history, exc) from None
         raise
     finally:
         db.close()

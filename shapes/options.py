@@ -7,8 +7,8 @@ from locust import events
 
 @events.init_command_line_parser.add_listener
 def add_shape_options(parser, **_kwargs) -> None:
-    parser.add_argument("--stage-plan", default='{"stages": []}', env_var="SWARMGATE_STAGE_PLAN",
-                        help="the stage plan ScenarioShape runs (JSON, written by `swarmgate run`)")  # fmt: skip
+    parser.add_argument("--stage-plan-file", default="", env_var="SWARMGATE_STAGE_PLAN_FILE",
+                        help="the stage plan ScenarioShape runs (a JSON file `swarmgate run` writes)")  # fmt: skip
     parser.add_argument("--shape-users", type=int, default=10, help="Constant: users; Spike: base users")
     parser.add_argument("--shape-peak-users", type=int, default=100, help="Spike: peak users; Capacity: most users")
     parser.add_argument("--shape-steps", default="5,20,50,100", help="StepLoad: users per step, comma-separated")

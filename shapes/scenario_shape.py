@@ -1,21 +1,24 @@
 """ScenarioShape: runs the stage plan the orchestrator hands it. `swarmgate run` uses this module.
 
-The plan is data (--stage-plan / SWARMGATE_STAGE_PLAN, JSON), already validated and time-scaled by
-`swarmgate run`; the shape does not read scenario files.
+The plan is data (a JSON file named by --stage-plan-file / SWARMGATE_STAGE_PLAN_FILE), already
+validated and time-scaled by `swarmgate run`; the shape does not read scenario files.
 """
 
 from __future__ import annotations
 
-import swarmgate.shapes.options  # noqa: F401  (registers --stage-plan)
+from pathlib import Path
+
+import swarmgate.shapes.options  # noqa: F401  (registers --stage-plan-file)
 from swarmgate.core.plan import Stage, plan_from_json
 from swarmgate.shapes.base import CapacitySearch
 
 
 class ScenarioShape(CapacitySearch):
-    """The plan comes from --stage-plan; a capacity plan also stops at its breaking step."""
+    """The plan comes from --stage-plan-file; a capacity plan also stops at its breaking step."""
 
     def build_plan(self) -> list[Stage]:
-        plan, capacity = plan_from_json(self.runner.environment.parsed_options.stage_plan)
+        path = Path(self.runner.environment.parsed_options.stage_plan_file)
+        plan, capacity = plan_from_json(path.read_text(encoding="utf-8"))
         if capacity is not None:
             self.breach_p95_ms = capacity.breach_p95_ms
             self.breach_error_ratio = capacity.breach_error_ratio

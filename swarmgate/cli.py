@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import re
 import sys
 from pathlib import Path
 
@@ -18,6 +21,9 @@ from swarmgate.options import (
     run_options,
     sla_option,
 )
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+SPACE_OR_PERMISSION = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS}
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -210,6 +216,17 @@ def promote(run_path: Path, replace: bool, results_dir: Path) -> None:
 cli.add_command(demo)
 
 
+def say_error(message: str) -> None:
+    """One line on stderr, whatever the message holds (control characters from a file name are escaped)."""
+    click.echo("swarmgate: " + CONTROL.sub(lambda found: repr(found.group())[1:-1], message), err=True)
+
+
+def os_error_line(exc: OSError) -> str:
+    where = f"{exc.filename}: " if exc.filename else ""
+    fix = "; free some space or check permissions" if exc.errno in SPACE_OR_PERMISSION else ""
+    return f"{where}{exc.strerror or exc}{fix}"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: usage errors and our own errors become one line and an exit code."""
     args = sys.argv[1:] if argv is None else argv
@@ -220,27 +237,28 @@ def main(argv: list[str] | None = None) -> None:
             cli.invoke(ctx)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("swarmgate: aborted", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        say_error("aborted")
         sys.exit(EXIT_INTERRUPTED)
     except NoArgsIsHelpError as exc:  # `swarmgate` or `swarmgate baseline` alone: the help, as --help gives it
         click.echo(exc.ctx.get_help())
         sys.exit(0)
     except click.UsageError as exc:
-        hint = f" (see: {exc.ctx.command_path if exc.ctx else 'swarmgate'} --help)"
-        click.echo(f"swarmgate: {exc.format_message()}{hint}", err=True)
+        say_error(f"{exc.format_message()} (see: {exc.ctx.command_path if exc.ctx else 'swarmgate'} --help)")
         sys.exit(EXIT_USAGE)
     except click.ClickException as exc:
-        click.echo(f"swarmgate: {exc.format_message()}", err=True)
+        say_error(exc.format_message())
         sys.exit(exc.exit_code)
     except SwarmgateError as exc:
         if debug:
             raise
-        click.echo(f"swarmgate: {exc.message}", err=True)
+        say_error(exc.message)
         sys.exit(exc.exit_code)
+    except BrokenPipeError:  # e.g. `swarmgate run | head -1`: the reader left; nothing to say to it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error while exiting
+        sys.exit(EXIT_RUN)
     except OSError as exc:  # an output that could not be written, wherever: one line, exit 3
         if debug:
             raise
-        where = f"{exc.filename}: " if exc.filename else ""
-        click.echo(f"swarmgate: {where}{exc.strerror or exc}; free some space or check permissions", err=True)
+        say_error(os_error_line(exc))
         sys.exit(EXIT_RUN)

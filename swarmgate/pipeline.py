@@ -14,6 +14,7 @@ from swarmgate.analysis.history import record
 from swarmgate.analysis.series import report_series
 from swarmgate.analysis.sla import load_sla
 from swarmgate.core.defaults import default_file
+from swarmgate.core.errors import OutputError
 from swarmgate.core.files import commit, discard, make_dir, stage, write_atomic
 from swarmgate.reports.ci_files import junit_xml, summary_markdown
 from swarmgate.reports.html import report_html
@@ -48,8 +49,12 @@ def analyze_and_write(target: Path | str, sla_path: Path | None = None, out_dir:
     except BaseException:
         discard(tmp for tmp, _ in staged)
         raise
-    for tmp, path in staged:
-        commit(tmp, path)
+    for index, (tmp, path) in enumerate(staged):  # renames in one folder: they need no space
+        try:
+            commit(tmp, path)
+        except OutputError:
+            discard(later for later, _ in staged[index + 1 :])
+            raise
     return summary, folder
 
 

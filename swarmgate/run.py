@@ -23,11 +23,20 @@ from swarmgate.core.net import LOOPBACK
 from swarmgate.core.plan import plan_to_json
 from swarmgate.locustfiles.auth import from_env
 from swarmgate.scenarios import Scenario
-from swarmgate.supervisor import DemoProcess, Supervisor, child_env, free_port, git_revision, start_demo
+from swarmgate.supervisor import (
+    LOCUST,
+    DemoProcess,
+    Supervisor,
+    child_env,
+    free_port,
+    git_revision,
+    start_demo,
+)
 from swarmgate.target import check_reachable, validate_host
 
 DEFAULT_LOCUSTFILE = Path(str(files("swarmgate.locustfiles").joinpath("locustfile.py")))
 SHAPE_FILE = Path(str(files("swarmgate.shapes").joinpath("scenario_shape.py")))
+PLAN_FILE = ".stage_plan.json"  # the plan handed to the shape (any size: no environment or argument limit)
 PROGRESS_EVERY_S = 10.0
 WORKERS_WAIT_S = 60  # a master waits this long for its workers before giving up
 EXIT_GRACE_S = 60.0  # beyond the scenario's duration, before the run is stopped from outside
@@ -108,7 +117,7 @@ def master_options(options: RunOptions) -> list[str]:
 
 
 def worker_command(locustfile: Path, master_host: str, port: int, logfile: Path) -> list[str]:
-    return [sys.executable, "-m", "locust", f"--locustfile={locustfile},{SHAPE_FILE}", "--worker",
+    return [*LOCUST, f"--locustfile={locustfile},{SHAPE_FILE}", "--worker",
             f"--master-host={master_host}", f"--master-port={port}", f"--logfile={logfile}"]  # fmt: skip
 
 
@@ -120,7 +129,7 @@ def locust_command(scenario: Scenario, options: RunOptions, host: str, run_dir: 
     """
     prefix = run_dir / "locust"
     # User classes go right after the locustfile: Locust's --tags / --exclude-tags take every word after them.
-    cmd = [sys.executable, "-m", "locust", f"--locustfile={options.locustfile},{SHAPE_FILE}", *scenario.user_classes,
+    cmd = [*LOCUST, f"--locustfile={options.locustfile},{SHAPE_FILE}", *scenario.user_classes,
            "--headless", f"--host={host}", f"--csv={prefix}", "--csv-full-history", f"--json-file={prefix}",
            f"--html={run_dir / 'locust_report.html'}", f"--logfile={run_dir / 'locust.log'}", "--only-summary",
            "--exit-code-on-error=0", f"--slow-threshold-ms={options.slow_threshold_ms:g}"]  # fmt: skip
@@ -188,7 +197,8 @@ def run_env(scenario: Scenario, options: RunOptions, run_id: str, run_dir: Path,
         "SWARMGATE_RESULTS_DIR": str(run_dir),
         "SWARMGATE_SCENARIO": scenario.name,
         "SWARMGATE_RUN_ID": run_id,
-        "SWARMGATE_STAGE_PLAN": plan_to_json(list(scenario.plan), scenario.capacity),
+        "SWARMGATE_STAGE_PLAN_FILE": str(run_dir / PLAN_FILE),
+        "SWARMGATE_ORCHESTRATED": "1",  # the recorders leave run.json "ended" for us to confirm
         "SWARMGATE_ARRIVAL_RATE": repr(scenario.arrival_rate or 0.0),
         "SWARMGATE_MIX": scenario.mix_option(),
         "SWARMGATE_TARGET_PID": str(demo.pid if demo else 0),
@@ -251,6 +261,7 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
             demo, users_env = start_local_demo(supervisor, run_dir, options)
             host = demo.url
         check_reachable(host)
+        write_atomic(run_dir / PLAN_FILE, plan_to_json(list(scenario.plan), scenario.capacity))
         env = run_env(scenario, options, run_id, run_dir, users_env, demo)
         say(options, f"swarmgate: running '{scenario.name}' ({scenario.users} users, "
                      f"{scenario.duration_s:g} s) against {host}")  # fmt: skip
@@ -278,9 +289,12 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
             if killed:
                 say(options, f"swarmgate: Locust did not stop {EXIT_GRACE_S:g} s after the scenario's end; stopping it")
         supervisor.stop(proc)
-        for worker in workers:  # workers quit when their master tells them; stragglers are stopped by PID
-            supervisor.wait(worker, time.monotonic() + 15)
-    problem = import_problem(run_dir / "locust.out") if proc.returncode and not supervisor.interrupted else None
+        deadline = time.monotonic() + 15  # workers quit when their master tells them; stragglers are stopped
+        for worker in workers:
+            supervisor.wait(worker, deadline)
+    nothing_recorded = not (run_dir / "run.json").exists() and not (run_dir / "locust.json").exists()
+    failed_at_start = proc.returncode and not supervisor.interrupted and not killed and nothing_recorded
+    problem = import_problem(run_dir / "locust.out") if failed_at_start else None
     if problem:  # the user's locustfile: bad input, and no run happened, so no run dir is left behind
         shutil.rmtree(run_dir, ignore_errors=True)
         with contextlib.suppress(OSError):

@@ -225,8 +225,8 @@ def stage_of(stage: Fields, index: int) -> Stage:
         stage.problem("mix", f"must list user classes among {', '.join(USER_CLASSES)}, got {shown(mix)}")
         mix = []
     name = stage.table.get("name", f"stage-{index}")
-    if not isinstance(name, str) or not 0 < len(name) <= 100:
-        stage.problem("name", f"must be a text of 1 to 100 characters, got {shown(name)}")
+    if not isinstance(name, str) or not 0 < len(name) <= 100 or not name.isprintable():
+        stage.problem("name", f"must be one line of 1 to 100 printable characters, got {shown(name)}")
         name = f"stage-{index}"
     return Stage(name, stage.duration("duration"), stage.count("users"), stage.number("spawn_rate", 10),
                  stage.flag("steady", True), tuple(mix))  # fmt: skip
@@ -237,7 +237,7 @@ def scenario_path(name_or_path: str, directories: list[Path] | None = None) -> P
     if name_or_path.endswith(".toml"):
         path = Path(name_or_path)
         if not path.is_file():
-            raise BadInput(f"scenario file {path}: not found; give a path to a .toml file or a scenario name")
+            raise BadInput(f"scenario file {printable(path, 300)}: not found; give a path to a .toml file or a name")
         return path
     directories = scenario_dirs() if directories is None else directories
     if re.fullmatch(r"[A-Za-z0-9_-]+", name_or_path):
@@ -270,6 +270,12 @@ def load_scenario(name_or_path: str, directories: list[Path] | None = None) -> S
         problems.append(f'sla: must be the name of an SLA profile, e.g. "peak", got {shown(sla)}')
     if sum(stage.duration_s for stage in plan) > MAX_DURATION_S:
         problems.append("shape: the plan lasts more than 30 days; shorten it")
+    if any(stage.spawn_rate > MAX_SPAWN_RATE for stage in plan):
+        problems.append(f"shape: a ramp would start more than {MAX_SPAWN_RATE:g} users per second; make it longer")
+    classes = {name for name, weight in mix.items() if weight}
+    stray = sorted({name for stage in plan for name in stage.user_classes} - classes)
+    if stray:
+        problems.append(f"shape.stages: mix names {', '.join(stray)}, which [mix] does not run; add it to [mix]")
     if problems:
         raise BadInput(f"{path}: " + "; ".join(problems))
     return Scenario(name=path.stem, plan=tuple(plan), kind=kind, mix=mix, description=description, sla=sla,

@@ -2,15 +2,14 @@
 SIGINT/SIGTERM live, stopped by PID (never by name), and never left running after we end.
 
 Even when we are killed with SIGKILL (no handler runs), Linux's parent-death signal (prctl
-PR_SET_PDEATHSIG, set in each child between fork and exec) stops every child within a second: Locust
-gets SIGINT (it stops its users and writes its files), the demo SIGTERM. A child that finds its parent
-already gone at that moment signals itself. Elsewhere children are stopped on our exit only.
+PR_SET_PDEATHSIG) stops every child within a second: Locust gets SIGINT (it stops its users and writes
+its files), the demo SIGTERM. Each child starts as a small guard (GUARD) that arms the signal and then
+execs the real program, so nothing runs between fork and exec in this (possibly threaded) process; a
+guard that finds us already gone exits instead. Elsewhere children are stopped on our exit only.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import shutil
 import signal
@@ -46,31 +45,34 @@ def child_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def _libc_prctl() -> Callable[..., int] | None:
+# Started first in each child on Linux: arm the parent-death signal, then become the real program
+# (execv keeps the PID and the armed signal). Run with -I, so nothing from the working directory loads.
+GUARD = """import ctypes, os, sys
+signum, parent = int(sys.argv[1]), int(sys.argv[2])
+try:
+    ctypes.CDLL("libc.so.6").prctl(1, signum, 0, 0, 0)  # PR_SET_PDEATHSIG
+except (OSError, AttributeError):
+    pass
+if os.getppid() != parent:  # the parent died before the signal was armed
+    os._exit(128 + signum)
+os.execv(sys.argv[3], sys.argv[3:])
+"""
+
+
+def python_command(*args: str) -> list[str]:
+    """This Python, without the working directory on sys.path (-P): a user's folder named like a
+    package of ours (./swarmgate/, ./locust/) is never imported in its place."""
+    return [sys.executable, "-P", *args]
+
+
+LOCUST = python_command("-m", "swarmgate.locust_process")  # Locust's command line, our packages pinned
+
+
+def guarded(command: list[str], signum: int) -> list[str]:
+    """`command`, made to receive `signum` when this process dies, however it dies (Linux only)."""
     if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
-    except OSError:
-        return None
-
-
-PRCTL = _libc_prctl()
-PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent(signum: int) -> Callable[[], None] | None:
-    """A preexec function: the child receives `signum` when this process dies, however it dies."""
-    if PRCTL is None:
-        return None
-    parent = os.getpid()
-
-    def arm() -> None:  # runs in the child, between fork and exec: async-signal-safe calls only
-        PRCTL(PR_SET_PDEATHSIG, signum, 0, 0, 0)
-        if os.getppid() != parent:  # the parent died before the signal was armed
-            os.kill(os.getpid(), signum)
-
-    return arm
+        return command
+    return [sys.executable, "-I", "-c", GUARD, str(int(signum)), str(os.getpid()), *command]
 
 
 def stop_process(proc: subprocess.Popen, grace_s: float = 10.0, first: int = signal.SIGTERM) -> int | None:
@@ -125,11 +127,13 @@ class Supervisor:
               stop_signal: int = signal.SIGTERM, grace_s: float = 10.0) -> subprocess.Popen:  # fmt: skip
         """Start `command` in its own session with stdout and stderr to log_path; no standard input."""
         with open(log_path, "ab") as log:
-            proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                                    start_new_session=True, preexec_fn=die_with_parent(stop_signal))  # fmt: skip
+            proc = subprocess.Popen(guarded(command, stop_signal), stdout=log, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, env=env, start_new_session=True)  # fmt: skip
         self.children.append((proc, stop_signal, grace_s))
         if main:
             self.main = proc
+            if self.interrupted:  # a signal came while we were starting: this child stops at once too
+                proc.send_signal(LOCUST_STOP_SIGNAL)
         return proc
 
     def start_locust(self, command: list[str], log_path: Path, env: dict[str, str], *,
@@ -186,8 +190,8 @@ def start_demo(supervisor: Supervisor, work_dir: Path, demo_args: list[str], env
     port_file = work_dir / "demo.port"
     port_file.unlink(missing_ok=True)
     db_path, log_path = work_dir / "demo.sqlite", work_dir / "demo.log"
-    command = [sys.executable, "-m", "swarmgate.demo", "--port", "0", "--port-file", str(port_file),
-               "--db", str(db_path), *demo_args]  # fmt: skip
+    command = python_command("-m", "swarmgate.demo", f"--port-file={port_file}", f"--db={db_path}", "--port=0",
+                             *demo_args)  # fmt: skip
     proc = supervisor.start(command, log_path, env)
     deadline = time.monotonic() + DEMO_START_TIMEOUT_S
     while time.monotonic() < deadline:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 from importlib.resources import files
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 from swarmgate.core.errors import EXIT_INTERRUPTED, BadInput, RunFailed
 from swarmgate.core.net import EVERY_INTERFACE, LOOPBACK, is_loopback
 from swarmgate.run import RunOptions, finish_run_json, new_run_dir, say, start_local_demo
-from swarmgate.supervisor import Supervisor, child_env
+from swarmgate.supervisor import LOCUST, Supervisor, child_env
 from swarmgate.target import check_reachable, validate_host
 
 CATALOG = Path(str(files("swarmgate.shapes").joinpath("catalog.py")))
@@ -45,19 +44,19 @@ def check_bind(web_host: str, web_login: bool) -> None:
 def web_command(options: RunOptions, host: str, run_dir: Path, web_host: str, web_port: int,
                 web_login: bool) -> list[str]:  # fmt: skip
     prefix = run_dir / "locust"
-    cmd = [sys.executable, "-m", "locust", f"--locustfile={options.locustfile},{CATALOG}", "--class-picker",
+    cmd = [*LOCUST, f"--locustfile={options.locustfile},{CATALOG}", "--class-picker",
            f"--web-host={web_host}", f"--web-port={web_port}", f"--host={host}", f"--csv={prefix}",
            "--csv-full-history", f"--json-file={prefix}", f"--logfile={run_dir / 'locust.log'}",
            "--exit-code-on-error=0"]  # fmt: skip
     return cmd + (["--web-login"] if web_login else [])
 
 
-def wait_until_listening(proc: subprocess.Popen, web_host: str, web_port: int, run_dir: Path,
-                         timeout_s: float = 60.0) -> None:  # fmt: skip
+def wait_until_listening(supervisor: Supervisor, proc: subprocess.Popen, web_host: str, web_port: int,
+                         run_dir: Path, timeout_s: float = 60.0) -> None:  # fmt: skip
     """Return once the UI answers; if Locust ends first (a busy port, a bad locustfile), say so: exit 3."""
     address = LOOPBACK if web_host in EVERY_INTERFACE else web_host
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not supervisor.interrupted:
         if proc.poll() is not None:
             raise RunFailed(
                 f"the web UI did not start (Locust exit code {proc.returncode}); see {run_dir / 'locust.out'}"
@@ -67,6 +66,8 @@ def wait_until_listening(proc: subprocess.Popen, web_host: str, web_port: int, r
                 return
         except OSError:
             time.sleep(0.2)
+    if supervisor.interrupted:
+        return  # Ctrl-C while Locust started: the caller waits for it to stop
     raise RunFailed(
         f"the web UI did not answer on {web_host}:{web_port} within {timeout_s:g} s; see {run_dir / 'locust.out'}"
     )
@@ -84,14 +85,17 @@ def serve(options: RunOptions, web_host: str, web_port: int, web_login: bool) ->
         if host is None:
             demo, users_env = start_local_demo(supervisor, run_dir, options)
             host, target_pid = demo.url, str(demo.pid)
+        if supervisor.interrupted:  # Ctrl-C while the demo started: stop here (the demo is stopped on the way out)
+            return EXIT_INTERRUPTED
         env = child_env({**users_env, "SWARMGATE_RESULTS_DIR": str(run_dir), "SWARMGATE_SCENARIO": "web",
                          "SWARMGATE_RUN_ID": run_id, "SWARMGATE_TARGET_PID": target_pid})  # fmt: skip
         proc = supervisor.start_locust(web_command(options, host, run_dir, web_host, web_port, web_login),
                                        run_dir / "locust.out", env, main=True)  # fmt: skip
-        wait_until_listening(proc, web_host, web_port, run_dir)
+        wait_until_listening(supervisor, proc, web_host, web_port, run_dir)
         login = " (login required)" if web_login else ""
         say(options, f"swarmgate: web UI at http://{web_host}:{web_port}{login}; results in {run_dir}; Ctrl-C stops")
         supervisor.wait(proc)
-    if '"status": "ended"' in read_text_or_empty(run_dir / "run.json"):  # Locust ended its last test by itself
+    ended = '"status": "ended"' in read_text_or_empty(run_dir / "run.json")
+    if ended and proc.returncode == 0:  # Locust ended its last test by itself and exited cleanly
         finish_run_json(run_dir, {"status": "finished", "partial": False})
     return EXIT_INTERRUPTED if supervisor.interrupted else proc.returncode

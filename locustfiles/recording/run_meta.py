@@ -75,7 +75,7 @@ class RunRecorder:
         self.ended = self.ended or time.time()
         if self.interrupted:
             status = "interrupted"
-        elif getattr(self.environment.parsed_options, "run_id", None):
+        elif os.environ.get("SWARMGATE_ORCHESTRATED") == "1":
             status = "ended"  # a run `swarmgate run` started: finished only once the orchestrator says so
         else:
             status = "finished"

@@ -47,5 +47,6 @@ class OutputError(SwarmgateError):
 
     exit_code = EXIT_RUN
 
-    def __init__(self, path: Path | str, problem: str) -> None:
-        super().__init__(f"{path}: cannot write ({problem}); free some space or choose another --results-dir")
+    def __init__(self, path: Path | str, problem: str,
+                 fix: str = "free some space or choose another --results-dir") -> None:  # fmt: skip
+        super().__init__(f"{path}: cannot write ({problem}); {fix}")

@@ -21,7 +21,8 @@ def test_workers_data_reaches_the_master(tmp_path, demo, demo_passwords):
     port = closed_port()
     files = f"{LOCUSTFILE},{ROOT / 'shapes' / 'scenario_shape.py'}"
     step = load_scenario("step").scaled(0.05)
-    env = {**os.environ, **demo_passwords["users"], "SWARMGATE_STAGE_PLAN": plan_to_json(list(step.plan), None)}
+    (tmp_path / "plan.json").write_text(plan_to_json(list(step.plan), None))
+    env = {**os.environ, **demo_passwords["users"], "SWARMGATE_STAGE_PLAN_FILE": str(tmp_path / "plan.json")}
     prefix = str(tmp_path / "locust")
     master = subprocess.Popen(
         [sys.executable, "-m", "locust", "-f", files, "BaselineUser", "StressTestUser", "--master", "--headless",

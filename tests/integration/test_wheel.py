@@ -48,9 +48,9 @@ def installed(tmp_path_factory) -> dict:
                                text=True).stdout.strip())  # fmt: skip
     project = base / "project"  # the user's own project: a git repository with folders named like ours
     project.mkdir()
-    for shadow in ("analysis", "reports", "shapes", "locustfiles", "demo"):
+    for shadow in ("analysis", "reports", "shapes", "locustfiles", "demo", "swarmgate", "locust"):
         (project / shadow).mkdir()
-        (project / shadow / "__init__.py").write_text("raise ImportError('the user's own package was imported')\n")
+        (project / shadow / "__init__.py").write_text('raise ImportError("the user\'s own package was imported")\n')
     git = ["git", "-C", str(project), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "."], check=True)

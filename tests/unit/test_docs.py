@@ -212,9 +212,9 @@ def test_every_locust_option_we_add_is_in_docs(module):
 
 def test_the_locust_option_check_reports_a_missing_option():
     flags = locust_options("shapes/options.py")
-    assert "--stage-plan" in flags
-    text = all_docs().replace("--stage-plan", "--stage-file")
-    assert [flag for flag in flags if not mentions_flag(flag, text)] == ["--stage-plan"]
+    assert "--stage-plan-file" in flags
+    text = all_docs().replace("--stage-plan-file", "--stage-file")
+    assert [flag for flag in flags if not mentions_flag(flag, text)] == ["--stage-plan-file"]
 
 
 # --- configuration: docs/configuration.md ---------------------------------------------------------------------------

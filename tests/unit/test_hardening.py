@@ -101,8 +101,8 @@ def test_every_value_reaches_locust_attached_to_its_option(tmp_path):
                         exclude_tags=("heavy",))  # fmt: skip
     options = RunOptions(locustfile=Path("/x/locustfile.py"), workers=2, master_port=5557)
     command = locust_command(scenario, options, "http://127.0.0.1:8000", tmp_path)
-    assert command[:3] == [sys.executable, "-m", "locust"]
-    words = command[3:]
+    assert command[:4] == [sys.executable, "-P", "-m", "swarmgate.locust_process"]  # -P: not the working dir
+    words = command[4:]
     lists = {"--tags": ["read"], "--exclude-tags": ["heavy"]}
     index = 0
     while index < len(words):

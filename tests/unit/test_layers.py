@@ -51,15 +51,25 @@ def layer_of(module: str) -> str:
     return "orchestration"
 
 
-def imports_of(path: Path) -> set[str]:
-    """Every module imported anywhere in the file (module level or inside functions)."""
+def imports_of(path: Path, module: str = "") -> set[str]:
+    """Every module imported anywhere in the file (module level or inside functions): relative imports
+    resolved against `module`, and `importlib.import_module("...")` / `__import__("...")` with a literal."""
     names = set()
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-            names |= {f"{node.module}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{parent}.{base}".rstrip(".")
+            names.add(base)
+            names |= {f"{base}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+            called = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if called in ("import_module", "__import__") and isinstance(node.args[0].value, str):
+                names.add(node.args[0].value)
     return names
 
 
@@ -67,7 +77,7 @@ def graph() -> dict[str, set[str]]:
     known = modules()
     edges = {}
     for name, path in known.items():
-        edges[name] = {target for target in imports_of(path) if target in known and target != name}
+        edges[name] = {target for target in imports_of(path, name) if target in known and target != name}
     return edges
 
 
@@ -90,7 +100,7 @@ def test_each_layer_imports_only_what_it_may(layer):
 def test_locust_free_layers_import_no_locust(layer):
     found = modules()
     wrong = sorted(f"{name} -> {target}" for name, path in found.items() if layer_of(name) == layer
-                   for target in imports_of(path) if target.split(".")[0] in NO_LOCUST[layer])  # fmt: skip
+                   for target in imports_of(path, name) if target.split(".")[0] in NO_LOCUST[layer])  # fmt: skip
     assert not wrong, wrong
 
 
@@ -126,6 +136,13 @@ def test_the_checker_catches_a_forbidden_import(tmp_path, monkeypatch):
         t for s, ts in fake.items() if layer_of(s) == "analysis" for t in ts if layer_of(t) not in ALLOWED["analysis"]
     ]
     assert wrong == ["swarmgate.reports.html"]
+
+
+def test_relative_and_dynamic_imports_are_seen(tmp_path):
+    source = tmp_path / "module.py"
+    source.write_text("from ..reports import html\nfrom . import load\nimportlib.import_module('swarmgate.run')\n")
+    found = imports_of(source, "swarmgate.analysis.module")
+    assert {"swarmgate.reports.html", "swarmgate.analysis.load", "swarmgate.run"} <= found
 
 
 def test_the_command_line_and_the_analyzer_load_without_locust():

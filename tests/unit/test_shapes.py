@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -12,10 +13,12 @@ from swarmgate.shapes.catalog import Capacity, Constant, RampHoldRampDown, Spike
 from swarmgate.shapes.scenario_shape import ScenarioShape
 
 
-def plan_of(name_or_path: str, time_scale: float = 1.0) -> str:
-    """The JSON `swarmgate run` hands ScenarioShape for a scenario."""
+def plan_of(name_or_path: str, folder: Path, time_scale: float = 1.0) -> str:
+    """The plan file `swarmgate run` hands ScenarioShape for a scenario; its path."""
     scenario = load_scenario(name_or_path).scaled(time_scale)
-    return plan_to_json(list(scenario.plan), scenario.capacity)
+    path = folder / ".stage_plan.json"
+    path.write_text(plan_to_json(list(scenario.plan), scenario.capacity))
+    return str(path)
 
 
 class FakeRecorder:
@@ -39,7 +42,7 @@ class FakeRecorder:
 def make(shape_class, recorder=None, **options):
     defaults = dict(shape_users=10, shape_peak_users=40, shape_steps="5,20,50,100", shape_step_s=60.0,
                     shape_duration_s=300.0, shape_spawn_rate=10.0, breach_p95_ms=500.0, breach_error_ratio=0.01,
-                    stage_plan='{"stages": []}')  # fmt: skip
+                    stage_plan_file="")  # fmt: skip
     env = SimpleNamespace(parsed_options=SimpleNamespace(**{**defaults, **options}), runner=None,
                           swarmgate_stages=recorder, user_classes_by_name={})  # fmt: skip
     shape = shape_class()
@@ -119,9 +122,9 @@ def test_a_late_tick_still_enters_every_stage_in_order():
     assert [users for _, users, steady in recorder.stages if steady] == [5, 20, 50]
 
 
-def test_scenario_shape_runs_the_plan_it_is_handed():
+def test_scenario_shape_runs_the_plan_it_is_handed(tmp_path):
     recorder = FakeRecorder()
-    shape, clock = make(ScenarioShape, recorder, stage_plan=plan_of("step", time_scale=0.1))
+    shape, clock = make(ScenarioShape, recorder, stage_plan_file=plan_of("step", tmp_path, time_scale=0.1))
     assert [r[0] for r in drive(shape, clock, 1000, step=0.1)[:-1]] == [5, 20, 50, 100]
     assert clock["t"] == pytest.approx(48.0)  # 4 steps of 2 minutes, times 0.1
 
@@ -131,6 +134,6 @@ def test_scenario_shape_searches_capacity_when_the_scenario_says_so(tmp_path):
     path.write_text('[shape]\nkind = "capacity"\nstart_users = 2\nstep_users = 2\nmax_users = 20\n'
                     'step_duration = "10s"\nspawn_rate = 10\nbreach_p95_ms = 200\n')  # fmt: skip
     recorder = FakeRecorder(p95_for_users=lambda users: 50 if users < 8 else 400)
-    shape, clock = make(ScenarioShape, recorder, stage_plan=plan_of(str(path)))
+    shape, clock = make(ScenarioShape, recorder, stage_plan_file=plan_of(str(path), tmp_path))
     assert [r[0] for r in drive(shape, clock, 1000)[:-1]] == [2, 4, 6, 8]
     assert recorder.annotations["capacity"]["breaking_step"]["users"] == 8

@@ -15,7 +15,15 @@ import pytest
 
 from swarmgate.core.errors import RunFailed
 from swarmgate.core.net import LOOPBACK
-from swarmgate.supervisor import LOCUST_STOP_SIGNAL, Supervisor, child_env, free_port, start_demo, stop_process
+from swarmgate.supervisor import (
+    LOCUST_STOP_SIGNAL,
+    Supervisor,
+    child_env,
+    free_port,
+    guarded,
+    start_demo,
+    stop_process,
+)
 
 ENV = child_env({})
 
@@ -194,3 +202,15 @@ def test_child_env_adds_to_the_environment_and_keeps_output_unbuffered(monkeypat
     assert env["SWARMGATE_SCENARIO"] == "smoke" and env["PYTHONUNBUFFERED"] == "1"
     assert env["PATH"] == os.environ["PATH"]
     assert child_env({"PYTHONUNBUFFERED": "0"})["PYTHONUNBUFFERED"] == "0"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_a_guarded_child_has_the_parent_death_signal_armed(tmp_path):
+    """The program the guard execs reads its own PR_GET_PDEATHSIG: the signal it gets if we die."""
+    code = ("import ctypes, signal\nvalue = ctypes.c_int()\n"
+            "ctypes.CDLL('libc.so.6').prctl(2, ctypes.byref(value), 0, 0, 0)\nprint(value.value)\n")  # fmt: skip
+    done = subprocess.run(guarded([sys.executable, "-c", code], signal.SIGINT), capture_output=True, text=True,
+                          timeout=30, check=True)  # fmt: skip
+    assert done.stdout.strip() == str(int(signal.SIGINT))
+    unguarded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True)
+    assert unguarded.stdout.strip() == "0"
