@@ -219,3 +219,20 @@ def test_a_command_group_without_a_command_shows_its_help_unmangled(capsys):
     assert code == 0 and out.startswith("Usage: swarmgate [OPTIONS] COMMAND [ARGS]...") and err == ""
     code, out, err = exit_of(["baseline"], capsys)
     assert code == 0 and out.startswith("Usage: swarmgate baseline [OPTIONS] COMMAND [ARGS]...") and "promote" in out
+
+
+def test_ctrl_c_outside_a_run_is_one_line_and_130(capsys, monkeypatch, tmp_path):
+    """A KeyboardInterrupt while analyzing or rendering (no run's handlers installed) is 'aborted', exit 130."""
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("swarmgate.pipeline.render_report", interrupted)
+    code, out, err = exit_of(["report", str(tmp_path)], capsys)
+    assert (code, err) == (130, "swarmgate: aborted\n")
+
+
+def test_an_error_line_never_spans_two_lines(capsys, tmp_path):
+    """A file name with a newline in it is shown escaped: the refusal stays one line."""
+    code, _, err = exit_of(["analyze", str(tmp_path / "bad\nname")], capsys)
+    assert code == 2 and err.count("\n") == 1 and "bad\\nname" in err
