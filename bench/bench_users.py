@@ -25,9 +25,9 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 VARIANTS = {
-    "bare FastHttpUser": BENCH / "locustfiles" / "bare_fasthttp.py",
-    "swarmgate user + recorders": BENCH / "locustfiles" / "swarmgate_user.py",
-    "plain HttpUser": BENCH / "locustfiles" / "plain_httpuser.py",
+    "bare FastHttpUser": (BENCH / "locustfiles" / "references.py", "BareFastHttpUser"),
+    "swarmgate user + recorders": (BENCH / "locustfiles" / "swarmgate_user.py", "BenchSwarmgateUser"),
+    "plain HttpUser": (BENCH / "locustfiles" / "references.py", "PlainHttpUser"),
 }
 TOKEN = "bench-token-not-a-secret"
 
@@ -49,11 +49,12 @@ def start_target(work: Path) -> tuple[subprocess.Popen, str]:
     return proc, f"http://127.0.0.1:{port_file.read_text().strip()}"
 
 
-def run_variant(locustfile: Path, host: str, out: Path, seconds: int, users: int) -> float:
+def run_variant(variant: tuple[Path, str], host: str, out: Path, seconds: int, users: int) -> float:
     """One real locust process; returns requests per second from its final JSON histograms."""
     out.mkdir(parents=True)
     prefix = str(out / "locust")
-    cmd = [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--host", host,
+    locustfile, user_class = variant
+    cmd = [sys.executable, "-m", "locust", "-f", str(locustfile), user_class, "--headless", "--host", host,
            "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--csv", prefix, "--csv-full-history",
            "--json-file", prefix, "--only-summary", "--exit-code-on-error", "0", "--loglevel", "WARNING"]  # fmt: skip
     env = {**os.environ, "SWARMGATE_TOKEN": TOKEN, "SWARMGATE_RESULTS_DIR": str(out)}
@@ -93,8 +94,8 @@ def main() -> None:
         target, host = start_target(work)
         try:
             for round_no in range(args.rounds):
-                for index, (name, locustfile) in enumerate(VARIANTS.items()):
-                    value = run_variant(locustfile, host, work / f"r{round_no}-{index}", args.seconds, args.users)
+                for index, (name, variant) in enumerate(VARIANTS.items()):
+                    value = run_variant(variant, host, work / f"r{round_no}-{index}", args.seconds, args.users)
                     rps[name].append(value)
                     print(f"round {round_no + 1}: {name:28s} {value:8.0f} req/s", flush=True)
         finally:
