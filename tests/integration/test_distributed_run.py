@@ -42,7 +42,7 @@ def locust_children(parent: psutil.Process, role: str) -> list[psutil.Process]:
             cmd = child.cmdline()
         except psutil.NoSuchProcess:
             continue
-        if "locust" in cmd and (role in cmd if role == "--worker" else "--master" in cmd):
+        if "swarmgate.locust_process" in cmd and (role in cmd if role == "--worker" else "--master" in cmd):
             found.append(child)
     return found
 
