@@ -39,10 +39,10 @@ def installed(tmp_path_factory) -> dict:
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(base / "dist"), str(source)],
                    check=True, env=quiet_env(), capture_output=True)  # fmt: skip
     (wheel,) = (base / "dist").glob("swarmgate-*.whl")
-    venv = base / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)], check=True,
-                   env=quiet_env(), capture_output=True)  # fmt: skip
+    venv = base / "venv"  # fresh, without pip of its own: this pip installs into it (--python), no bytecode yet
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q",
+                    "--no-compile", str(wheel)], check=True, env=quiet_env(), capture_output=True)  # fmt: skip
     purelib = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
     site = Path(subprocess.run([str(venv / "bin" / "python"), "-c", purelib], check=True, capture_output=True,
                                text=True).stdout.strip())  # fmt: skip
