@@ -31,20 +31,26 @@ def finish(proc: subprocess.Popen) -> tuple[subprocess.CompletedProcess, dict]:
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), summary | {"dir": run_dir}
 
 
-def run(tmp_path, results, *args) -> tuple[subprocess.CompletedProcess, dict]:
-    return finish(start(tmp_path, results, *args))
-
-
 def regressions(summary: dict) -> set[tuple[str, str]]:
     return {
         (c["endpoint"], c["metric"]) for c in summary["checks"] if c["kind"] == "regression" and c["status"] == "fail"
     }
 
 
+def analyze_against_baseline(run_dir: str, results: Path) -> tuple[subprocess.CompletedProcess, dict]:
+    done = subprocess.run([*SWARMGATE, "analyze", run_dir, "--baseline", "auto", "--results-dir", str(results)],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    return done, json.loads((Path(run_dir) / "summary.json").read_text())
+
+
 def test_a_a_pair_has_no_regression_and_one_slow_route_is_found(tmp_path):
+    """Three runs at the same time (so all three share the machine's load): the baseline, an A/A run of
+    the unchanged demo and an A/B run with one slow route; the last two are then judged against the first."""
     (tmp_path / "ab.toml").write_text(constant_scenario(12, "75s", BaselineUser=60, StressTestUser=40))
-    results = tmp_path / "results"
-    done, first = run(tmp_path, results)
+    results, others = tmp_path / "results", tmp_path / "others"
+    base = start(tmp_path, results)
+    unchanged, slow = start(tmp_path, others), start(tmp_path, others, "--demo-latency", f"GET {SLOW_ROUTE}=60")
+    done, first = finish(base)
     assert done.returncode == 0, done.stderr
     assert "no baseline promoted" in " ".join(first["not_computed"])
     promoted = subprocess.run([*SWARMGATE, "baseline", "promote", first["dir"], "--results-dir", str(results)],
@@ -53,16 +59,15 @@ def test_a_a_pair_has_no_regression_and_one_slow_route_is_found(tmp_path):
     again = subprocess.run([*SWARMGATE, "baseline", "promote", first["dir"], "--results-dir", str(results)],
                            capture_output=True, text=True, timeout=60)  # fmt: skip
     assert again.returncode == 2 and "--replace" in again.stderr  # never replaced silently
+    (_, aa), (_, ab) = finish(unchanged), finish(slow)
 
-    # A/A (the unchanged demo) and A/B (one slow route), at the same time: each is compared with the baseline
-    unchanged, slow = start(tmp_path, results), start(tmp_path, results, "--demo-latency", f"GET {SLOW_ROUTE}=60")
-    done, same = finish(unchanged)
+    done, same = analyze_against_baseline(aa["dir"], results)
     assert done.returncode == 0, done.stderr
     assert same["baseline"]["run_id"] == first["run"]["run_id"]
     compared = [c for c in same["checks"] if c["kind"] == "regression"]
     assert len(compared) > 20 and not regressions(same)
 
-    done, slowed = finish(slow)
+    done, slowed = analyze_against_baseline(ab["dir"], results)
     assert done.returncode == 1, done.stderr
     found = regressions(slowed)
     endpoints = {endpoint for endpoint, _ in found} - {"Aggregated"}  # the aggregate moves with its parts
