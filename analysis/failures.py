@@ -51,7 +51,7 @@ def group_failures(path: Path) -> list[dict]:
         return []
     groups: dict[tuple[str, str, str], dict] = {}
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(path, "is not UTF-8 text", "give the _failures.csv Locust wrote") from None
     try:

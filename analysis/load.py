@@ -84,7 +84,7 @@ def lenient_rows(path: Path, parse: Callable[[dict], T]) -> Iterator[T]:
     """
     if not path.is_file():
         return
-    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
         for row in csv.DictReader(handle):
             try:
                 yield parse(row)
@@ -101,7 +101,7 @@ def garbled(exc: Exception) -> str:
 
 def read_json(path: Path) -> object:
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = path.read_bytes().decode("utf-8-sig")  # a byte-order mark (spreadsheets write one) is fine
     except UnicodeDecodeError:
         raise InputError(path, "is not UTF-8 text", "give the file Locust or swarmgate wrote") from None
     if not text.strip():
@@ -134,7 +134,7 @@ def number(path: Path, row: int, column: str, value: str, *, integer: bool = Fal
 def read_stats_csv(path: Path) -> list[Endpoint]:
     """PREFIX_stats.csv: one row per endpoint plus Aggregated; validated cell by cell."""
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = path.read_bytes().decode("utf-8-sig")  # a byte-order mark (spreadsheets write one) is fine
     except UnicodeDecodeError:
         raise InputError(path, "is not UTF-8 text", "give the _stats.csv file Locust wrote") from None
     rows = list(csv.reader(text.splitlines()))
@@ -147,9 +147,16 @@ def read_stats_csv(path: Path) -> list[Endpoint]:
                          "give a Locust _stats.csv (the header starts Type,Name,Request Count)")  # fmt: skip
     index = {c: i for i, c in enumerate(header)}
     endpoints = []
+    seen: dict[tuple[str, str], int] = {}
     for row_no, row in enumerate(rows[1:], start=2):
         if not row:
             continue
+        key = (row[index["Type"]], row[index["Name"]]) if len(row) >= len(header) else None
+        if key in seen:
+            raise InputError(path, f"rows {seen[key]} and {row_no} are both {' '.join(filter(None, key))}",
+                             "a stats file has one row per endpoint; give the file Locust wrote")  # fmt: skip
+        if key is not None:
+            seen[key] = row_no
         if len(row) < len(header):
             raise InputError(path, f"has {len(row)} fields where the header has {len(header)}",
                              "the file is truncated; re-run or restore it", row_no)  # fmt: skip
@@ -294,7 +301,7 @@ def history_duration(path: Path) -> float | None:
     if not path.is_file():
         return None
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = path.read_bytes().decode("utf-8-sig")  # a byte-order mark (spreadsheets write one) is fine
     except UnicodeDecodeError:
         raise InputError(path, "is not UTF-8 text", "give the _stats_history.csv Locust wrote") from None
     reader = csv.reader(text.splitlines())

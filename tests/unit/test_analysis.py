@@ -157,6 +157,14 @@ BROKEN = {
     "stats: N/A for a count": lambda d: edit_cell(d / "locust_stats.csv", 1, "Request Count", "N/A"),
     "stats: nan for a count": lambda d: edit_cell(d / "locust_stats.csv", 1, "Request Count", "nan"),
     "stats: empty count": lambda d: edit_cell(d / "locust_stats.csv", 1, "Failure Count", ""),
+    "stats: the same endpoint twice": lambda d: (d / "locust_stats.csv").write_text(
+        "\n".join(
+            (lambda lines: [lines[0], lines[1], lines[1].replace(",12,", ",13,", 1), *lines[2:]])(
+                (d / "locust_stats.csv").read_text().splitlines()
+            )
+        )
+        + "\n"
+    ),
     "failures: latin-1 bytes": lambda d: (d / "locust_failures.csv").write_bytes(
         b"Method,Name,Error,Occurrences,First Seen,Last Seen\nGET,/x,caf\xe9 broke,3,,\n"
     ),
@@ -194,6 +202,7 @@ BROKEN_SLA = {
 # What each broken input must be refused for (a substring of the one-line message).
 PROBLEM = {
     "failures: latin-1 bytes": "locust_failures.csv: is not UTF-8 text",
+    "stats: the same endpoint twice": "rows 2 and 3 are both",
     "history: no Timestamp column": "lacks the Timestamp column",
     "history: time goes backwards": "row 6: time goes backwards",
     "history: words for a time": "column 'Timestamp' holds 'noon', not a number",
@@ -292,3 +301,15 @@ def test_a_bad_history_file_is_refused_before_anything_is_written(run_dir, tmp_p
         analyze(run_dir, history=history)
     assert "history.sqlite" in err.value.message and "\n" not in err.value.message
     assert digest(run_dir) == before
+
+
+def test_csv_files_with_a_byte_order_mark_are_read_as_without(stock):
+    """Spreadsheet tools save UTF-8 with a byte-order mark: the same run, the same numbers."""
+    plain, _ = analyze(stock)
+    for name in ("locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv", "locust.json"):
+        path = stock.parent / name
+        if path.exists():
+            path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    marked, _ = analyze(stock)
+    assert marked["endpoints"] == plain["endpoints"] and marked["failures"] == plain["failures"]
+    assert marked["endpoints"] and marked["verdict"] == plain["verdict"]
