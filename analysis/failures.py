@@ -26,7 +26,6 @@ _CONNECTION = {
     "Timeout": "timed out",
     "RemoteDisconnected": "connection closed by the server",
     "RedirectedElsewhere": "redirected to another host",
-    "redirected to another host": "redirected to another host",
 }
 
 

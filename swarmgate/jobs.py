@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import socket
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -126,7 +127,7 @@ def weekly_job(config_path: Path | None, options: RunOptions, time_scale: float 
     config = load_config(default_file("weekly.toml", config_path))
     loaded = [load_scenario(name) for name in config.scenarios]  # all refused before any runs
     load_sla(default_file("sla.toml", sla_path))
-    options.host, options.workers = config.host, config.workers
+    options = replace(options, host=config.host, workers=config.workers)
     results_dir, quiet = options.results_root, options.quiet
     worst = 0
     with WeeklyLock(results_dir):

@@ -13,10 +13,10 @@ import sys
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from importlib.resources import files
 from pathlib import Path
 
 import swarmgate
+from swarmgate.core.defaults import package_file
 from swarmgate.core.errors import EXIT_INTERRUPTED, EXIT_PASS, EXIT_RUN, BadInput, RunFailed
 from swarmgate.core.files import make_dir, write_atomic
 from swarmgate.core.net import LOOPBACK
@@ -34,8 +34,8 @@ from swarmgate.supervisor import (
 )
 from swarmgate.target import check_reachable, validate_host
 
-DEFAULT_LOCUSTFILE = Path(str(files("swarmgate.locustfiles").joinpath("locustfile.py")))
-SHAPE_FILE = Path(str(files("swarmgate.shapes").joinpath("scenario_shape.py")))
+DEFAULT_LOCUSTFILE = package_file("swarmgate.locustfiles", "locustfile.py")
+SHAPE_FILE = package_file("swarmgate.shapes", "scenario_shape.py")
 PLAN_FILE = ".stage_plan.json"  # the plan handed to the shape (any size: no environment or argument limit)
 PROGRESS_EVERY_S = 10.0
 WORKERS_WAIT_S = 60  # a master waits this long for its workers before giving up
@@ -160,15 +160,19 @@ def progress_line(scenario: Scenario, label: str, run_dir: Path, elapsed: float)
             f"{max(0.0, planned - elapsed):.0f} s left")  # fmt: skip
 
 
+def read_run_json(run_dir: Path) -> dict:
+    """The run.json the recorders wrote, or a new one when there is none (or it is unreadable)."""
+    try:
+        document = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"schema_version": 1}
+    return document if isinstance(document, dict) else {"schema_version": 1}
+
+
 def finish_run_json(run_dir: Path, facts: dict) -> dict:
     """Merge what only the orchestrator knows into the run.json the recorders wrote (or start one)."""
-    path = run_dir / "run.json"
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        document = {"schema_version": 1}
-    document.update(facts)
-    write_atomic(path, json.dumps(document, indent=2) + "\n")
+    document = {**read_run_json(run_dir), **facts}
+    write_atomic(run_dir / "run.json", json.dumps(document, indent=2) + "\n")
     return document
 
 
@@ -307,12 +311,13 @@ def finish_run(scenario: Scenario, options: RunOptions, run_id: str, run_dir: Pa
                supervisor: Supervisor, killed: bool, proc: subprocess.Popen | None,
                demo: DemoProcess | None) -> RunOutcome:  # fmt: skip
     """Record what the orchestrator knows in run.json; the outcome, or RunFailed when Locust failed."""
-    partial = supervisor.interrupted or killed or proc is None or proc.returncode != 0
+    status = run_status(supervisor, killed, proc)
+    partial = status != "finished"  # interrupted, killed or crashed
     document = finish_run_json(run_dir, {
         "run_id": run_id, "scenario": scenario.name, "time_scale": scenario.time_scale, "plan": plan_facts(scenario),
         "target": {"kind": "demo", "demo_args": options.demo_args} if demo else {"kind": "external"},
         "locust_exit_code": proc.returncode if proc else None, "partial": partial,
-        "status": run_status(supervisor, killed, proc), "orchestrator_started": started.isoformat(timespec="seconds"),
+        "status": status, "orchestrator_started": started.isoformat(timespec="seconds"),
         "worker_processes": options.workers, "remote_workers": options.remote_workers,
     })  # fmt: skip
     requests, failures = count_requests(run_dir)

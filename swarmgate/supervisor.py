@@ -97,7 +97,7 @@ class Supervisor:
     def __init__(self) -> None:
         self.received: int | None = None
         self.main: subprocess.Popen | None = None
-        self.children: list[tuple[subprocess.Popen, int, float]] = []
+        self.children: dict[subprocess.Popen, tuple[int, float]] = {}  # each child: (stop signal, grace s)
         self.previous: dict[int, object] = {}
 
     @property
@@ -111,7 +111,7 @@ class Supervisor:
 
     def __exit__(self, *exc) -> None:
         try:
-            for proc, stop_signal, grace_s in reversed(self.children):
+            for proc, (stop_signal, grace_s) in reversed(self.children.items()):
                 stop_process(proc, grace_s, first=stop_signal)
         finally:
             for sig, handler in self.previous.items():
@@ -129,7 +129,7 @@ class Supervisor:
         with open(log_path, "ab") as log:
             proc = subprocess.Popen(guarded(command, stop_signal), stdout=log, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, env=env, start_new_session=True)  # fmt: skip
-        self.children.append((proc, stop_signal, grace_s))
+        self.children[proc] = (stop_signal, grace_s)
         if main:
             self.main = proc
             if self.interrupted:  # a signal came while we were starting: this child stops at once too
@@ -160,12 +160,10 @@ class Supervisor:
                 pass
         return False
 
-    def stop(self, proc: subprocess.Popen, grace_s: float | None = None) -> int | None:
+    def stop(self, proc: subprocess.Popen) -> int | None:
         """Stop one child now with its own stop signal (Locust: SIGINT, so it writes its files)."""
-        for child, stop_signal, child_grace in self.children:
-            if child is proc:
-                return stop_process(proc, child_grace if grace_s is None else grace_s, first=stop_signal)
-        return stop_process(proc, grace_s or 10.0)
+        stop_signal, grace_s = self.children[proc]
+        return stop_process(proc, grace_s, first=stop_signal)
 
 
 @dataclass

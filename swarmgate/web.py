@@ -11,23 +11,16 @@ import os
 import socket
 import subprocess
 import time
-from importlib.resources import files
 from pathlib import Path
 
+from swarmgate.core.defaults import package_file
 from swarmgate.core.errors import EXIT_INTERRUPTED, BadInput, RunFailed
 from swarmgate.core.net import EVERY_INTERFACE, LOOPBACK, is_loopback
-from swarmgate.run import RunOptions, finish_run_json, new_run_dir, say, start_local_demo
+from swarmgate.run import RunOptions, finish_run_json, new_run_dir, read_run_json, say, start_local_demo
 from swarmgate.supervisor import LOCUST, Supervisor, child_env
 from swarmgate.target import check_reachable, validate_host
 
-CATALOG = Path(str(files("swarmgate.shapes").joinpath("catalog.py")))
-
-
-def read_text_or_empty(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
-        return ""
+CATALOG = package_file("swarmgate.shapes", "catalog.py")
 
 
 def check_bind(web_host: str, web_login: bool) -> None:
@@ -95,7 +88,7 @@ def serve(options: RunOptions, web_host: str, web_port: int, web_login: bool) ->
         login = " (login required)" if web_login else ""
         say(options, f"swarmgate: web UI at http://{web_host}:{web_port}{login}; results in {run_dir}; Ctrl-C stops")
         supervisor.wait(proc)
-    ended = '"status": "ended"' in read_text_or_empty(run_dir / "run.json")
-    if ended and proc.returncode == 0:  # Locust ended its last test by itself and exited cleanly
+    # Locust ended its last test by itself and exited cleanly: the session is confirmed finished
+    if read_run_json(run_dir).get("status") == "ended" and proc.returncode == 0:
         finish_run_json(run_dir, {"status": "finished", "partial": False})
     return EXIT_INTERRUPTED if supervisor.interrupted else proc.returncode

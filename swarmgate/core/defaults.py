@@ -10,9 +10,14 @@ from importlib.resources import files
 from pathlib import Path
 
 
+def package_file(package: str, *parts: str) -> Path:
+    """A file or folder shipped inside a swarmgate package, as a real path (the package is not zipped)."""
+    return Path(str(files(package).joinpath(*parts)))
+
+
 def packaged(name: str) -> Path:
-    """A file or folder under swarmgate/defaults/ as installed (a real path: the package is not zipped)."""
-    return Path(str(files("swarmgate").joinpath("defaults", name)))
+    """A file or folder under swarmgate/defaults/ as installed."""
+    return package_file("swarmgate", "defaults", name)
 
 
 def default_file(name: str, explicit: Path | None = None) -> Path:

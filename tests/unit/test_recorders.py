@@ -605,25 +605,23 @@ def test_run_json_while_running_and_after_a_finished_run(tmp_path, local_env, mo
     assert recorder.interrupted is False
 
 
-def test_a_run_swarmgate_started_is_left_ended_for_the_orchestrator_to_finish(tmp_path, local_env, monkeypatch):
-    monkeypatch.setenv("SWARMGATE_ORCHESTRATED", "1")
-    env = local_env(user_classes=[user_class("Reader")], parsed_options=run_options(run_id="smoke-20260101-0300"))
+@pytest.mark.parametrize(
+    "orchestrated,run_id,expected",
+    [("1", "smoke-20260101-0300", ("ended", True, "smoke-20260101-0300")),  # left for `swarmgate run` to confirm
+     (None, "my-run", ("finished", False, "my-run"))],  # --run-id names a plain run; it finishes by itself
+    ids=["started-by-swarmgate", "plain-locust-with-a-run-id"],
+)  # fmt: skip
+def test_only_a_run_swarmgate_started_is_left_ended(tmp_path, local_env, monkeypatch, orchestrated, run_id, expected):
+    if orchestrated:
+        monkeypatch.setenv("SWARMGATE_ORCHESTRATED", orchestrated)
+    else:
+        monkeypatch.delenv("SWARMGATE_ORCHESTRATED", raising=False)
+    env = local_env(user_classes=[user_class("Reader")], parsed_options=run_options(run_id=run_id))
     RunRecorder(env, tmp_path, None)
     env.events.test_start.fire(environment=env)
     finish(env)
     document = json.loads((tmp_path / "run.json").read_text())
-    assert (document["status"], document["partial"], document["run_id"]) == ("ended", True, "smoke-20260101-0300")
-
-
-def test_a_plain_locust_run_with_a_run_id_still_finishes(tmp_path, local_env, monkeypatch):
-    """--run-id names a plain run; only `swarmgate run` (SWARMGATE_ORCHESTRATED) confirms runs itself."""
-    monkeypatch.delenv("SWARMGATE_ORCHESTRATED", raising=False)
-    env = local_env(user_classes=[user_class("Reader")], parsed_options=run_options(run_id="my-run"))
-    RunRecorder(env, tmp_path, None)
-    env.events.test_start.fire(environment=env)
-    finish(env)
-    document = json.loads((tmp_path / "run.json").read_text())
-    assert (document["status"], document["partial"], document["run_id"]) == ("finished", False, "my-run")
+    assert (document["status"], document["partial"], document["run_id"]) == expected
 
 
 def test_run_json_says_interrupted_when_quitting_before_the_run_ended(tmp_path, local_env):

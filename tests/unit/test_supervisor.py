@@ -192,7 +192,7 @@ def test_a_demo_that_exits_at_start_is_reported_with_its_last_log_line(tmp_path)
         start_demo(supervisor, tmp_path / "demo", ["--no-such-knob"], ENV)
     assert "the demo target exited at start (code 2)" in caught.value.message
     assert "--no-such-knob" in caught.value.message
-    assert all(proc.poll() is not None for proc, _, _ in supervisor.children)
+    assert all(proc.poll() is not None for proc in supervisor.children)
 
 
 def test_child_env_adds_to_the_environment_and_keeps_output_unbuffered(monkeypatch):
