@@ -37,6 +37,8 @@ class SwarmgateUser(FastHttpUser):
             cls._swarmgate_context = {"user_class": cls.__name__}
         return cls._swarmgate_context
 
+    context.tags_user_class = True  # the recorders leave it as it is
+
     def __init__(self, environment) -> None:
         super().__init__(environment)
         same_origin_redirects_only(self.client)

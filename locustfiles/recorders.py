@@ -1,7 +1,9 @@
-"""Import this module in a locustfile to record a run into swarmgate's results directory.
+"""The recorders: they write a run into swarmgate's results directory.
 
-Importing registers two listeners and does nothing else: the command-line options, and an `init`
-listener that builds the recorders for this node (local, master or worker).
+`swarmgate run` and `swarmgate web` attach them to any locustfile (as the extra `-f` module
+`swarmgate_recorders.py`); with plain `locust`, import this module in the locustfile. Importing
+registers two listeners and does nothing else: the command-line options, and an `init` listener
+that builds the recorders for this node (local, master or worker).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from swarmgate.locustfiles.recording.resources import ResourceRecorder
 from swarmgate.locustfiles.recording.run_meta import RunRecorder
 from swarmgate.locustfiles.recording.slow_requests import SlowRequestRecorder
 from swarmgate.locustfiles.recording.stages import StageRecorder
-from swarmgate.locustfiles.recording.user_classes import UserClassCounter
+from swarmgate.locustfiles.recording.user_classes import UserClassCounter, tag_requests_with_class
 from swarmgate.locustfiles.recording.workers import WorkerWatch, shorten_master_timeout
 from swarmgate.locustfiles.web_login import install as install_web_login
 
@@ -122,6 +124,7 @@ def on_init(environment: Environment, **_kwargs) -> None:
     shorten_master_timeout(environment, options.master_timeout)
     watch = WorkerWatch(environment) if role == "master" else None
     if role != "master":
+        tag_requests_with_class([*(environment.available_user_classes or {}).values(), *environment.user_classes])
         environment.events.request.add_listener(RequestTap(stages, slow, user_classes).on_request)
     if role != "worker":
         RunRecorder(environment, out_dir, user_classes, slow, arrivals, watch)

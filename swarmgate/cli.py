@@ -16,7 +16,6 @@ from swarmgate.demo.cli import demo, demo_args_from, demo_knob_options, faults_f
 from swarmgate.options import (
     host_option,
     locustfile_option,
-    resolve_locustfile,
     results_dir_option,
     run_options,
     sla_option,
@@ -67,6 +66,7 @@ def run(scenarios: tuple[str, ...], host: str | None, results_dir: Path, slow_th
     from swarmgate import jobs
     from swarmgate.analysis.sla import load_sla
     from swarmgate.core.defaults import default_file
+    from swarmgate.locustfile import bind
     from swarmgate.run import RunOptions
     from swarmgate.scenarios import load_scenario
 
@@ -80,7 +80,7 @@ def run(scenarios: tuple[str, ...], host: str | None, results_dir: Path, slow_th
         if scenarios or workers or as_master:
             raise click.UsageError("--worker takes no scenarios, --workers or --master: the master decides what runs")
         options = RunOptions(request_timeout_s=request_timeout_s, slow_threshold_ms=slow_threshold_ms)
-        sys.exit(jobs.worker_only(master_host, master_port, resolve_locustfile(locustfile), results_dir, options))
+        sys.exit(jobs.worker_only(master_host, master_port, locustfile, results_dir, options))
     if as_master and len(scenarios) > 1:
         raise click.UsageError("--master runs one scenario: its workers end with that run; start one master each")
     if as_master and workers:
@@ -92,10 +92,11 @@ def run(scenarios: tuple[str, ...], host: str | None, results_dir: Path, slow_th
     loaded = [load_scenario(name) for name in (scenarios or ("smoke",))]  # all refused before any runs
     faults_from_knobs(knobs, "demo-")  # bad knobs are refused now, not by the demo process later
     load_sla(default_file("sla.toml", sla_path))  # and a bad SLA file before any load is made
+    loaded = [bind(scenario, locustfile) for scenario in loaded]  # unknown classes, a broken locustfile
     if insecure:
         click.echo("swarmgate: warning: TLS certificates are NOT verified in this run (--insecure)", err=True)
     options = RunOptions(host=host, results_root=results_dir, demo_args=demo_args_from(knobs, "demo-"),
-                         slow_threshold_ms=slow_threshold_ms, quiet=quiet, locustfile=resolve_locustfile(locustfile),
+                         slow_threshold_ms=slow_threshold_ms, quiet=quiet, locustfile=locustfile,
                          workers=workers, insecure=insecure, request_timeout_s=request_timeout_s,
                          remote_workers=expect_workers if as_master else 0, master_bind=master_bind,
                          master_port=master_port)  # fmt: skip
@@ -122,7 +123,7 @@ def web(host: str | None, web_host: str, web_port: int, web_login: bool, results
     faults_from_knobs(knobs, "demo-")
     check_secret_files()
     options = RunOptions(host=host, results_root=results_dir, demo_args=demo_args_from(knobs, "demo-"),
-                         locustfile=resolve_locustfile(locustfile))  # fmt: skip
+                         locustfile=locustfile)  # fmt: skip
     sys.exit(serve(options, web_host, web_port, web_login))
 
 
@@ -141,8 +142,21 @@ def weekly(config_path: Path | None, results_dir: Path, time_scale: float | None
     from swarmgate.jobs import weekly_job
     from swarmgate.run import RunOptions
 
-    options = RunOptions(results_root=results_dir, quiet=quiet, locustfile=resolve_locustfile(None))
+    options = RunOptions(results_root=results_dir, quiet=quiet, locustfile=None)
     sys.exit(weekly_job(config_path, options, time_scale, sla_path))
+
+
+@cli.command()
+@click.argument("directory", default=".", type=click.Path(path_type=Path))
+def init(directory: Path) -> None:
+    """Write a starter project for your API into DIRECTORY (default: here): a locustfile, scenarios,
+    sla.toml, weekly.toml and a CI workflow. Overwrites nothing."""
+    from swarmgate.init_project import init_project
+
+    for path in init_project(directory):
+        click.echo(f"wrote {path}")
+    where = "" if directory == Path(".") else f"cd {directory} && "
+    click.echo(f"next: {where}swarmgate run smoke --host https://your-api.example  (edit locustfile.py first)")
 
 
 @cli.command()

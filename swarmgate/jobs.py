@@ -17,6 +17,7 @@ from swarmgate.analysis.trend import trend as trend_of
 from swarmgate.core.defaults import default_file
 from swarmgate.core.errors import EXIT_FAIL, BadInput, InputError, SwarmgateError
 from swarmgate.core.files import write_atomic
+from swarmgate.locustfile import bind
 from swarmgate.locustfiles.auth import SECRET_VARIABLES, from_env
 from swarmgate.pipeline import analyze_and_write
 from swarmgate.reports.html import trend_html
@@ -127,6 +128,7 @@ def weekly_job(config_path: Path | None, options: RunOptions, time_scale: float 
     config = load_config(default_file("weekly.toml", config_path))
     loaded = [load_scenario(name) for name in config.scenarios]  # all refused before any runs
     load_sla(default_file("sla.toml", sla_path))
+    loaded = [bind(scenario, config.locustfile or options.locustfile) for scenario in loaded]
     options = replace(options, host=config.host, workers=config.workers)
     results_dir, quiet = options.results_root, options.quiet
     worst = 0

@@ -24,7 +24,7 @@ def host_option(help_text: str) -> Callable:
 
 locustfile_option = click.option(
     "--locustfile", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-    help="your own locustfile instead of swarmgate's four demo users",
+    help="your own locustfile (any Locust locustfile) instead of swarmgate's four demo users",
 )  # fmt: skip
 
 
@@ -35,9 +35,3 @@ def run_options(func: Callable) -> Callable:
                         help="seconds before a request fails as timed out (a hanging target)")(func)  # fmt: skip
     return click.option("--slow-threshold-ms", type=click.FloatRange(min=1), default=1000.0, show_default=True,
                         help="requests slower than this are listed in slow_requests.csv")(func)  # fmt: skip
-
-
-def resolve_locustfile(locustfile: Path | None) -> Path:
-    from swarmgate.run import DEFAULT_LOCUSTFILE
-
-    return (locustfile or DEFAULT_LOCUSTFILE).resolve()

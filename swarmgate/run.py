@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
-import re
 import secrets
-import shutil
 import subprocess
 import sys
 import time
@@ -17,10 +14,11 @@ from pathlib import Path
 
 import swarmgate
 from swarmgate.core.defaults import package_file
-from swarmgate.core.errors import EXIT_INTERRUPTED, EXIT_PASS, EXIT_RUN, BadInput, RunFailed
+from swarmgate.core.errors import EXIT_INTERRUPTED, EXIT_PASS, EXIT_RUN, RunFailed
 from swarmgate.core.files import make_dir, write_atomic
 from swarmgate.core.net import LOOPBACK
 from swarmgate.core.plan import plan_to_json
+from swarmgate.locustfile import bind, inspect_locustfile, locust_files
 from swarmgate.locustfiles.auth import from_env
 from swarmgate.scenarios import Scenario
 from swarmgate.supervisor import (
@@ -34,7 +32,6 @@ from swarmgate.supervisor import (
 )
 from swarmgate.target import check_reachable, validate_host
 
-DEFAULT_LOCUSTFILE = package_file("swarmgate.locustfiles", "locustfile.py")
 SHAPE_FILE = package_file("swarmgate.shapes", "scenario_shape.py")
 PLAN_FILE = ".stage_plan.json"  # the plan handed to the shape (any size: no environment or argument limit)
 PROGRESS_EVERY_S = 10.0
@@ -47,7 +44,7 @@ class RunOptions:
     host: str | None = None
     results_root: Path = Path("results")
     demo_args: list[str] = field(default_factory=list)
-    locustfile: Path = DEFAULT_LOCUSTFILE
+    locustfile: Path | None = None  # --locustfile; None: each scenario's own `locustfile`, else the demo's users
     slow_threshold_ms: float = 1000.0
     quiet: bool = False
     workers: int = 0  # >0: a local master and this many worker processes
@@ -117,19 +114,19 @@ def master_options(options: RunOptions) -> list[str]:
 
 
 def worker_command(locustfile: Path, master_host: str, port: int, logfile: Path) -> list[str]:
-    return [*LOCUST, f"--locustfile={locustfile},{SHAPE_FILE}", "--worker",
+    return [*LOCUST, f"--locustfile={locust_files(locustfile, SHAPE_FILE)}", "--worker",
             f"--master-host={master_host}", f"--master-port={port}", f"--logfile={logfile}"]  # fmt: skip
 
 
 def locust_command(scenario: Scenario, options: RunOptions, host: str, run_dir: Path) -> list[str]:
-    """Locust runs the users of options.locustfile; ScenarioShape (second file) drives the stages.
+    """Locust runs the users of the scenario's locustfile, the recorders attached; ScenarioShape drives the stages.
 
     Every value is attached to its option (`--host=URL`), so none can be read as another option; user
     classes and tags were checked to be identifiers when the scenario was loaded.
     """
     prefix = run_dir / "locust"
     # User classes go right after the locustfile: Locust's --tags / --exclude-tags take every word after them.
-    cmd = [*LOCUST, f"--locustfile={options.locustfile},{SHAPE_FILE}", *scenario.user_classes,
+    cmd = [*LOCUST, f"--locustfile={locust_files(scenario.locustfile, SHAPE_FILE)}", *scenario.user_classes,
            "--headless", f"--host={host}", f"--csv={prefix}", "--csv-full-history", f"--json-file={prefix}",
            f"--html={run_dir / 'locust_report.html'}", f"--logfile={run_dir / 'locust.log'}", "--only-summary",
            "--exit-code-on-error=0", f"--slow-threshold-ms={options.slow_threshold_ms:g}"]  # fmt: skip
@@ -222,24 +219,6 @@ def plan_facts(scenario: Scenario) -> dict:
             "duration_s": round(scenario.duration_s, 3), "mix": scenario.mix, "stages": stages}  # fmt: skip
 
 
-FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)')
-
-
-def import_problem(log: Path) -> str | None:
-    """`file, line N: Error: message` when Locust's log shows it could not import a locustfile, else None."""
-    try:
-        text = log.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    if "load_locustfile" not in text or "Traceback" not in text:
-        return None
-    lines = [line for line in text.splitlines() if line.strip()]
-    frames = [m for m in map(FRAME.match, lines) if m and "site-packages" not in m["file"]
-              and not m["file"].startswith("<")]  # fmt: skip
-    where = f"{frames[-1]['file']}, line {frames[-1]['line']}: " if frames else ""
-    return f"{where}{lines[-1].strip()[:300]}"
-
-
 def run_status(supervisor: Supervisor, killed: bool, proc: subprocess.Popen | None) -> str:
     if supervisor.interrupted:
         return "interrupted"
@@ -251,6 +230,8 @@ def run_status(supervisor: Supervisor, killed: bool, proc: subprocess.Popen | No
 def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = None) -> RunOutcome:
     """Run one (already time-scaled) scenario; label is what the progress lines show, e.g. 'step 1/2'."""
     label = label or scenario.name
+    if scenario.locustfile is None:
+        scenario = bind(scenario, options.locustfile)  # before anything is written, as a bad host
     host = validate_host(options.host) if options.host else None
     if host is not None:
         check_reachable(host)  # before anything is written: an unreachable target leaves no clutter
@@ -275,7 +256,7 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
                                        main=True)  # fmt: skip
         workers = []
         for index in range(1, options.workers + 1):
-            command = worker_command(options.locustfile, LOOPBACK, options.master_port,
+            command = worker_command(scenario.locustfile, LOOPBACK, options.master_port,
                                      run_dir / f"worker-{index}.log")  # fmt: skip
             workers.append(supervisor.start_locust(command, run_dir / f"worker-{index}.out", env))
         if workers:
@@ -296,14 +277,6 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
         deadline = time.monotonic() + 15  # workers quit when their master tells them; stragglers are stopped
         for worker in workers:
             supervisor.wait(worker, deadline)
-    nothing_recorded = not (run_dir / "run.json").exists() and not (run_dir / "locust.json").exists()
-    failed_at_start = proc.returncode and not supervisor.interrupted and not killed and nothing_recorded
-    problem = import_problem(run_dir / "locust.out") if failed_at_start else None
-    if problem:  # the user's locustfile: bad input, and no run happened, so no run dir is left behind
-        shutil.rmtree(run_dir, ignore_errors=True)
-        with contextlib.suppress(OSError):
-            run_dir.parent.rmdir()  # the scenario's folder, if this was its only run
-        raise BadInput(f"the locustfile cannot be imported: {problem}; fix it and run again")
     return finish_run(scenario, options, run_id, run_dir, started, supervisor, killed, proc, demo)
 
 
@@ -316,6 +289,7 @@ def finish_run(scenario: Scenario, options: RunOptions, run_id: str, run_dir: Pa
     document = finish_run_json(run_dir, {
         "run_id": run_id, "scenario": scenario.name, "time_scale": scenario.time_scale, "plan": plan_facts(scenario),
         "target": {"kind": "demo", "demo_args": options.demo_args} if demo else {"kind": "external"},
+        "locustfile": scenario.locustfile.name if scenario.locustfile else None,
         "locust_exit_code": proc.returncode if proc else None, "partial": partial,
         "status": status, "orchestrator_started": started.isoformat(timespec="seconds"),
         "worker_processes": options.workers, "remote_workers": options.remote_workers,
@@ -334,7 +308,7 @@ def finish_run(scenario: Scenario, options: RunOptions, run_id: str, run_dir: Pa
     return outcome
 
 
-def run_worker(locustfile: Path, master_host: str, master_port: int, log_dir: Path, options: RunOptions) -> int:
+def run_worker(locustfile: Path | None, master_host: str, master_port: int, log_dir: Path, options: RunOptions) -> int:
     """A worker for a master on another host: runs until the master ends the run (or goes silent).
 
     The settings that act where requests are made (timeout, slow threshold) are the worker's own.
@@ -344,7 +318,7 @@ def run_worker(locustfile: Path, master_host: str, master_port: int, log_dir: Pa
     env = child_env({"SWARMGATE_REQUEST_TIMEOUT_S": repr(options.request_timeout_s),
                      "SWARMGATE_SLOW_MS": repr(options.slow_threshold_ms), "SWARMGATE_INSECURE_TLS": "0"})  # fmt: skip
     with Supervisor() as supervisor:
-        command = worker_command(locustfile, master_host, master_port, log_dir / "worker.log")
+        command = worker_command(inspect_locustfile(locustfile).path, master_host, master_port, log_dir / "worker.log")
         proc = supervisor.start_locust(command, log_dir / "worker.out", env, main=True)
         supervisor.wait(proc)
     if supervisor.interrupted:

@@ -3,8 +3,10 @@
 A name is looked up in ./scenarios/ first, then among the packaged scenarios; a path to a .toml
 file is read as given.
 
-Validated on load into a frozen model: unknown keys, bad values and unknown user classes are
-refused with the file, the key and a hint, all problems of a file in one line, exit 2.
+Validated on load into a frozen model: unknown keys and bad values are refused with the file, the
+key and a hint, all problems of a file in one line, exit 2. Which user classes run is settled once
+the locustfile is known (`with_users`): the demo's four users, or the classes of the team's own
+locustfile (`--locustfile`, or the scenario's `locustfile` key).
 """
 
 from __future__ import annotations
@@ -30,13 +32,13 @@ from swarmgate.core.config import (
     read_toml,
     whole_within,
 )
-from swarmgate.core.defaults import scenario_dirs
+from swarmgate.core.defaults import packaged, scenario_dirs
 from swarmgate.core.errors import BadInput
 from swarmgate.core.plan import Capacity, Stage
 
 USER_CLASSES = ("BaselineUser", "PeakUser", "AdminUser", "StressTestUser")
 DEFAULT_MIX = {"BaselineUser": 70, "PeakUser": 20, "AdminUser": 10}
-TOP_KEYS = {"description", "sla", "mix", "tags", "exclude_tags", "shape", "arrival_rate"}
+TOP_KEYS = {"description", "sla", "mix", "tags", "exclude_tags", "shape", "arrival_rate", "locustfile"}
 SHAPE_KEYS = {
     "constant": {"users", "duration", "spawn_rate"},
     "step": {"steps", "step_duration", "spawn_rate"},
@@ -79,6 +81,8 @@ class Scenario:
     capacity: Capacity | None = None
     time_scale: float = 1.0
     path: Path | None = None
+    locustfile: Path | None = None  # the scenario's own `locustfile` key, resolved against the file's folder
+    packaged: bool = False  # one of swarmgate's scenarios: its [mix] names the demo's users
 
     @property
     def duration_s(self) -> float:
@@ -221,8 +225,8 @@ def stage_of(stage: Fields, index: int) -> Stage:
     """One [[shape.stages]] table of a `stages` plan."""
     stage.unknown({"name", "duration", "users", "spawn_rate", "steady", "mix"})
     mix = stage.table.get("mix", [])
-    if not isinstance(mix, list) or any(name not in USER_CLASSES for name in mix):
-        stage.problem("mix", f"must list user classes among {', '.join(USER_CLASSES)}, got {shown(mix)}")
+    if not isinstance(mix, list) or len(mix) > MAX_ITEMS or not all(is_class_name(name) for name in mix):
+        stage.problem("mix", f'must be a list of user class names, e.g. ["BaselineUser"], got {shown(mix)}')
         mix = []
     name = stage.table.get("name", f"stage-{index}")
     if not isinstance(name, str) or not 0 < len(name) <= 100 or not name.isprintable():
@@ -272,15 +276,37 @@ def load_scenario(name_or_path: str, directories: list[Path] | None = None) -> S
         problems.append("shape: the plan lasts more than 30 days; shorten it")
     if any(stage.spawn_rate > MAX_SPAWN_RATE for stage in plan):
         problems.append(f"shape: a ramp would start more than {MAX_SPAWN_RATE:g} users per second; make it longer")
-    classes = {name for name, weight in mix.items() if weight}
-    stray = sorted({name for stage in plan for name in stage.user_classes} - classes)
-    if stray:
-        problems.append(f"shape.stages: mix names {', '.join(stray)}, which [mix] does not run; add it to [mix]")
+    if mix:
+        classes = {name for name, weight in mix.items() if weight}
+        stray = sorted({name for stage in plan for name in stage.user_classes} - classes)
+        if stray:
+            problems.append(f"shape.stages: mix names {', '.join(stray)}, which [mix] does not run; add it to [mix]")
+    locustfile = locustfile_of(raw, path, problems)
     if problems:
         raise BadInput(f"{path}: " + "; ".join(problems))
     return Scenario(name=path.stem, plan=tuple(plan), kind=kind, mix=mix, description=description, sla=sla,
                     tags=tags, exclude_tags=exclude_tags, arrival_rate=arrival_rate, capacity=capacity,
-                    path=path)  # fmt: skip
+                    path=path, locustfile=locustfile, packaged=is_packaged(path))  # fmt: skip
+
+
+def is_packaged(path: Path) -> bool:
+    return path.resolve().parent == packaged("scenarios").resolve()
+
+
+def locustfile_of(raw: dict, path: Path, problems: list[str]) -> Path | None:
+    """The `locustfile` key: a path relative to the scenario file's folder, to an existing .py file."""
+    if "locustfile" not in raw:
+        return None
+    value = raw["locustfile"]
+    if not isinstance(value, str) or not 0 < len(value) <= 1000 or not value.isprintable():
+        problems.append(f'locustfile: must be the path of a .py file, e.g. "../locustfile.py", got {shown(value)}')
+        return None
+    found = (path.parent / value).resolve()
+    if not found.is_file():
+        problems.append(f"locustfile: {printable(found, 300)} does not exist (the path is relative to the scenario "
+                        "file's folder)")  # fmt: skip
+        return None
+    return found
 
 
 def shape_of(raw: dict, problems: list[str]) -> tuple[list[Stage], Capacity | None, str]:
@@ -298,18 +324,49 @@ def shape_of(raw: dict, problems: list[str]) -> tuple[list[Stage], Capacity | No
     return plan or placeholder, capacity, kind
 
 
+def is_class_name(name: object) -> bool:
+    return isinstance(name, str) and name.isidentifier() and len(name) <= 200
+
+
 def mix_of(raw: dict, problems: list[str]) -> dict[str, int]:
-    """The [mix] table: user class = weight, classes from the allow-list only."""
-    mix = raw.get("mix", DEFAULT_MIX)
-    if not isinstance(mix, dict) or not mix:
+    """The [mix] table: user class = weight; {} when absent (the locustfile's own classes and weights)."""
+    mix = raw.get("mix", {})
+    if not isinstance(mix, dict) or ("mix" in raw and not mix) or len(mix) > MAX_ITEMS:
         problems.append("mix: must be a table of user class = weight")
         return {}
     for cls, weight in mix.items():
-        if cls not in USER_CLASSES:
-            problems.append(f"mix.{printable(cls)}: not a user class (known: {', '.join(USER_CLASSES)})")
+        if not is_class_name(cls):
+            problems.append(f"mix.{printable(cls)}: not a user class name (a Python class name)")
         if whole_within(weight, 0, 1_000_000) is None:
             problems.append(f"mix.{printable(cls)}: weight must be a whole number from 0 to 1,000,000, "
                             f"got {shown(weight)}")  # fmt: skip
-    if not any(whole_within(w, 1, 1_000_000) for w in mix.values()):
+    if mix and not any(whole_within(w, 1, 1_000_000) for w in mix.values()):
         problems.append("mix: at least one user class needs a weight above 0")
     return dict(mix)
+
+
+def with_users(scenario: Scenario, locustfile: Path, classes: dict[str, int] | None) -> Scenario:
+    """The scenario bound to the locustfile it runs: its mix names only classes that file has.
+
+    classes: the locustfile's user classes and weights, or None for swarmgate's demo locustfile (its four
+    users; a scenario without [mix] runs DEFAULT_MIX there). With a team's own locustfile the packaged
+    scenarios' [mix] (the demo's users) is set aside, and a scenario without [mix] runs every class of the
+    file with the file's own weights.
+    """
+    where = f"{scenario.path or scenario.name}: "
+    if classes is None:
+        known: dict[str, int] = dict.fromkeys(USER_CLASSES, 1)
+        mix = scenario.mix or DEFAULT_MIX
+    else:
+        known = classes
+        mix = {} if scenario.packaged else scenario.mix
+        mix = mix or known
+    named = list(mix) + [name for stage in scenario.plan for name in stage.user_classes if not scenario.packaged]
+    missing = sorted(set(named) - set(known))
+    if missing:
+        raise BadInput(f"{where}mix names {', '.join(missing)}, which {printable(locustfile, 300)} does not define; "
+                       f"its user classes: {', '.join(known) or 'none'}")  # fmt: skip
+    plan = scenario.plan
+    if classes is not None and scenario.packaged:  # the demo's per-stage classes mean nothing here
+        plan = tuple(replace(stage, user_classes=()) for stage in plan)
+    return replace(scenario, mix=dict(mix), plan=plan, locustfile=locustfile)

@@ -16,6 +16,7 @@ from pathlib import Path
 from swarmgate.core.defaults import package_file
 from swarmgate.core.errors import EXIT_INTERRUPTED, BadInput, RunFailed
 from swarmgate.core.net import EVERY_INTERFACE, LOOPBACK, is_loopback
+from swarmgate.locustfile import inspect_locustfile, locust_files
 from swarmgate.run import RunOptions, finish_run_json, new_run_dir, read_run_json, say, start_local_demo
 from swarmgate.supervisor import LOCUST, Supervisor, child_env
 from swarmgate.target import check_reachable, validate_host
@@ -34,10 +35,10 @@ def check_bind(web_host: str, web_login: bool) -> None:
                        "SWARMGATE_WEB_USER (default admin); no login can succeed without a password")  # fmt: skip
 
 
-def web_command(options: RunOptions, host: str, run_dir: Path, web_host: str, web_port: int,
+def web_command(locustfile: Path, host: str, run_dir: Path, web_host: str, web_port: int,
                 web_login: bool) -> list[str]:  # fmt: skip
     prefix = run_dir / "locust"
-    cmd = [*LOCUST, f"--locustfile={options.locustfile},{CATALOG}", "--class-picker",
+    cmd = [*LOCUST, f"--locustfile={locust_files(locustfile, CATALOG)}", "--class-picker",
            f"--web-host={web_host}", f"--web-port={web_port}", f"--host={host}", f"--csv={prefix}",
            "--csv-full-history", f"--json-file={prefix}", f"--logfile={run_dir / 'locust.log'}",
            "--exit-code-on-error=0"]  # fmt: skip
@@ -69,6 +70,7 @@ def wait_until_listening(supervisor: Supervisor, proc: subprocess.Popen, web_hos
 def serve(options: RunOptions, web_host: str, web_port: int, web_login: bool) -> int:
     """Serve the UI until Ctrl-C or SIGTERM; the demo (if started) is stopped afterwards."""
     check_bind(web_host, web_login)
+    locustfile = inspect_locustfile(options.locustfile).path  # one that cannot be imported is refused now
     host = validate_host(options.host) if options.host else None
     if host is not None:
         check_reachable(host)
@@ -82,7 +84,7 @@ def serve(options: RunOptions, web_host: str, web_port: int, web_login: bool) ->
             return EXIT_INTERRUPTED
         env = child_env({**users_env, "SWARMGATE_RESULTS_DIR": str(run_dir), "SWARMGATE_SCENARIO": "web",
                          "SWARMGATE_RUN_ID": run_id, "SWARMGATE_TARGET_PID": target_pid})  # fmt: skip
-        proc = supervisor.start_locust(web_command(options, host, run_dir, web_host, web_port, web_login),
+        proc = supervisor.start_locust(web_command(locustfile, host, run_dir, web_host, web_port, web_login),
                                        run_dir / "locust.out", env, main=True)  # fmt: skip
         wait_until_listening(supervisor, proc, web_host, web_port, run_dir)
         login = " (login required)" if web_login else ""

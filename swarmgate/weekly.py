@@ -19,7 +19,7 @@ from swarmgate.core.config import MAX_ITEMS, number_within, printable, read_toml
 from swarmgate.core.errors import BadInput, InputError, RunFailed
 from swarmgate.target import validate_host
 
-KEYS = {"scenarios", "time_scale", "host", "workers", "retention"}
+KEYS = {"scenarios", "time_scale", "host", "workers", "retention", "locustfile"}
 RETENTION_KEYS = {"keep_runs", "keep_days"}
 
 
@@ -32,6 +32,7 @@ class WeeklyConfig:
     workers: int = 0
     keep_runs: int = 12
     keep_days: float = 90.0
+    locustfile: Path | None = None  # relative to the config file's folder; None: scenarios' own, else the demo's
 
 
 def load_config(path: Path) -> WeeklyConfig:
@@ -68,9 +69,22 @@ def load_config(path: Path) -> WeeklyConfig:
         problems.append("retention.keep_runs: must be a whole number from 1 to 1,000,000")
     if keep_days is None:
         problems.append("retention.keep_days: must be a number of days from 0 to 36,500")
+    locustfile = locustfile_of(raw, path, problems)
     if problems:
         raise InputError(path, "; ".join(problems), "fix these keys")
-    return WeeklyConfig(path, tuple(scenarios), scale, host, workers, keep_runs, keep_days)
+    return WeeklyConfig(path, tuple(scenarios), scale, host, workers, keep_runs, keep_days, locustfile)
+
+
+def locustfile_of(raw: dict, path: Path, problems: list[str]) -> Path | None:
+    """The `locustfile` key, relative to the configuration's folder."""
+    value = raw.get("locustfile")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or not (path.parent / value).is_file():
+        problems.append(f"locustfile: {printable(value)} is not a file (the path is relative to the "
+                        "configuration's folder)")  # fmt: skip
+        return None
+    return (path.parent / value).resolve()
 
 
 class WeeklyLock:

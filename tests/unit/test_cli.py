@@ -56,7 +56,8 @@ def test_version_is_the_packages(capsys):
 
 
 def test_the_commands_are_the_documented_ones():
-    assert sorted(cli.commands) == ["analyze", "baseline", "demo", "report", "run", "trend", "web", "weekly"]
+    assert sorted(cli.commands) == ["analyze", "baseline", "demo", "init", "report", "run", "trend", "web",
+                                   "weekly"]  # fmt: skip
     assert sorted(cli.commands["baseline"].commands) == ["promote"]
 
 

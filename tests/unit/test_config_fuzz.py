@@ -119,7 +119,8 @@ def test_mutated_scenarios_are_refused_or_sound(tmp_path, document):
         assert finite_between(scenario.capacity.breach_p95_ms, 1e-9, MAX_MS)
         assert finite_between(scenario.capacity.breach_error_ratio, 1e-9, 1)
     assert all(IDENTIFIER.match(tag) for tag in (*scenario.tags, *scenario.exclude_tags))
-    assert scenario.user_classes and all(IDENTIFIER.match(name) for name in scenario.user_classes)
+    assert all(name.isidentifier() for name in scenario.mix)
+    assert all(name.isidentifier() for stage in scenario.plan for name in stage.user_classes)
     assert scenario.sla is None or IDENTIFIER.match(scenario.sla)
 
 

@@ -1,8 +1,10 @@
+from pathlib import Path
+
 import pytest
 
 from swarmgate.core.defaults import packaged
 from swarmgate.core.errors import BadInput
-from swarmgate.scenarios import load_scenario, parse_duration
+from swarmgate.scenarios import DEFAULT_MIX, load_scenario, parse_duration, with_users
 
 SCENARIO_DIR = packaged("scenarios")
 
@@ -57,7 +59,7 @@ BAD = {
     "zero_duration": '[shape]\nkind = "constant"\nusers = 5\nduration = 0\n',
     "words_duration": '[shape]\nkind = "constant"\nusers = 5\nduration = "ten minutes"\n',
     "negative_spawn_rate": OK_SHAPE + "spawn_rate = -1\n",
-    "bad_class": OK_SHAPE + "[mix]\nGhostUser = 5\n",
+    "bad_class": OK_SHAPE + '[mix]\n"Ghost User" = 5\n',
     "negative_weight": OK_SHAPE + "[mix]\nBaselineUser = -5\n",
     "all_zero_mix": OK_SHAPE + "[mix]\nBaselineUser = 0\n",
     "not_toml": "users = = 5\n",
@@ -67,7 +69,7 @@ BAD = {
     "zero_step": '[shape]\nkind = "step"\nsteps = [5, 0]\nstep_duration = "1m"\n',
     "ramp_all_zero": '[shape]\nkind = "ramp"\nstages = [{ duration = "1m", users = 0 }]\n',
     "ramp_bad_stage": '[shape]\nkind = "ramp"\nstages = [{ duration = "1m", users = 5, pace = 2 }]\n',
-    "stages_bad_mix": '[shape]\nkind = "stages"\nstages = [{ duration = "1m", users = 5, mix = ["NoUser"] }]\n',
+    "stages_bad_mix": '[shape]\nkind = "stages"\nstages = [{ duration = "1m", users = 5, mix = ["No User"] }]\n',
     "capacity_max_below_start": '[shape]\nkind = "capacity"\nstart_users = 50\nstep_users = 10\nmax_users = 20\n'
     'step_duration = "1m"\n',
     "capacity_error_ratio_above_1": '[shape]\nkind = "capacity"\nstart_users = 5\nstep_users = 5\nmax_users = 20\n'
@@ -81,7 +83,7 @@ BAD = {
 PROBLEM = {
     "all_zero_mix": ("mix:", "needs a weight above 0"),
     "arrival_rate_zero": ("arrival_rate:", "more than 0"),
-    "bad_class": ("mix.GhostUser:", "not a user class"),
+    "bad_class": ("mix.Ghost User:", "not a user class name"),
     "capacity_error_ratio_above_1": ("shape.breach_error_ratio:", "at most 1, got 2"),
     "capacity_max_below_start": ("shape.max_users:", "at least start_users"),
     "empty_steps": ("shape.steps:", "user counts from 1"),
@@ -93,7 +95,7 @@ PROBLEM = {
     "not_toml": ("", "not valid TOML"),
     "ramp_all_zero": ("shape.stages:", "0 users"),
     "ramp_bad_stage": ("shape.stages[0].pace:", "unknown key"),
-    "stages_bad_mix": ("shape.stages[0].mix:", "user classes"),
+    "stages_bad_mix": ("shape.stages[0].mix:", "user class names"),
     "tags_not_list": ("tags:", "tag names"),
     "unknown_key": ("colour:", "unknown key"),
     "unknown_kind": ("shape.kind:", "'wave' is not one of"),
@@ -141,3 +143,46 @@ def test_a_scenario_can_be_given_by_path(tmp_path):
     path = tmp_path / "mine.toml"
     path.write_text(OK_SHAPE)
     assert load_scenario(str(path)).name == "mine"
+
+
+DEMO = Path("/demo/locustfile.py")
+MINE = Path("/team/locustfile.py")
+
+
+def test_the_demo_users_run_a_scenario_without_mix_and_an_unknown_class_is_refused_listing_them(tmp_path):
+    (tmp_path / "plain.toml").write_text(OK_SHAPE)
+    plain = load_scenario(str(tmp_path / "plain.toml"))
+    assert plain.mix == {} and not plain.packaged
+    assert with_users(plain, DEMO, None).mix == DEFAULT_MIX
+    (tmp_path / "ghost.toml").write_text(OK_SHAPE + "[mix]\nGhostUser = 5\n")
+    with pytest.raises(BadInput) as err:
+        with_users(load_scenario(str(tmp_path / "ghost.toml")), DEMO, None)
+    assert "mix names GhostUser, which /demo/locustfile.py does not define; its user classes: BaselineUser, " \
+           "PeakUser, AdminUser, StressTestUser" in err.value.message  # fmt: skip
+
+
+def test_a_team_locustfile_runs_its_own_classes_unless_its_scenario_names_some(tmp_path):
+    classes = {"Reader": 3, "Writer": 1}
+    smoke = with_users(load_scenario("smoke"), MINE, classes)  # packaged: the demo's [mix] is set aside
+    assert smoke.packaged and smoke.mix == classes and smoke.locustfile == MINE
+    assert smoke.mix_option() == "Reader=3,Writer=1"
+    (tmp_path / "reads.toml").write_text(OK_SHAPE + "[mix]\nReader = 1\n")
+    assert with_users(load_scenario(str(tmp_path / "reads.toml")), MINE, classes).user_classes == ["Reader"]
+    (tmp_path / "staged.toml").write_text('[shape]\nkind = "stages"\nstages = [{ duration = "1m", users = 5, '
+                                          'mix = ["Admin"] }]\n')  # fmt: skip
+    with pytest.raises(BadInput) as err:
+        with_users(load_scenario(str(tmp_path / "staged.toml")), MINE, classes)
+    assert err.value.message.endswith("mix names Admin, which /team/locustfile.py does not define; its user "
+                                      "classes: Reader, Writer")  # fmt: skip
+
+
+def test_a_scenario_names_its_locustfile_relative_to_itself(tmp_path):
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "locustfile.py").write_text("")
+    (tmp_path / "scenarios" / "mine.toml").write_text('locustfile = "../locustfile.py"\n' + OK_SHAPE)
+    assert load_scenario(str(tmp_path / "scenarios" / "mine.toml")).locustfile == (tmp_path / "locustfile.py")
+    (tmp_path / "scenarios" / "lost.toml").write_text('locustfile = "locustfile.py"\n' + OK_SHAPE)
+    with pytest.raises(BadInput) as err:
+        load_scenario(str(tmp_path / "scenarios" / "lost.toml"))
+    assert "locustfile: " in err.value.message and "does not exist (the path is relative to the scenario file's " \
+           "folder)" in err.value.message  # fmt: skip

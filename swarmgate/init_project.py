@@ -1,0 +1,55 @@
+"""`swarmgate init [DIR]`: a starter project for a team's own API.
+
+Writes a locustfile (one user on SwarmgateUser, one plain FastHttpUser), scenarios that run it
+(the packaged shapes, without the demo's [mix]), the packaged sla.toml and weekly.toml, and a CI
+workflow. Nothing is overwritten: if any of the files exists, none is written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from swarmgate.core.config import printable
+from swarmgate.core.defaults import package_file, packaged
+from swarmgate.core.errors import BadInput
+from swarmgate.core.files import make_dir, write_atomic
+
+SCENARIOS = ("smoke", "baseline", "peak", "stress", "capacity", "endurance")
+WORKFLOW = Path(".github/workflows/load-test.yml")
+
+
+def starter_scenario(name: str) -> str:
+    """A packaged scenario that runs ../locustfile.py: its shape, not the demo's [mix] (the last table)."""
+    text = packaged("scenarios").joinpath(f"{name}.toml").read_text(encoding="utf-8")
+    shape, _mix = text.split("\n[mix]", 1)
+    lines = shape.strip().splitlines()
+    while lines and lines[0].startswith("#"):  # the packaged file's own comment speaks of the demo's users
+        lines.pop(0)
+    return "\n".join(['locustfile = "../locustfile.py"   # the users; without [mix], its classes run with their '
+                      "weight", *lines]) + "\n"  # fmt: skip
+
+
+def starter_files() -> dict[Path, str]:
+    files = {Path("locustfile.py"): package_file("swarmgate", "starter", "locustfile.py").read_text(encoding="utf-8")}
+    files |= {Path("scenarios") / f"{name}.toml": starter_scenario(name) for name in SCENARIOS}
+    for name in ("sla.toml", "weekly.toml"):
+        files[Path(name)] = packaged(name).read_text(encoding="utf-8")
+    files[WORKFLOW] = package_file("swarmgate", "starter", "load-test.yml").read_text(encoding="utf-8")
+    return files
+
+
+def init_project(directory: Path) -> list[Path]:
+    """Write the starter project into directory (made if missing); the paths written."""
+    files = starter_files()
+    existing = sorted(str(directory / path) for path in files if (directory / path).exists())
+    if existing:
+        raise BadInput(f"{printable(directory, 300)}: already has {', '.join(existing)}; nothing was written "
+                       "(swarmgate init never overwrites): move them or choose another directory")  # fmt: skip
+    if directory.exists() and not directory.is_dir():
+        raise BadInput(f"{printable(directory, 300)}: is a file, not a directory; choose a directory")
+    written = []
+    for path, text in files.items():
+        make_dir((directory / path).parent)
+        write_atomic(directory / path, text)
+        written.append(directory / path)
+    return written

@@ -1,0 +1,27 @@
+"""`python -P -m swarmgate.list_classes FILE`: the user and shape classes of a locustfile.
+
+Loaded exactly as Locust loads it, in a process of its own, so the orchestrator never imports a
+team's code. Prints one line, `swarmgate-classes: {JSON}`, after whatever the file prints itself.
+"""
+
+import json
+import sys
+
+from locust.util.load_locustfile import load_locustfile
+
+import swarmgate  # noqa: F401  (pins the installed package before Locust adds the locustfile's folder)
+
+MARK = "swarmgate-classes: "
+
+
+def main(path: str) -> None:
+    users, shapes = load_locustfile(path)
+    found = {
+        "users": {name: {"weight": cls.weight, "fixed_count": cls.fixed_count} for name, cls in users.items()},
+        "shapes": [type(shape).__name__ for shape in shapes],
+    }
+    print(MARK + json.dumps(found), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,98 @@
+"""Which locustfile a run uses, and which user classes it has.
+
+The demo's locustfile (the four users) is the default. A team's own locustfile (`--locustfile`, or a
+scenario's `locustfile` key) is any Locust locustfile: its classes are listed by Locust's own loader
+in a child process (`swarmgate.list_classes`), so this process never imports team code,
+and a file that cannot be imported is refused before a run dir exists.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from swarmgate.core.config import printable
+from swarmgate.core.defaults import package_file
+from swarmgate.core.errors import BadInput
+from swarmgate.scenarios import Scenario, with_users
+from swarmgate.supervisor import child_env, python_command
+
+DEFAULT_LOCUSTFILE = package_file("swarmgate.locustfiles", "locustfile.py")
+ATTACH_RECORDERS = package_file("swarmgate.locustfiles", "swarmgate_recorders.py")  # the extra `-f` module
+LIST_TIMEOUT_S = 120.0
+MARK = "swarmgate-classes: "
+FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)')
+
+
+@dataclass(frozen=True)
+class Locustfile:
+    path: Path
+    classes: dict[str, int] | None  # user class -> weight; None: the demo's locustfile (its four users)
+    shapes: tuple[str, ...] = ()
+
+
+def locust_files(locustfile: Path, *extra: Path) -> str:
+    """The value of Locust's `--locustfile`: the users' file, the recorders, and any extra module (a shape)."""
+    return ",".join(str(path) for path in (locustfile, ATTACH_RECORDERS, *extra))
+
+
+def import_problem(text: str) -> str | None:
+    """`file, line N: Error: message` from the traceback Locust printed when a locustfile failed to import."""
+    if "Traceback" not in text:
+        return None
+    lines = [line for line in text.splitlines() if line.strip()]
+    frames = [m for m in map(FRAME.match, lines) if m and "site-packages" not in m["file"]
+              and not m["file"].startswith("<")]  # fmt: skip
+    where = f"{frames[-1]['file']}, line {frames[-1]['line']}: " if frames else ""
+    return f"{where}{lines[-1].strip()[:300]}"
+
+
+_seen: dict[Path, Locustfile] = {}
+
+
+def inspect_locustfile(path: Path | None) -> Locustfile:
+    """The locustfile at `path` (None: the demo's) with its user classes; refused in one line if unusable."""
+    path = (path or DEFAULT_LOCUSTFILE).resolve()
+    if path == DEFAULT_LOCUSTFILE.resolve():
+        return Locustfile(path, None)
+    if path not in _seen:
+        _seen[path] = list_classes(path)
+    return _seen[path]
+
+
+def list_classes(path: Path) -> Locustfile:
+    shown = printable(path, 300)
+    try:
+        done = subprocess.run(python_command("-m", "swarmgate.list_classes", str(path)),
+                              capture_output=True, text=True, errors="replace", env=child_env({}),
+                              timeout=LIST_TIMEOUT_S, stdin=subprocess.DEVNULL)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise BadInput(f"the locustfile {shown} did not finish importing in {LIST_TIMEOUT_S:g} s; "
+                       "it should define classes, not do work at import") from None  # fmt: skip
+    found = next((line[len(MARK) :] for line in reversed(done.stdout.splitlines()) if line.startswith(MARK)), None)
+    if done.returncode != 0 or found is None:
+        problem = import_problem(done.stderr) or printable(done.stderr.strip()[-300:] or f"exit {done.returncode}")
+        raise BadInput(f"the locustfile cannot be imported: {problem}; fix it and run again")
+    listed = json.loads(found)
+    if not listed["users"]:
+        raise BadInput(f"the locustfile {shown} defines no user class (a subclass of HttpUser, FastHttpUser or User "
+                       "that is not abstract); add one")  # fmt: skip
+    weights = {name: int(user["weight"]) for name, user in listed["users"].items()}
+    return Locustfile(path, weights, tuple(listed["shapes"]))
+
+
+def bind(scenario: Scenario, locustfile: Path | None) -> Scenario:
+    """The scenario with the locustfile it runs (the option's, else its own key's, else the demo's) and its mix.
+
+    A locustfile with its own LoadTestShape is refused: in `swarmgate run` the scenario drives the load.
+    """
+    found = inspect_locustfile(locustfile or scenario.locustfile)
+    if found.shapes:
+        raise BadInput(f"the locustfile {printable(found.path, 300)} defines a LoadTestShape "
+                       f"({', '.join(found.shapes)}); `swarmgate run` drives the load from the scenario: move the "
+                       "shape to another file, or run it with plain `locust --csv PREFIX --csv-full-history "
+                       "--json-file PREFIX` and judge it with `swarmgate analyze PREFIX`")  # fmt: skip
+    return with_users(scenario, found.path, found.classes)
