@@ -76,6 +76,8 @@ def test_the_wheel_holds_every_module_and_the_default_data(installed):
         "swarmgate/reports/static/report.css",
         "swarmgate/reports/templates/report.html.j2",
         "swarmgate/reports/static/vendor/chart.umd.min.js",
+        "swarmgate/starter/locustfile.py",
+        "swarmgate/starter/load-test.yml",
     } <= names
     assert {n.split("/")[0] for n in names if not n.startswith("swarmgate-")} == {"swarmgate"}
 
@@ -109,12 +111,25 @@ def test_runs_analysis_and_trend_from_an_empty_directory(installed):
         external = subprocess.Popen([*swarmgate, "run", "smoke", "--host", f"http://127.0.0.1:{port}", "--time-scale",
                                      "0.2", "--results-dir", "external"], cwd=project, env={**env, **users},
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        init = subprocess.run([*swarmgate, "init", "team"], cwd=project, env=env, capture_output=True, text=True,
+                              timeout=60)  # fmt: skip
+        assert init.returncode == 0 and "wrote team/locustfile.py" in init.stdout, init.stderr
+        starter = subprocess.Popen([*swarmgate, "run", "smoke", "--host", f"http://127.0.0.1:{port}", "--time-scale",
+                                    "0.2"], cwd=project / "team", env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)  # fmt: skip
         embedded = subprocess.run([*swarmgate, "run", "smoke", "--time-scale", "0.2"], cwd=project, env=env,
                                   capture_output=True, text=True, timeout=300)  # fmt: skip
         out, err = external.communicate(timeout=300)
+        starter_out, starter_err = starter.communicate(timeout=300)
     finally:
         stop(demo)
     assert external.returncode == 0, err
+    # `swarmgate init`, then `swarmgate run smoke` in that directory: the starter's own users ran
+    assert starter.returncode == 0 and "verdict: PASS" in starter_out, starter_err
+    (run_dir,) = (project / "team" / "results" / "smoke").iterdir()
+    assert RUN_FILES <= {p.name for p in run_dir.iterdir()}
+    meta = json.loads((run_dir / "run.json").read_text())
+    assert meta["locustfile"] == "locustfile.py" and set(meta["requests_by_user_class"]) == {"ApiUser", "ProbeUser"}
     assert embedded.returncode == 0, embedded.stderr
     assert "known scenarios: none" not in embedded.stderr and "verdict: PASS" in embedded.stdout
     for results in (project / "external", project / "results"):
