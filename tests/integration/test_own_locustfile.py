@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
+import requests
 
-from tests.helpers import SWARMGATE, constant_scenario
+from tests.helpers import SWARMGATE, closed_port, constant_scenario, stop
 
 pytestmark = pytest.mark.integration
 HERE = Path(__file__).parent
@@ -117,3 +120,36 @@ def test_what_cannot_run_is_refused_in_one_line_before_any_run_dir(tmp_path, ext
     [line] = done.stderr.splitlines()
     assert expected.format(file=locustfile) in line
     assert not (tmp_path / "results").exists()
+
+
+def test_the_web_ui_runs_a_plain_locustfile_with_the_recorders_attached(tmp_path, demo, demo_passwords):
+    shutil.copy(HERE / "plain_locustfile.py", tmp_path / "locustfile.py")
+    port = closed_port()
+    ui = subprocess.Popen([*SWARMGATE, "web", "--locustfile", "locustfile.py", "--host", demo.url, "--web-port",
+                           str(port), "--results-dir", "results"], cwd=tmp_path,
+                          env={**os.environ, **demo_passwords["users"]}, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                page = requests.get(base, timeout=2).text
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline and ui.poll() is None, "the web UI did not start"
+                time.sleep(0.3)
+        assert '"Reader"' in page and '"Writer"' in page and '"StepLoad"' in page  # its classes, our shapes
+        form = {"user_classes": "Reader", "shape_class": "Constant", "host": demo.url, "shape_users": "2",
+                "shape_duration_s": "3", "shape_spawn_rate": "2", "user_count": "1", "spawn_rate": "1"}  # fmt: skip
+        assert requests.post(f"{base}/swarm", data=form, timeout=10).json()["success"]
+        deadline = time.monotonic() + 40
+        while requests.get(f"{base}/stats/requests", timeout=5).json()["state"] != "stopped":
+            assert time.monotonic() < deadline, "the shape did not end by itself"
+            time.sleep(0.3)
+    finally:
+        stop(ui)
+    (run_dir,) = (tmp_path / "results" / "web").iterdir()
+    run = json.loads((run_dir / "run.json").read_text())
+    assert set(run["requests_by_user_class"]) == {"Reader"} and run["requests_by_user_class"]["Reader"] > 0
+    assert (run_dir / "stages.json").is_file()

@@ -56,11 +56,22 @@ def test_the_configuration_is_checked_whole(tmp_path):
     config = load_config(path)
     assert (config.scenarios, config.time_scale, config.workers, config.keep_runs, config.keep_days) == (
         ("peak", "baseline"), 0.5, 2, 3, 90.0)  # fmt: skip
-    path.write_text('scenarios = "peak"\nworkers = -1\nbogus = 1\n[retention]\nkeep_days = "long"\n')
+    assert config.locustfile is None
+    (tmp_path / "users.py").write_text("")
+    path.write_text('scenarios = ["peak"]\nlocustfile = "users.py"\n')
+    assert load_config(path).locustfile == tmp_path / "users.py"  # relative to the configuration's folder
+    path.write_text('scenarios = "peak"\nworkers = -1\nbogus = 1\nlocustfile = "nope.py"\n[retention]\n'
+                    'keep_days = "long"\n')  # fmt: skip
     with pytest.raises(InputError) as problem:
         load_config(path)
     message = problem.value.message
-    for key in ("bogus: unknown key", "scenarios: must be", "workers: must be", "retention.keep_days: must be"):
+    for key in (
+        "bogus: unknown key",
+        "scenarios: must be",
+        "workers: must be",
+        "retention.keep_days: must be",
+        "locustfile: nope.py is not a file",
+    ):
         assert key in message
     path.write_text("scenarios = [")
     with pytest.raises(InputError, match="not valid TOML"):
