@@ -230,8 +230,7 @@ def run_status(supervisor: Supervisor, killed: bool, proc: subprocess.Popen | No
 def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = None) -> RunOutcome:
     """Run one (already time-scaled) scenario; label is what the progress lines show, e.g. 'step 1/2'."""
     label = label or scenario.name
-    if scenario.locustfile is None:
-        scenario = bind(scenario, options.locustfile)  # before anything is written, as a bad host
+    scenario = bind(scenario, options.locustfile)  # as the CLI did (a bound scenario stays as it is)
     host = validate_host(options.host) if options.host else None
     if host is not None:
         check_reachable(host)  # before anything is written: an unreachable target leaves no clutter

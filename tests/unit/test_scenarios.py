@@ -166,6 +166,7 @@ def test_a_team_locustfile_runs_its_own_classes_unless_its_scenario_names_some(t
     smoke = with_users(load_scenario("smoke"), MINE, classes)  # packaged: the demo's [mix] is set aside
     assert smoke.packaged and smoke.mix == classes and smoke.locustfile == MINE
     assert smoke.mix_option() == "Reader=3,Writer=1"
+    assert with_users(smoke, MINE, classes) == smoke  # binding twice (the CLI, then the run) changes nothing
     (tmp_path / "reads.toml").write_text(OK_SHAPE + "[mix]\nReader = 1\n")
     assert with_users(load_scenario(str(tmp_path / "reads.toml")), MINE, classes).user_classes == ["Reader"]
     (tmp_path / "staged.toml").write_text('[shape]\nkind = "stages"\nstages = [{ duration = "1m", users = 5, '
