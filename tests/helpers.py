@@ -123,3 +123,16 @@ def wait_for_progress(results_root: Path, elapsed_s: float, proc: subprocess.Pop
                 return progress
         time.sleep(0.2)
     raise AssertionError(f"no run under {results_root} reached {elapsed_s} s of load within {timeout_s:g} s")
+
+
+def wait_for_web_ui(base: str, proc: subprocess.Popen, timeout_s: float = 60) -> str:
+    """Wait until a web UI at base answers (or its process ends: a failure); the page's text."""
+    import requests  # only tests of a web UI need it
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return requests.get(base, timeout=2, allow_redirects=False).text
+        except requests.ConnectionError:
+            assert time.monotonic() < deadline and proc.poll() is None, "the web UI did not start"
+            time.sleep(0.3)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.helpers import SWARMGATE, closed_port, constant_scenario, stop
+from tests.helpers import SWARMGATE, closed_port, constant_scenario, stop, wait_for_web_ui
 
 pytestmark = pytest.mark.integration
 HERE = Path(__file__).parent
@@ -131,14 +131,7 @@ def test_the_web_ui_runs_a_plain_locustfile_with_the_recorders_attached(tmp_path
                           stderr=subprocess.DEVNULL)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                page = requests.get(base, timeout=2).text
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline and ui.poll() is None, "the web UI did not start"
-                time.sleep(0.3)
+        page = wait_for_web_ui(base, ui)
         assert '"Reader"' in page and '"Writer"' in page and '"StepLoad"' in page  # its classes, our shapes
         form = {"user_classes": "Reader", "shape_class": "Constant", "host": demo.url, "shape_users": "2",
                 "shape_duration_s": "3", "shape_spawn_rate": "2", "user_count": "1", "spawn_rate": "1"}  # fmt: skip

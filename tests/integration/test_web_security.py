@@ -6,13 +6,12 @@ import os
 import secrets
 import signal
 import subprocess
-import time
 
 import psutil
 import pytest
 import requests
 
-from tests.helpers import SWARMGATE, closed_port, stop
+from tests.helpers import SWARMGATE, closed_port, stop, wait_for_web_ui
 
 pytestmark = pytest.mark.integration
 
@@ -33,14 +32,7 @@ def test_the_web_ui_listens_on_loopback_only_and_its_login_checks_the_password(t
                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(base, timeout=2, allow_redirects=False)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline and ui.poll() is None, "the web UI did not start"
-                time.sleep(0.3)
+        wait_for_web_ui(base, ui)
         listening = {c.laddr.ip for c in psutil.net_connections("tcp") if c.laddr and c.laddr.port == port
                      and c.status == psutil.CONN_LISTEN}  # fmt: skip
         assert listening == {"127.0.0.1"}, listening

@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from tests.helpers import LOCUSTFILE, ROOT, closed_port, stop
+from tests.helpers import LOCUSTFILE, ROOT, closed_port, stop, wait_for_web_ui
 
 pytestmark = pytest.mark.integration
 
@@ -25,14 +25,7 @@ def test_a_shape_runs_from_the_web_ui_with_edited_parameters(tmp_path, demo, dem
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                page = requests.get(base, timeout=2).text
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline, "the web UI did not start"
-                time.sleep(0.3)
+        page = wait_for_web_ui(base, ui)
         for shape in ("Constant", "StepLoad", "Spike", "RampHoldRampDown", "Capacity"):
             assert f'"{shape}"' in page
         assert "shape_steps" in page and "breach_p95_ms" in page  # parameters are editable there
