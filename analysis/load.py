@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from swarmgate.analysis.records import Endpoint, Stage
 from swarmgate.core.errors import InputError
 from swarmgate.core.histogram import merge
 
@@ -24,30 +25,6 @@ T = TypeVar("T")
 STATS_COLUMNS = ["Type", "Name", "Request Count", "Failure Count", "Average Response Time", "Max Response Time",
                  "Requests/s", "50%", "95%", "99%"]  # fmt: skip
 PERCENTILE_COLUMNS = ["50%", "66%", "75%", "80%", "90%", "95%", "98%", "99%", "99.9%", "99.99%", "100%"]
-
-
-@dataclass
-class Endpoint:
-    """One endpoint's numbers for a window: counts, times, and the histogram when the input has it."""
-
-    method: str
-    name: str
-    requests: int
-    failures: int
-    total_ms: float | None = None
-    max_ms: float | None = None
-    histogram: dict[int, int] | None = None
-    csv_percentiles: dict[str, float] = field(default_factory=dict)  # Locust's own, when no histogram
-
-
-@dataclass
-class Stage:
-    name: str
-    start: float
-    end: float
-    users: int | None
-    steady: bool
-    endpoints: list[Endpoint]
 
 
 @dataclass
@@ -67,8 +44,10 @@ class Run:
         """Locust's --csv-full-history as a frame (or None), read once for drift, comparison and charts."""
         if "history" not in self._read:
             from swarmgate.analysis.compare import read_history  # pandas, only for runs that need it
+            from swarmgate.analysis.stock_stages import COLUMNS
 
-            self._read["history"] = read_history(self.locust_file("_stats_history.csv"), ("User Count",))
+            columns = COLUMNS if self.source == "locust-csv" else ("User Count",)  # stock runs: stages from it
+            self._read["history"] = read_history(self.locust_file("_stats_history.csv"), columns)
         return self._read["history"]
 
     def locust_file(self, suffix: str) -> Path:
@@ -208,6 +187,7 @@ def aggregate(endpoints: list[Endpoint]) -> Endpoint:
         "", "Aggregated", sum(e.requests for e in endpoints), sum(e.failures for e in endpoints),
         sum(e.total_ms or 0.0 for e in endpoints), max((e.max_ms or 0.0 for e in endpoints), default=0.0),
         merge(e.histogram for e in endpoints) if with_histograms else None,
+        approximate=any(e.approximate for e in endpoints),
     )  # fmt: skip
 
 
@@ -282,18 +262,19 @@ def load_swarmgate(run_dir: Path) -> Run:
 def load_stock(prefix: Path) -> Run:
     csv_rows = read_stats_csv(Path(f"{prefix}_stats.csv"))  # read even beside a JSON: validated either way
     endpoints, csv_aggregate = endpoint_stats(Path(f"{prefix}.json"), csv_rows)
-    missing = [
-        "stages (stock Locust output): verdicts cover the whole run, ramps included",
-        "resources and slow requests (stock Locust output)",
-        "run metadata (scenario, host, user mix)",
-    ]
+    missing = ["resources and slow requests (stock Locust output)", "run metadata (scenario, host, user mix)"]
     if csv_aggregate:
         missing.append(NO_HISTOGRAMS)
     duration = history_duration(Path(f"{prefix}_stats_history.csv"))
     if duration is None:
         missing.append("requests per second over the run (no _stats_history.csv)")
     meta = {"scenario": None, "run_id": prefix.name, "host": None, "partial": None}
-    return Run("locust-csv", prefix, meta, endpoints, [], duration, missing, None, csv_aggregate)
+    run = Run("locust-csv", prefix, meta, endpoints, [], duration, missing, None, csv_aggregate)
+    from swarmgate.analysis.stock_stages import STAGES_NOTE, stock_stages  # pandas, only for stock input
+
+    run.stages = stock_stages(run.history()) if duration is not None else []
+    missing.append(STAGES_NOTE[bool(run.stages)])
+    return run
 
 
 def history_duration(path: Path) -> float | None:

@@ -21,7 +21,11 @@ def endpoint_metrics(endpoint: Endpoint, seconds: float | None, apdex_t_ms: floa
         "max_ms": round(endpoint.max_ms, 2) if endpoint.max_ms is not None else None,
     }  # fmt: skip
     histogram = endpoint.histogram
-    if histogram is not None and sum(histogram.values()):
+    if endpoint.approximate:  # rebuilt from Locust's rolling history percentiles: no Apdex or slow share
+        timed = bool(histogram and sum(histogram.values()))
+        row.update({key: percentile(histogram, q) if timed else None for key, q in PERCENTILES.items()})
+        row.update({"apdex": None, "slow_ratio": None, "percentiles_from": "locust-history" if timed else None})
+    elif histogram is not None and sum(histogram.values()):
         timed = sum(histogram.values())
         row.update({key: percentile(histogram, q) for key, q in PERCENTILES.items()})
         satisfied = sum(n for bucket, n in histogram.items() if bucket <= apdex_t_ms)
@@ -46,7 +50,7 @@ def window_endpoints(stages: list[Stage]) -> tuple[list[Endpoint], float]:
     endpoints = [
         Endpoint(method, name, sum(e.requests for e in parts), sum(e.failures for e in parts),
                  sum(e.total_ms or 0.0 for e in parts), max(e.max_ms or 0.0 for e in parts),
-                 merge(e.histogram or {} for e in parts))
+                 merge(e.histogram or {} for e in parts), approximate=any(e.approximate for e in parts))
         for (method, name), parts in sorted(merged.items(), key=lambda item: (item[0][1], item[0][0]))
     ]  # fmt: skip
     return endpoints, sum(stage.end - stage.start for stage in stages)

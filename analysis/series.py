@@ -103,8 +103,10 @@ def resources(path: Path) -> list[dict]:
 
 
 def drift_lines(run: Run, drift: dict | None) -> list[dict]:
-    """For an endurance run: the points drift was fitted on and the line it fitted (from summary.json)."""
-    if not drift or not run.path.is_dir():
+    """For an endurance run: the points drift was fitted on and the line it fitted (from summary.json).
+
+    A stock run's resources.csv does not exist: its target memory series is empty, the others are drawn."""
+    if not drift:
         return []
     found = []
     for name, points in drift_series(run).items():

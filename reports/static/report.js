@@ -44,14 +44,27 @@
   const capacity = PAGE.capacity;
   if (capacity && capacity.steps) {
     const steps = capacity.steps;
-    draw("chart-capacity", { type: "line", data: { datasets: [
+    const datasets = [
       line("requests/s", steps.map((s) => ({ x: s.users, y: s.rps })), PALETTE[0], { yAxisID: "y", pointRadius: 4 }),
       line("p95 ms", steps.map((s) => ({ x: s.users, y: s.p95_ms })), PALETTE[1], { yAxisID: "y2", pointRadius: 4,
         pointStyle: steps.map((s) => (s.met_sla ? "circle" : "crossRot")), pointBorderWidth: 2 }),
-    ] }, options: { scales: {
+    ];
+    const knee = capacity.saturation;
+    if (knee) {
+      datasets.push(line("p50 ms", knee.steps.map((s) => ({ x: s.users, y: s.p50_ms })), PALETTE[2],
+        { yAxisID: "y2", pointRadius: 3, borderDash: [2, 3] }));
+    }
+    if (knee && knee.first_saturated_users) {
+      /* the knee: a dashed vertical line at the last load level where throughput still grew with users */
+      const top = Math.max(...steps.map((s) => s.rps || 0)) * 1.05 || 1;
+      const x = knee.last_linear_users;
+      datasets.push(line(`knee: linear to ${x} users, saturated at ${knee.first_saturated_users}`,
+        [{ x, y: 0 }, { x, y: top }], PALETTE[3], { yAxisID: "y", borderDash: [6, 4], borderWidth: 2, pointRadius: 0 }));
+    }
+    draw("chart-capacity", { type: "line", data: { datasets }, options: { scales: {
       x: { type: "linear", title: { display: true, text: "users" } },
       y: { beginAtZero: true, title: { display: true, text: "requests/s" } },
-      y2: { beginAtZero: true, position: "right", grid: { drawOnChartArea: false }, title: { display: true, text: "p95 ms (× = SLA breached)" } } } } });
+      y2: { beginAtZero: true, position: "right", grid: { drawOnChartArea: false }, title: { display: true, text: "ms (p95: × = SLA breached)" } } } } });
   }
 
   const driftBox = document.getElementById("drift-charts");

@@ -82,3 +82,67 @@ def test_drift_looks_at_one_load_level_only():
     stages[1].end = 200.0  # the longer steady stage
     run = Run("swarmgate", Path("x"), {}, [], stages, 200.0, [])
     assert spans_after_warm_up(run) == [(10 + 190 * 0.1, 200.0)]
+
+
+def level(users: int, ok_rps: float, p50_ms: int, start: float, failed_rps: float = 0.0, slow_route: bool = False):
+    """A 10 s steady stage at `users` with this throughput and median; optionally a slow route beside it."""
+    requests, failures = round((ok_rps + failed_rps) * 10), round(failed_rps * 10)
+    endpoints = [Endpoint("GET", "/a", requests, failures, requests * float(p50_ms), float(p50_ms), {p50_ms: requests})]
+    if slow_route:  # few requests, each 2 s: it owns the aggregated p95 at every level
+        endpoints.append(Endpoint("GET", "/report", requests // 10, 0, requests // 10 * 2000.0, 2000.0,
+                                  {2000: requests // 10}))  # fmt: skip
+    return Stage(f"hold ({users} users)", start, start + 10, users, True, endpoints)
+
+
+def knee_of(*levels: Stage, sla_path: Path = SLA) -> dict:
+    run = Run("locust-csv", Path("x"), {}, [], list(levels), 10.0 * len(levels), [])
+    return capacity(run, load_sla(sla_path), None)["saturation"]
+
+
+def test_the_knee_is_where_throughput_stops_growing_with_users():
+    knee = knee_of(level(5, 50, 40, 0), level(10, 98, 41, 10), level(20, 150, 55, 20), level(40, 155, 160, 30))
+    assert (knee["last_linear_users"], knee["first_saturated_users"]) == (10, 20)
+    assert [s["linear"] for s in knee["steps"]] == [None, True, False, False]
+    step = knee["steps"][2]  # +100 % users, +53 % throughput: below 75 % of the user gain
+    assert (step["user_gain"], step["rps_gain"], step["gain_ratio"]) == (1.0, 0.5306, 0.531)
+    assert step["rps_per_user"] == 7.5 and step["cycle_ms"] == pytest.approx(133.3)  # Little's law: 20 / 150 s
+    assert "from there to 20 users" in knee["message"] and "41 -> 55 ms" in knee["message"]
+
+
+def test_throughput_in_proportion_at_every_level_has_no_knee():
+    knee = knee_of(level(10, 100, 40, 0), level(20, 190, 42, 10), level(30, 280, 44, 20))
+    assert (knee["last_linear_users"], knee["first_saturated_users"]) == (30, None)
+    assert "the knee lies beyond" in knee["message"]
+
+
+def test_a_target_saturated_from_the_first_step_on():
+    knee = knee_of(level(10, 100, 40, 0), level(20, 101, 80, 10))
+    assert (knee["last_linear_users"], knee["first_saturated_users"]) == (10, 20)
+
+
+def test_failed_requests_are_not_throughput():
+    # a target that sheds load answers fast with errors: all requests still grow, the successful ones do not
+    knee = knee_of(level(10, 100, 40, 0), level(20, 100, 40, 10, failed_rps=100))
+    assert knee["steps"][1]["rps"] == 200 and knee["first_saturated_users"] == 20
+
+
+def test_a_slow_route_owning_the_p95_hides_no_knee_and_makes_none():
+    linear = knee_of(*(level(u, 10 * u, 40, i * 10, slow_route=True) for i, u in enumerate((5, 10, 20))))
+    assert linear["first_saturated_users"] is None
+    bent = knee_of(*(level(u, r, m, i * 10, slow_route=True) for i, (u, r, m) in enumerate(((5, 50, 40),
+                   (10, 100, 40), (20, 110, 80)))))  # fmt: skip
+    assert bent["first_saturated_users"] == 20
+    assert bent["steps"][2]["endpoints"][0]["p50_ms"] == 80  # evidence per endpoint, not the slow route's p95
+
+
+def test_the_knee_needs_no_sla_table_for_the_profile(tmp_path):
+    empty = tmp_path / "sla.toml"
+    empty.write_text("")
+    knee = knee_of(level(10, 100, 40, 0), level(20, 200, 40, 10), level(40, 210, 150, 20), sla_path=empty)
+    assert (knee["last_linear_users"], knee["first_saturated_users"]) == (20, 40)
+
+
+def test_stages_at_the_same_load_level_are_one_step():
+    knee = knee_of(level(10, 100, 40, 0), level(20, 200, 40, 10), level(10, 100, 40, 20), level(40, 205, 120, 30))
+    assert [s["users"] for s in knee["steps"]] == [10, 20, 40]
+    assert knee["steps"][0]["ok_rps"] == 100

@@ -11,10 +11,12 @@ import subprocess
 from html import unescape
 
 from swarmgate.pipeline import analyze_and_write as analyze
+from swarmgate.pipeline import render_report
 from swarmgate.reports.html import json_for_html
 from tests.helpers import ROOT, SWARMGATE
 
 FIXTURE = ROOT / "tests" / "fixtures" / "smoke_run"
+STEPS = ROOT / "tests" / "fixtures" / "stock_steps"  # a stock Locust run of five levels, the demo serving 4 at a time
 HOSTILE = "</script><script>alert(1)</script>\"'&<!--"
 
 
@@ -93,3 +95,36 @@ def test_report_refuses_a_run_that_was_never_analyzed_or_a_foreign_summary(tmp_p
     done = subprocess.run([*SWARMGATE, "report", str(tmp_path / "run")], capture_output=True, text=True)
     assert done.returncode == 2 and "schema version 1" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "run" / "report.html").exists()
+
+
+def page_data(html: str) -> dict:
+    return json.loads(re.search(r'<script type="application/json" id="page-data">(.*?)</script>', html, re.S).group(1))
+
+
+def capacity_section(html: str) -> str:
+    section = html[html.index('<section id="capacity">') :]
+    return section[: section.index("</section>")]
+
+
+def test_the_capacity_section_names_the_saturation_knee_and_the_chart_gets_it(tmp_path):
+    shutil.copytree(STEPS, tmp_path / "steps")
+    summary, folder = analyze(tmp_path / "steps" / "locust", results_root=tmp_path / "results")
+    html = (folder / "report.html").read_text()
+    section = capacity_section(html)
+    assert "linear up to <strong>4 users</strong>, saturated at <strong>8 users</strong>" in section
+    assert "the dashed line marks the saturation knee" in section
+    assert section.count('<tr class="row-fail">') >= 2  # the saturated levels, in the evidence table
+    knee = page_data(html)["capacity"]["saturation"]  # what charts.js draws the knee line from
+    assert (knee["last_linear_users"], knee["first_saturated_users"]) == (4, 8)
+    assert [s["users"] for s in knee["steps"]] == [1, 2, 4, 8, 16] and all(s["p50_ms"] for s in knee["steps"])
+    markdown = (folder / "summary.md").read_text()
+    assert "Saturation: throughput grew about in proportion to users up to 4 users" in markdown
+
+
+def test_a_summary_written_before_the_knee_still_renders(tmp_path):
+    shutil.copytree(STEPS, tmp_path / "steps")
+    summary, folder = analyze(tmp_path / "steps" / "locust", results_root=tmp_path / "results")
+    del summary["capacity"]["saturation"]
+    (folder / "summary.json").write_text(json.dumps(summary))
+    html = render_report(tmp_path / "steps" / "locust").read_text()
+    assert "Highest load that met the SLA" in capacity_section(html) and "Saturation knee" not in html
