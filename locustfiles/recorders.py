@@ -11,6 +11,7 @@ from __future__ import annotations
 from locust import events
 from locust.env import Environment
 
+from swarmgate.locustfiles import plain_users
 from swarmgate.locustfiles.recording.arrivals import ArrivalPacer
 from swarmgate.locustfiles.recording.common import node_role, results_dir
 from swarmgate.locustfiles.recording.final_stats import FinalStatsRecorder
@@ -19,7 +20,7 @@ from swarmgate.locustfiles.recording.resources import ResourceRecorder
 from swarmgate.locustfiles.recording.run_meta import RunRecorder
 from swarmgate.locustfiles.recording.slow_requests import SlowRequestRecorder
 from swarmgate.locustfiles.recording.stages import StageRecorder
-from swarmgate.locustfiles.recording.user_classes import UserClassCounter, tag_requests_with_class
+from swarmgate.locustfiles.recording.user_classes import UserClassCounter
 from swarmgate.locustfiles.recording.workers import WorkerWatch, shorten_master_timeout
 from swarmgate.locustfiles.web_login import install as install_web_login
 
@@ -123,8 +124,8 @@ def on_init(environment: Environment, **_kwargs) -> None:
     ResourceRecorder(environment, out_dir, options.target_pid or None)
     shorten_master_timeout(environment, options.master_timeout)
     watch = WorkerWatch(environment) if role == "master" else None
+    plain_users.prepare([*(environment.available_user_classes or {}).values(), *environment.user_classes])
     if role != "master":
-        tag_requests_with_class([*(environment.available_user_classes or {}).values(), *environment.user_classes])
         environment.events.request.add_listener(RequestTap(stages, slow, user_classes).on_request)
     if role != "worker":
         RunRecorder(environment, out_dir, user_classes, slow, arrivals, watch)

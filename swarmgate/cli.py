@@ -156,7 +156,11 @@ def init(directory: Path) -> None:
     for path in init_project(directory):
         click.echo(f"wrote {path}")
     where = "" if directory == Path(".") else f"cd {directory} && "
-    click.echo(f"next: {where}swarmgate run smoke --host https://your-api.example  (edit locustfile.py first)")
+    click.echo(f"next: {where}swarmgate run smoke --host https://your-api.example  (edit locustfile.py first; "
+               "set min_rps in sla.toml)")  # fmt: skip
+    if directory != Path("."):
+        click.echo(f"CI: move {directory / '.github'} to your repository's root (GitHub runs workflows from there "
+                   "only) and check LOAD_TEST_DIR in it")  # fmt: skip
 
 
 @cli.command()

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import swarmgate
 from swarmgate.core.config import printable
 from swarmgate.core.defaults import package_file, packaged
-from swarmgate.core.errors import BadInput
+from swarmgate.core.errors import BadInput, OutputError
 from swarmgate.core.files import make_dir, write_atomic
 
 SCENARIOS = ("smoke", "baseline", "peak", "stress", "capacity", "endurance")
@@ -29,18 +30,34 @@ def starter_scenario(name: str) -> str:
                       "weight", *lines]) + "\n"  # fmt: skip
 
 
-def starter_files() -> dict[Path, str]:
+def starter_sla() -> str:
+    """The packaged SLA tables, but no throughput floor: the demo's would fail any other API's runs."""
+    lines = []
+    for line in packaged("sla.toml").read_text(encoding="utf-8").splitlines():
+        if line.split("=")[0].strip() == "min_rps":
+            line = "# min_rps = { target = 20, alert = 15 }   # the requests/s this scenario must carry: set your own"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def starter_workflow(directory: Path) -> str:
+    """The CI workflow, run in the project's folder (relative to the repository root) with this version."""
+    text = package_file("swarmgate", "starter", "load-test.yml").read_text(encoding="utf-8")
+    return text.replace("{directory}", directory.as_posix()).replace("{version}", swarmgate.__version__)
+
+
+def starter_files(directory: Path) -> dict[Path, str]:
     files = {Path("locustfile.py"): package_file("swarmgate", "starter", "locustfile.py").read_text(encoding="utf-8")}
     files |= {Path("scenarios") / f"{name}.toml": starter_scenario(name) for name in SCENARIOS}
-    for name in ("sla.toml", "weekly.toml"):
-        files[Path(name)] = packaged(name).read_text(encoding="utf-8")
-    files[WORKFLOW] = package_file("swarmgate", "starter", "load-test.yml").read_text(encoding="utf-8")
+    files[Path("sla.toml")] = starter_sla()
+    files[Path("weekly.toml")] = packaged("weekly.toml").read_text(encoding="utf-8")
+    files[WORKFLOW] = starter_workflow(directory)
     return files
 
 
 def init_project(directory: Path) -> list[Path]:
     """Write the starter project into directory (made if missing); the paths written."""
-    files = starter_files()
+    files = starter_files(directory)
     existing = sorted(str(directory / path) for path in files if (directory / path).exists())
     if existing:
         raise BadInput(f"{printable(directory, 300)}: already has {', '.join(existing)}; nothing was written "
@@ -48,8 +65,12 @@ def init_project(directory: Path) -> list[Path]:
     if directory.exists() and not directory.is_dir():
         raise BadInput(f"{printable(directory, 300)}: is a file, not a directory; choose a directory")
     written = []
-    for path, text in files.items():
-        make_dir((directory / path).parent)
-        write_atomic(directory / path, text)
-        written.append(directory / path)
+    try:
+        for path, text in files.items():
+            make_dir((directory / path).parent)
+            write_atomic(directory / path, text)
+            written.append(directory / path)
+    except OutputError as exc:
+        raise OutputError(exc.path, exc.problem, "check the directory's permissions and space, or choose another "
+                          "directory") from None  # fmt: skip
     return written

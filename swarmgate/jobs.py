@@ -17,7 +17,7 @@ from swarmgate.analysis.trend import trend as trend_of
 from swarmgate.core.defaults import default_file
 from swarmgate.core.errors import EXIT_FAIL, BadInput, InputError, SwarmgateError
 from swarmgate.core.files import write_atomic
-from swarmgate.locustfile import bind
+from swarmgate.locustfile import bind, inspect_locustfile
 from swarmgate.locustfiles.auth import SECRET_VARIABLES, from_env
 from swarmgate.pipeline import analyze_and_write
 from swarmgate.reports.html import trend_html
@@ -39,9 +39,10 @@ def check_secret_files() -> None:
                                "point it at the file holding the secret") from None  # fmt: skip
 
 
-def worker_only(master_host: str, master_port: int, locustfile: Path, results_dir: Path,
+def worker_only(master_host: str, master_port: int, locustfile: Path | None, results_dir: Path,
                 options: RunOptions) -> int:  # fmt: skip
     """A worker for a master on another host; its logs go to results/workers/<host>-<pid>/."""
+    locustfile = inspect_locustfile(locustfile).path  # one that cannot be imported is refused first
     log_dir = results_dir / "workers" / f"{socket.gethostname()}-{os.getpid()}"
     click.echo(f"swarmgate: worker for {master_host}:{master_port}; logs in {log_dir}", err=True)
     code = run_worker(locustfile, master_host, master_port, log_dir, options)

@@ -1,7 +1,7 @@
 """`python -P -m swarmgate.list_classes FILE`: the user and shape classes of a locustfile.
 
 Loaded exactly as Locust loads it, in a process of its own, so the orchestrator never imports a
-team's code. Prints one line, `swarmgate-classes: {JSON}`, after whatever the file prints itself.
+team's code. Prints `swarmgate-classes: {JSON}` on a line of its own, after whatever the file prints itself.
 """
 
 import json
@@ -17,10 +17,10 @@ MARK = "swarmgate-classes: "
 def main(path: str) -> None:
     users, shapes = load_locustfile(path)
     found = {
-        "users": {name: {"weight": cls.weight, "fixed_count": cls.fixed_count} for name, cls in users.items()},
+        "users": {name: {"weight": cls.weight} for name, cls in users.items()},
         "shapes": [type(shape).__name__ for shape in shapes],
     }
-    print(MARK + json.dumps(found), flush=True)
+    print("\n" + MARK + json.dumps(found), flush=True)
 
 
 if __name__ == "__main__":

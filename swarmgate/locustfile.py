@@ -40,14 +40,34 @@ def locust_files(locustfile: Path, *extra: Path) -> str:
 
 
 def import_problem(text: str) -> str | None:
-    """`file, line N: Error: message` from the traceback Locust printed when a locustfile failed to import."""
+    """`file, line N: Error: message` from the traceback printed when a locustfile failed to import.
+
+    The message is what follows the last frame (its source line when shown), lines joined: an
+    exception's message may span several.
+    """
     if "Traceback" not in text:
         return None
     lines = [line for line in text.splitlines() if line.strip()]
+    at = [i for i, line in enumerate(lines) if FRAME.match(line)]
     frames = [m for m in map(FRAME.match, lines) if m and "site-packages" not in m["file"]
               and not m["file"].startswith("<")]  # fmt: skip
     where = f"{frames[-1]['file']}, line {frames[-1]['line']}: " if frames else ""
-    return f"{where}{lines[-1].strip()[:300]}"
+    tail = lines[at[-1] + 1 :] if at else lines[-1:]
+    if len(tail) > 1 and tail[0].startswith("    "):  # the frame's source line
+        tail = tail[1:]
+    message = " ".join(line.strip() for line in tail if not set(line.strip()) <= set("^~ "))
+    return f"{where}{printable(message, 300)}"
+
+
+def path_problem(path: Path) -> str | None:
+    """Why Locust could not be handed this file, or None."""
+    if path.suffix != ".py":
+        return "is not a .py file (Locust loads locustfiles by that name)"
+    if "," in str(path):
+        return "has a comma in its path (Locust splits -f at commas); rename or move it"
+    if path.stem in ("swarmgate", "locust", "gevent"):
+        return f"is named {path.name}, like a package it needs; rename it"
+    return None
 
 
 _seen: dict[Path, Locustfile] = {}
@@ -58,6 +78,9 @@ def inspect_locustfile(path: Path | None) -> Locustfile:
     path = (path or DEFAULT_LOCUSTFILE).resolve()
     if path == DEFAULT_LOCUSTFILE.resolve():
         return Locustfile(path, None)
+    problem = path_problem(path)
+    if problem:
+        raise BadInput(f"the locustfile {printable(path, 300)} {problem}")
     if path not in _seen:
         _seen[path] = list_classes(path)
     return _seen[path]
@@ -72,11 +95,13 @@ def list_classes(path: Path) -> Locustfile:
     except subprocess.TimeoutExpired:
         raise BadInput(f"the locustfile {shown} did not finish importing in {LIST_TIMEOUT_S:g} s; "
                        "it should define classes, not do work at import") from None  # fmt: skip
-    found = next((line[len(MARK) :] for line in reversed(done.stdout.splitlines()) if line.startswith(MARK)), None)
+    found = done.stdout.rpartition(MARK)[2].strip() if MARK in done.stdout else None
     if done.returncode != 0 or found is None:
-        problem = import_problem(done.stderr) or printable(done.stderr.strip()[-300:] or f"exit {done.returncode}")
+        said = done.stderr.strip().splitlines()
+        last = printable(said[-1], 300) if said else f"it exited with status {done.returncode} while imported"
+        problem = import_problem(done.stderr) or f"{shown}: {last}"
         raise BadInput(f"the locustfile cannot be imported: {problem}; fix it and run again")
-    listed = json.loads(found)
+    listed = json.loads(found.splitlines()[0])
     if not listed["users"]:
         raise BadInput(f"the locustfile {shown} defines no user class (a subclass of HttpUser, FastHttpUser or User "
                        "that is not abstract); add one")  # fmt: skip

@@ -231,7 +231,7 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
     """Run one (already time-scaled) scenario; label is what the progress lines show, e.g. 'step 1/2'."""
     label = label or scenario.name
     scenario = bind(scenario, options.locustfile)  # as the CLI did (a bound scenario stays as it is)
-    host = validate_host(options.host) if options.host else None
+    host = validate_host(options.host) if options.host is not None else None
     if host is not None:
         check_reachable(host)  # before anything is written: an unreachable target leaves no clutter
     run_id, run_dir = new_run_dir(options.results_root, scenario.name)
@@ -317,7 +317,8 @@ def run_worker(locustfile: Path | None, master_host: str, master_port: int, log_
     env = child_env({"SWARMGATE_REQUEST_TIMEOUT_S": repr(options.request_timeout_s),
                      "SWARMGATE_SLOW_MS": repr(options.slow_threshold_ms), "SWARMGATE_INSECURE_TLS": "0"})  # fmt: skip
     with Supervisor() as supervisor:
-        command = worker_command(inspect_locustfile(locustfile).path, master_host, master_port, log_dir / "worker.log")
+        command = worker_command(inspect_locustfile(locustfile).path, master_host, master_port,
+                                 log_dir / "worker.log")  # fmt: skip
         proc = supervisor.start_locust(command, log_dir / "worker.out", env, main=True)
         supervisor.wait(proc)
     if supervisor.interrupted:

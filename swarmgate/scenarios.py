@@ -299,7 +299,7 @@ def locustfile_of(raw: dict, path: Path, problems: list[str]) -> Path | None:
         return None
     value = raw["locustfile"]
     if not isinstance(value, str) or not 0 < len(value) <= 1000 or not value.isprintable():
-        problems.append(f'locustfile: must be the path of a .py file, e.g. "../locustfile.py", got {shown(value)}')
+        problems.append(f'locustfile: must be the path of a file, e.g. "../locustfile.py", got {shown(value)}')
         return None
     found = (path.parent / value).resolve()
     if not found.is_file():
@@ -346,27 +346,27 @@ def mix_of(raw: dict, problems: list[str]) -> dict[str, int]:
 
 
 def with_users(scenario: Scenario, locustfile: Path, classes: dict[str, int] | None) -> Scenario:
-    """The scenario bound to the locustfile it runs: its mix names only classes that file has.
+    """The scenario bound to the locustfile it runs: its mixes name only classes that file runs.
 
     classes: the locustfile's user classes and weights, or None for swarmgate's demo locustfile (its four
-    users; a scenario without [mix] runs DEFAULT_MIX there). With a team's own locustfile the packaged
-    scenarios' [mix] (the demo's users) is set aside, and a scenario without [mix] runs every class of the
-    file with the file's own weights.
+    users; a scenario without [mix] runs DEFAULT_MIX there). A scenario without [mix] runs every class of
+    a team's file with the file's own weights; so does a packaged scenario whose [mix] names the demo's
+    users when the file lacks them. Binding a bound scenario again changes nothing.
     """
     where = f"{scenario.path or scenario.name}: "
-    if classes is None:
-        known: dict[str, int] = dict.fromkeys(USER_CLASSES, 1)
-        mix = scenario.mix or DEFAULT_MIX
-    else:
-        known = classes
-        mix = {} if scenario.packaged else scenario.mix
-        mix = mix or known
-    named = list(mix) + [name for stage in scenario.plan for name in stage.user_classes if not scenario.packaged]
-    missing = sorted(set(named) - set(known))
-    if missing:
-        raise BadInput(f"{where}mix names {', '.join(missing)}, which {printable(locustfile, 300)} does not define; "
-                       f"its user classes: {', '.join(known) or 'none'}")  # fmt: skip
+    known = dict.fromkeys(USER_CLASSES, 1) if classes is None else classes
+    named = set(scenario.mix) | {name for stage in scenario.plan for name in stage.user_classes}
     plan = scenario.plan
-    if classes is not None and scenario.packaged:  # the demo's per-stage classes mean nothing here
-        plan = tuple(replace(stage, user_classes=()) for stage in plan)
+    if classes is not None and scenario.packaged and not named <= set(known):
+        mix, plan = dict(known), tuple(replace(stage, user_classes=()) for stage in plan)
+    else:
+        missing = sorted(named - set(known))
+        if missing:
+            raise BadInput(f"{where}mix names {', '.join(missing)}, which {printable(locustfile, 300)} does not "
+                           f"define; its user classes: {', '.join(known) or 'none'}")  # fmt: skip
+        mix = scenario.mix or (DEFAULT_MIX if classes is None else dict(known))
+    idle = sorted({name for stage in plan for name in stage.user_classes} - {n for n, w in mix.items() if w > 0})
+    if idle:
+        raise BadInput(f"{where}shape.stages: mix names {', '.join(idle)}, which the run does not start (not in "
+                       "[mix], or weight 0); add it to [mix] with a weight above 0")  # fmt: skip
     return replace(scenario, mix=dict(mix), plan=plan, locustfile=locustfile)

@@ -13,6 +13,9 @@ MAX_URL_LENGTH = 2048  # what browsers and most servers accept; a longer "host" 
 
 def validate_host(url: str) -> str:
     """Return the URL without a trailing slash, or raise BadInput with the fix."""
+    if not url.strip():
+        raise BadInput("--host: empty; give the base URL of the API, e.g. http://127.0.0.1:8000 (leave --host out "
+                       "for the embedded demo)")  # fmt: skip
     if len(url) > MAX_URL_LENGTH:
         raise BadInput(f"--host: {len(url)} characters is too long for a URL (at most {MAX_URL_LENGTH}); "
                        "give the base URL of the API, e.g. http://127.0.0.1:8000")  # fmt: skip

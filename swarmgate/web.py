@@ -71,7 +71,7 @@ def serve(options: RunOptions, web_host: str, web_port: int, web_login: bool) ->
     """Serve the UI until Ctrl-C or SIGTERM; the demo (if started) is stopped afterwards."""
     check_bind(web_host, web_login)
     locustfile = inspect_locustfile(options.locustfile).path  # one that cannot be imported is refused now
-    host = validate_host(options.host) if options.host else None
+    host = validate_host(options.host) if options.host is not None else None
     if host is not None:
         check_reachable(host)
     run_id, run_dir = new_run_dir(options.results_root, "web")

@@ -4,36 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 
-from locust import User
 from locust.env import Environment
 
 from swarmgate.locustfiles.recording.common import node_role
 
 MESSAGE_KEY = "swarmgate_user_classes"
-
-
-def tag_requests_with_class(user_classes: list[type[User]]) -> None:
-    """Make every user class put its name in its requests' context, as SwarmgateUser does itself.
-
-    Done once per class at start, for locustfiles that know nothing of swarmgate: a class with Locust's
-    default `context()` gets one returning a dict made once; a class with its own `context()` keeps it,
-    with the name added.
-    """
-    for cls in user_classes:
-        if getattr(cls.context, "tags_user_class", False):
-            continue
-        tag = {"user_class": cls.__name__}
-        if cls.context is User.context:
-
-            def context(self, _tag=tag) -> dict:
-                return _tag
-        else:
-
-            def context(self, _own=cls.context, _tag=tag) -> dict:
-                return {**_own(self), **_tag}
-
-        context.tags_user_class = True
-        cls.context = context
 
 
 class UserClassCounter:

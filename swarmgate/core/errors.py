@@ -49,4 +49,5 @@ class OutputError(SwarmgateError):
 
     def __init__(self, path: Path | str, problem: str,
                  fix: str = "free some space or choose another --results-dir") -> None:  # fmt: skip
+        self.path, self.problem = path, problem
         super().__init__(f"{path}: cannot write ({problem}); {fix}")

@@ -3,10 +3,13 @@
 import ast
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
+import swarmgate
+from swarmgate.analysis.sla import load_sla
 from swarmgate.cli import cli, main
-from swarmgate.init_project import SCENARIOS
+from swarmgate.init_project import SCENARIOS, WORKFLOW
 from swarmgate.scenarios import load_scenario
 
 
@@ -25,7 +28,12 @@ def test_init_writes_a_project_whose_scenarios_run_its_locustfile(tmp_path):
         assert scenario.locustfile == (proj / "locustfile.py").resolve()
         assert scenario.mix == {} and not scenario.packaged
     assert load_scenario(str(proj / "scenarios" / "capacity.toml")).capacity is not None
-    assert "next: cd " in done.output
+    assert "next: cd " in done.output and f"CI: move {proj / '.github'}" in done.output
+    sla = load_sla(proj / "sla.toml")  # the production table, without the demo's throughput floors
+    assert sla.defaults["p95_ms"].alert == 750 and not any("min_rps" in t for t in sla.scenarios.values())
+    workflow = yaml.safe_load((proj / WORKFLOW).read_text())
+    assert workflow["env"]["LOAD_TEST_DIR"] == str(proj) and workflow["jobs"]["load-test"]["steps"][2]["run"] == (
+        f'pip install "swarmgate=={swarmgate.__version__}"')  # fmt: skip
 
 
 def test_init_overwrites_nothing_and_writes_nothing_when_a_file_exists(tmp_path, capsys):

@@ -187,3 +187,20 @@ def test_a_scenario_names_its_locustfile_relative_to_itself(tmp_path):
         load_scenario(str(tmp_path / "scenarios" / "lost.toml"))
     assert "locustfile: " in err.value.message and "does not exist (the path is relative to the scenario file's " \
            "folder)" in err.value.message  # fmt: skip
+
+
+def test_a_stage_mix_must_name_classes_the_run_starts(tmp_path):
+    staged = '[shape]\nkind = "stages"\nstages = [{ duration = "1m", users = 5, mix = ["StressTestUser"] }]\n'
+    (tmp_path / "staged.toml").write_text(staged)  # no [mix]: the demo runs DEFAULT_MIX, without StressTestUser
+    with pytest.raises(BadInput) as err:
+        with_users(load_scenario(str(tmp_path / "staged.toml")), DEMO, None)
+    assert "shape.stages: mix names StressTestUser, which the run does not start" in err.value.message
+    (tmp_path / "idle.toml").write_text(staged.replace("StressTestUser", "Idle"))
+    with pytest.raises(BadInput, match="mix names Idle, which the run does not start"):
+        with_users(load_scenario(str(tmp_path / "idle.toml")), MINE, {"Reader": 1, "Idle": 0})
+
+
+def test_a_packaged_mix_is_kept_for_a_locustfile_that_has_its_classes():
+    demo_users = {"BaselineUser": 1, "PeakUser": 1, "AdminUser": 1, "StressTestUser": 1}
+    baseline = with_users(load_scenario("baseline"), MINE, demo_users)
+    assert baseline.mix == {"BaselineUser": 70, "PeakUser": 20, "AdminUser": 10}
