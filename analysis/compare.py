@@ -1,10 +1,13 @@
 """Baseline comparison: a regression needs a change larger than a minimum effect AND beyond noise.
 
-Noise is judged from the runs' own variation over time: Locust's history rows (with
---csv-full-history every endpoint's ~10 s window percentiles and rps, each second) are sampled every
-10 s inside steady stages, giving one value per window; a one-sided Mann-Whitney rank test asks
-whether the current windows are higher (or, for rps, lower) than the baseline's. Error ratios use a
-two-proportion test on the counts. Too few windows to tell: said as a warning, never as a regression.
+The minimum latency effect scales with the endpoint: min_increase_pct of the baseline's value plus
+min_increase_ms (a few ms of jitter touch every request, fast or slow), so a 3 ms route that doubles
+is caught like a 300 ms one. Noise is judged from the runs' own variation over time: Locust's history
+rows (with --csv-full-history every endpoint's ~10 s window percentiles and rps, each second) are
+sampled every 10 s inside steady stages, giving one value per window; a one-sided Mann-Whitney rank
+test (scipy) asks whether the current windows are higher (or, for rps, lower) than the baseline's.
+Error ratios use Fisher's exact test on the counts. Too few windows, or too few requests to place a
+percentile: said as a warning, never as a regression.
 """
 
 from __future__ import annotations
@@ -14,25 +17,36 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from scipy import stats
 
 from swarmgate.analysis.checks import Check, check
 
 WINDOW_S = 10
-MIN_WINDOWS = 4
 COLUMNS = {"p50_ms": "50%", "p95_ms": "95%", "p99_ms": "99%", "rps": "Requests/s", "fps": "Failures/s"}
+SHARE_ABOVE = {"p50_ms": 0.5, "p95_ms": 0.05, "p99_ms": 0.01}  # the share of requests slower than the percentile
+EXACT_MAX_ARRANGEMENTS = 13_000  # up to 8 windows against 8 (12,870 ways to split them): exact p-values
 
 
 @dataclass(frozen=True)
 class Rules:
     min_increase_pct: float = 10.0
-    min_increase_ms: float = 20.0
+    min_increase_ms: float = 2.0
+    min_tail_requests: float = 2.0
     min_error_increase: float = 0.005
     min_rps_drop_pct: float = 10.0
     p_value: float = 0.01
 
     def latency_effect(self, before: float) -> float:
-        """The smallest latency rise that matters: min_increase_ms, or min_increase_pct of `before` if larger."""
-        return max(self.min_increase_ms, abs(before) * self.min_increase_pct / 100)
+        """The smallest latency rise that matters: min_increase_pct of `before` plus min_increase_ms."""
+        return abs(before) * self.min_increase_pct / 100 + self.min_increase_ms
+
+    def windows_needed(self) -> int:
+        """Windows per run for the rank test to reach p < p_value at all: n fully separated windows
+        against n give p = 1 / C(2n, n) at best (4 each: 1/70 = 0.014; 5 each: 1/252 = 0.004)."""
+        n = 3
+        while n < 100 and math.comb(2 * n, n) * self.p_value <= 1:
+            n += 1
+        return n
 
 
 def read_history(path: Path, extra_columns: tuple[str, ...] = ()) -> pd.DataFrame | None:
@@ -86,40 +100,58 @@ def history_windows(
 
 
 def mann_whitney_p(lower: list[float], higher: list[float]) -> float:
-    """One-sided p-value that `higher` tends to exceed `lower` (normal approximation, ties averaged)."""
-    n1, n2 = len(lower), len(higher)
-    ranked = sorted([(v, 0) for v in lower] + [(v, 1) for v in higher])
-    ranks = [0.0] * len(ranked)
-    i = 0
-    while i < len(ranked):
-        j = i
-        while j + 1 < len(ranked) and ranked[j + 1][0] == ranked[i][0]:
-            j += 1
-        for k in range(i, j + 1):
-            ranks[k] = (i + j) / 2 + 1
-        i = j + 1
-    u = sum(r for r, (_, group) in zip(ranks, ranked, strict=True) if group == 1) - n2 * (n2 + 1) / 2
-    ties = {}
-    for value, _ in ranked:
-        ties[value] = ties.get(value, 0) + 1
-    n = n1 + n2
-    variance = n1 * n2 / 12 * ((n + 1) - sum(t**3 - t for t in ties.values()) / (n * (n - 1)))
-    if variance <= 0:
+    """One-sided p-value that `higher` tends to exceed `lower`: scipy's Mann-Whitney U test.
+
+    Exact while the pooled windows split in at most EXACT_MAX_ARRANGEMENTS ways (e.g. 8 and 8): without
+    ties scipy's exact distribution of U, with ties (Locust's whole-ms buckets tie often) a permutation
+    test over every split. Larger samples: the normal approximation with tie and continuity correction.
+    """
+    if not lower or not higher:
         return 1.0
-    z = (u - n1 * n2 / 2 - 0.5) / math.sqrt(variance)
-    return 0.5 * math.erfc(z / math.sqrt(2))
+    arrangements = math.comb(len(lower) + len(higher), len(lower))
+    if arrangements > EXACT_MAX_ARRANGEMENTS:
+        method = "asymptotic"
+    elif len(set(lower) | set(higher)) == len(lower) + len(higher):
+        method = "exact"
+    else:
+        method = stats.PermutationMethod(n_resamples=arrangements)  # every split: exact, no random draws
+    p = float(stats.mannwhitneyu(higher, lower, alternative="greater", method=method).pvalue)
+    return 1.0 if math.isnan(p) else p  # all windows tied: no evidence
 
 
 def proportion_p(base_fail: int, base_n: int, fail: int, n: int) -> float:
-    """One-sided p-value that the current failure ratio exceeds the baseline's."""
+    """One-sided p-value that the current failure ratio exceeds the baseline's: Fisher's exact test.
+
+    scipy evaluates it from the hypergeometric tail, so it is exact at any count and takes well under a
+    millisecond for millions of requests.
+    """
     if not base_n or not n:
         return 1.0
-    pooled = (base_fail + fail) / (base_n + n)
-    spread = math.sqrt(pooled * (1 - pooled) * (1 / base_n + 1 / n))
-    if spread == 0:
-        return 1.0
-    z = (fail / n - base_fail / base_n) / spread
-    return 0.5 * math.erfc(z / math.sqrt(2))
+    table = [[fail, n - fail], [base_fail, base_n - base_fail]]
+    return float(stats.fisher_exact(table, alternative="greater").pvalue)
+
+
+def _effect(metric: str, now: float, before: float, rules: Rules) -> bool:
+    """Whether a change in the direction that hurts is at least the minimum effect."""
+    if metric == "error_ratio":
+        return now - before >= rules.min_error_increase
+    if metric == "rps":
+        return before > 0 and (before - now) / before * 100 >= rules.min_rps_drop_pct
+    return now - before >= rules.latency_effect(before)
+
+
+def _evidence(metric: str, row: dict, base: dict, mine: list, theirs: list, rules: Rules) -> tuple[float, str]:
+    """(one-sided p, '') for a change, or (1, why it cannot be told) with too few windows or requests."""
+    if metric == "error_ratio":
+        return proportion_p(base["failures"], base["requests"], row["failures"], row["requests"]), ""
+    needed = rules.windows_needed()
+    if len(mine) < needed or len(theirs) < needed:
+        return 1.0, f"{needed}+ windows per run are needed to tell"
+    fewest = min(row["requests"], base["requests"])
+    if metric in SHARE_ABOVE and fewest * SHARE_ABOVE[metric] < rules.min_tail_requests:
+        return 1.0, (f"{fewest:g} requests are too few to place {metric[:3]} "
+                     f"({rules.min_tail_requests:g}+ slower than it per run are needed)")  # fmt: skip
+    return (mann_whitney_p(mine, theirs) if metric == "rps" else mann_whitney_p(theirs, mine)), ""
 
 
 def regression_checks(current: list[dict], baseline: list[dict], windows: dict, base_windows: dict,
@@ -139,30 +171,18 @@ def regression_checks(current: list[dict], baseline: list[dict], windows: dict, 
             now, before = row.get(metric), base.get(metric)
             if now is None or before is None:
                 continue
-            if metric == "error_ratio":
-                effect = now - before >= rules.min_error_increase
-                p = proportion_p(base["failures"], base["requests"], row["failures"], row["requests"])
-                enough = True
+            key = (row["method"], row["name"], metric)
+            effect = _effect(metric, now, before, rules)
+            mine, theirs = windows.get(key, []), base_windows.get(key, [])
+            p, short = _evidence(metric, row, base, mine, theirs, rules) if effect else (1.0, "")
+            if not effect:
+                status, why = "pass", "within the minimum effect"
+            elif short:
+                status, why = "warn", f"moved beyond the minimum effect, but {short}"
+            elif p < rules.p_value:
+                status, why = "fail", f"regressed beyond the minimum effect and beyond noise (p = {p:.2g})"
             else:
-                key = (row["method"], row["name"], "rps" if metric == "rps" else metric)
-                mine, theirs = windows.get(key, []), base_windows.get(key, [])
-                enough = len(mine) >= MIN_WINDOWS and len(theirs) >= MIN_WINDOWS
-                if metric == "rps":
-                    effect = before > 0 and (before - now) / before * 100 >= rules.min_rps_drop_pct
-                    p = mann_whitney_p(mine, theirs) if enough else 1.0
-                else:
-                    effect = now - before >= rules.latency_effect(before)
-                    p = mann_whitney_p(theirs, mine) if enough else 1.0
-            regressed = effect and enough and p < rules.p_value
-            status = "fail" if regressed else "warn" if effect else "pass"
-            if regressed:
-                why = f"regressed beyond the minimum effect and beyond noise (p = {p:.2g})"
-            elif effect and not enough:
-                why = f"moved beyond the minimum effect, but {MIN_WINDOWS}+ windows per run are needed to tell"
-            elif effect:
-                why = f"moved beyond the minimum effect, but within run-to-run noise (p = {p:.2g})"
-            else:
-                why = "within the minimum effect"
+                status, why = "warn", f"moved beyond the minimum effect, but within run-to-run noise (p = {p:.2g})"
             checks.append(check("regression", status, f"{label} {metric} {before:g} -> {now:g}: {why}",
                                 method=row["method"], endpoint=row["name"], metric=metric, actual=now,
                                 baseline=before))  # fmt: skip

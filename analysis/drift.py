@@ -2,8 +2,9 @@
 target's memory trend up or down, beyond noise?
 
 After a warm-up (the first 10 % of each steady stage), each series gets a robust slope (Theil-Sen:
-the median of pairwise slopes, untroubled by outliers) and a confidence (Kendall's tau, one-sided
-p-value, normal approximation). Long series are averaged down to at most 400 points first.
+the median of pairwise slopes, untroubled by outliers) and a confidence (Kendall's tau-b with a
+one-sided p-value in the direction it found), both from scipy.stats. Long series are averaged down
+to at most 400 points first.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import math
 import statistics
 from pathlib import Path
+
+from scipy import stats
 
 from swarmgate.analysis.checks import Check, check
 from swarmgate.analysis.compare import Rules, history_windows
@@ -31,25 +34,24 @@ def downsample(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
 
 
 def trend(points: list[tuple[float, float]]) -> dict | None:
-    """Theil-Sen slope (per second) and Kendall's tau with its p-value, or None with too few points."""
+    """Theil-Sen slope (per second) and Kendall's tau with its p-value, or None with too few points.
+
+    The p-value is one-sided, for a trend in the direction tau found (half scipy's two-sided value):
+    exact without ties for up to 33 points, else the normal approximation with tie correction.
+    """
     points = downsample(sorted(points))
     n = len(points)
     if n < MIN_POINTS:
         return None
-    slopes, concordance = [], 0
-    for i in range(n):
-        for j in range(i + 1, n):
-            dx, dy = points[j][0] - points[i][0], points[j][1] - points[i][1]
-            if dx > 0:
-                slopes.append(dy / dx)
-            concordance += (dy > 0) - (dy < 0)
-    slope = statistics.median(slopes) if slopes else 0.0
     x0 = points[0][0]
-    intercept = statistics.median(y - slope * (x - x0) for x, y in points)  # the line's value at x0
-    variance = n * (n - 1) * (2 * n + 5) / 18
-    z = (abs(concordance) - 1) / math.sqrt(variance) if variance else 0.0
-    return {"slope_per_s": slope, "intercept": intercept, "x0": x0, "tau": concordance / (n * (n - 1) / 2),
-            "p_value": 0.5 * math.erfc(max(z, 0.0) / math.sqrt(2)), "points": n}  # fmt: skip
+    times, values = [x - x0 for x, _ in points], [y for _, y in points]
+    fitted = stats.theilslopes(values, times, method="joint")  # joint: intercept = median(y - slope * x)
+    slope, intercept = (0.0, statistics.median(values)) if math.isnan(fitted.slope) else fitted[:2]
+    tau, p_two_sided = stats.kendalltau(times, values)
+    if math.isnan(tau):  # every value the same: no trend
+        tau, p_two_sided = 0.0, 1.0
+    return {"slope_per_s": float(slope), "intercept": float(intercept), "x0": x0, "tau": float(tau),
+            "p_value": float(p_two_sided) / 2, "points": n}  # fmt: skip
 
 
 def spans_after_warm_up(run: Run) -> list[tuple[float, float]]:

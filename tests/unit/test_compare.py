@@ -1,14 +1,19 @@
-"""The regression rule: a change must exceed the minimum effect (ms AND %) and be beyond noise (rank test, p)."""
+"""The regression rule: a change must exceed the minimum effect (% of before + ms) and be beyond noise (rank test, p).
+
+Expected p-values are computed here by hand (counting arrangements, or the normal approximation's formula),
+not taken from the library that computes them in the code.
+"""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
 
 from swarmgate.analysis.compare import Rules, history_windows, mann_whitney_p, proportion_p, regression_checks
 
-RULES = Rules()  # 10 %, 20 ms, +0.005 error ratio, 10 % rps drop, p < 0.01
+RULES = Rules()  # 10 % + 2 ms, 2 requests beyond a percentile, +0.005 error ratio, 10 % rps drop, p < 0.01
 ITEMS = ("GET", "/api/items")
 # Locust 2.47's --csv-full-history header, as written by a real run (tests/fixtures/smoke_run).
 HISTORY_HEADER = (
@@ -19,9 +24,9 @@ HISTORY_HEADER = (
 
 BASE_P95 = [100, 102, 98, 101, 99, 100]  # six 10 s windows around 100 ms
 SLOW_P95 = [200, 205, 198, 202, 199, 201]  # six windows around 200 ms: every one above every baseline window
-# Six vs six, fully separated: U = 36, mean 18; one tie of two (100, 100) in the baseline, so the variance is
-# 6*6/12 * (13 - (2**3 - 2)/(12*11)) = 38.864 and z = (36 - 18 - 0.5)/sqrt(38.864) = 2.807
-P_SIX_SEPARATED = 0.5 * math.erfc(17.5 / math.sqrt(36 / 12 * (13 - 6 / 132)) / math.sqrt(2))  # ~0.00250
+# Six vs six, fully separated: of the C(12, 6) = 924 ways to split the twelve windows in two groups of six, only
+# one puts the six highest in the current run (the tie of 100 and 100 sits in the baseline and changes nothing)
+P_SIX_SEPARATED = 1 / 924  # 0.00108
 
 
 def row(p95: float | None = None, requests: int = 10_000, failures: int = 0, name: str = "/api/items",
@@ -41,17 +46,27 @@ def check_of(checks: list[dict], metric: str, endpoint: str = "/api/items") -> d
     return found
 
 
-def compare_p95(before: float, now: float, base_windows: list[float], windows: list[float], rules=RULES) -> dict:
-    checks = regression_checks([row(now)], [row(before)], {(*ITEMS, "p95_ms"): windows},
-                               {(*ITEMS, "p95_ms"): base_windows}, rules)  # fmt: skip
+def compare_p95(before: float, now: float, base_windows: list[float], windows: list[float], rules=RULES,
+                requests: int = 10_000) -> dict:  # fmt: skip
+    checks = regression_checks([row(now, requests=requests)], [row(before, requests=requests)],
+                               {(*ITEMS, "p95_ms"): windows}, {(*ITEMS, "p95_ms"): base_windows}, rules)  # fmt: skip
     return check_of(checks, "p95_ms")
 
 
-def test_the_minimum_latency_effect_is_the_larger_of_the_ms_and_the_percent_rule():
-    assert RULES.latency_effect(100) == 20  # 10 % is 10 ms: the 20 ms floor rules
-    assert RULES.latency_effect(200) == 20  # both are 20 ms
-    assert RULES.latency_effect(500) == 50  # 10 % is 50 ms: the percentage rules
-    assert Rules(min_increase_pct=50, min_increase_ms=5).latency_effect(40) == 20
+def test_the_minimum_latency_effect_is_a_share_of_before_plus_a_few_ms():
+    assert RULES.latency_effect(3) == pytest.approx(2.3)  # a 3 ms route doubling (+3 ms) is beyond it
+    assert RULES.latency_effect(12) == pytest.approx(3.2)  # +70 % on 12 ms is +8.4 ms
+    assert RULES.latency_effect(100) == 12
+    assert RULES.latency_effect(500) == 52
+    assert Rules(min_increase_pct=50, min_increase_ms=5).latency_effect(40) == 25
+
+
+def test_fast_routes_that_double_or_rise_70_percent_fail_and_their_side_effects_pass():
+    assert compare_p95(3, 6, [3] * 6, [6] * 6)["status"] == "fail"  # all tied within each run: p = 1/924
+    assert compare_p95(12, 21, [12, 11, 13, 12, 12, 13], [21, 20, 22, 21, 21, 22])["status"] == "fail"
+    # what a slowed route does to the others: +1 ms on a 2 ms route, +3 % on a 300 ms one
+    assert compare_p95(2, 3, [2] * 6, [3] * 6)["status"] == "pass"
+    assert compare_p95(300, 309, [300] * 6, [309] * 6)["status"] == "pass"
 
 
 def test_a_large_significant_slowdown_fails_and_says_which_metric_and_the_numbers():
@@ -60,34 +75,58 @@ def test_a_large_significant_slowdown_fails_and_says_which_metric_and_the_number
     assert check["kind"] == "regression" and check["method"] == "GET" and check["endpoint"] == "/api/items"
     assert check["baseline"] == 100 and check["actual"] == 200
     assert check["message"] == (
-        "GET /api/items p95_ms 100 -> 200: regressed beyond the minimum effect and beyond noise (p = 0.0025)"
+        "GET /api/items p95_ms 100 -> 200: regressed beyond the minimum effect and beyond noise (p = 0.0011)"
     )
 
 
 def test_the_same_significant_shift_below_the_minimum_effect_passes():
-    # 100 -> 115 ms: +15 % but only +15 ms (< 20 ms); every window still above every baseline window
-    check = compare_p95(100, 115, BASE_P95, [v + 15 for v in BASE_P95])
+    # 100 -> 111 ms: +11 ms, under 10 % + 2 ms; every window still above every baseline window
+    check = compare_p95(100, 111, BASE_P95, [v + 11 for v in BASE_P95])
     assert check["status"] == "pass"
-    assert check["message"] == "GET /api/items p95_ms 100 -> 115: within the minimum effect"
-    # 500 -> 540 ms: +40 ms (> 20 ms) but only +8 % (< 10 %): both rules must be exceeded
+    assert check["message"] == "GET /api/items p95_ms 100 -> 111: within the minimum effect"
+    # 500 -> 540 ms: +40 ms is +8 %, under 50 + 2 ms
     check = compare_p95(500, 540, [v * 5 for v in BASE_P95], [v * 5 + 40 for v in BASE_P95])
     assert check["status"] == "pass"
 
 
 def test_the_minimum_effect_boundary_is_inclusive():
-    assert compare_p95(100, 120, BASE_P95, [v + 20 for v in BASE_P95])["status"] == "fail"  # exactly +20 ms
-    assert compare_p95(100, 119.9, BASE_P95, [v + 19.9 for v in BASE_P95])["status"] == "pass"
+    assert compare_p95(100, 112, BASE_P95, [v + 12 for v in BASE_P95])["status"] == "fail"  # exactly +12 ms
+    assert compare_p95(100, 111.9, BASE_P95, [v + 11.9 for v in BASE_P95])["status"] == "pass"
 
 
 def test_a_big_effect_on_too_few_windows_only_warns():
-    check = compare_p95(100, 300, BASE_P95[:3], [300, 310, 305])
+    check = compare_p95(100, 300, BASE_P95[:4], [300, 310, 305, 302])
     assert check["status"] == "warn"
     assert check["message"] == (
-        "GET /api/items p95_ms 100 -> 300: moved beyond the minimum effect, but 4+ windows per run are needed to tell"
+        "GET /api/items p95_ms 100 -> 300: moved beyond the minimum effect, but 5+ windows per run are needed to tell"
     )
     # enough windows in the current run is not enough: the baseline needs them too
-    assert compare_p95(100, 300, BASE_P95[:3], [300] * 8)["status"] == "warn"
+    assert compare_p95(100, 300, BASE_P95[:4], [300] * 8)["status"] == "warn"
     assert compare_p95(100, 300, BASE_P95, [])["status"] == "warn"
+    # five each is the least that can reach p < 0.01: fully separated, p = 1/C(10, 5) = 1/252
+    assert compare_p95(100, 300, BASE_P95[:5], [300, 310, 305, 302, 301])["message"].endswith("(p = 0.004)")
+
+
+def test_the_windows_needed_follow_from_the_p_value():
+    # n windows against n, fully separated, give p = 1/C(2n, n) at best: 1/20, 1/70, 1/252, 1/924, 1/3432
+    assert RULES.windows_needed() == 5  # 1/70 = 0.014 is not below 0.01; 1/252 = 0.004 is
+    assert Rules(p_value=0.05).windows_needed() == 4  # 1/20 = 0.05 is not below 0.05
+    assert Rules(p_value=0.001).windows_needed() == 7  # 1/924 = 0.00108 is not below 0.001
+
+
+def test_a_percentile_with_too_few_requests_beyond_it_only_warns():
+    # 30 requests: 1.5 are expected above p95, under the 2 needed; its windows hold one or two requests each
+    check = compare_p95(2, 5, [2] * 7, [4, 4, 5, 3, 2, 4, 4], requests=30)
+    assert check["status"] == "warn"
+    assert check["message"] == (
+        "GET /api/items p95_ms 2 -> 5: moved beyond the minimum effect, but 30 requests are too few to place p95 "
+        "(2+ slower than it per run are needed)"
+    )
+    assert compare_p95(2, 5, [2] * 7, [4, 4, 5, 3, 2, 4, 4], requests=40)["status"] == "fail"
+    assert (
+        compare_p95(2, 5, [2] * 7, [4, 4, 5, 3, 2, 4, 4], requests=30, rules=Rules(min_tail_requests=1))["status"]
+        == "fail"
+    )
 
 
 def test_a_big_effect_within_run_to_run_noise_only_warns():
@@ -118,12 +157,12 @@ def test_error_ratio_jump_on_many_requests_is_flagged():
 
 
 def test_the_same_error_ratio_jump_on_few_requests_is_not_flagged():
-    # 0 of 100 -> 1 of 100: +0.01 but one failure; pooled 0.005, z = 0.01 / 0.009975 = 1.0025, p = 0.158
+    # 0 of 100 -> 1 of 100: +0.01 but one failure, as likely to fall in either run: p = 100/200
     checks = regression_checks([row(requests=100, failures=1)], [row(requests=100, failures=0)], {}, {}, RULES)
     check = check_of(checks, "error_ratio")
     assert check["status"] == "warn"
     assert check["message"] == (
-        "GET /api/items error_ratio 0 -> 0.01: moved beyond the minimum effect, but within run-to-run noise (p = 0.16)"
+        "GET /api/items error_ratio 0 -> 0.01: moved beyond the minimum effect, but within run-to-run noise (p = 0.5)"
     )
 
 
@@ -163,22 +202,62 @@ def test_endpoints_missing_from_a_run_or_without_requests_are_not_compared():
     assert {c["endpoint"] for c in checks} == {"/api/items"}
 
 
+def exact_p_by_enumeration(lower: list[float], higher: list[float]) -> float:
+    """The exact one-sided Mann-Whitney p-value by listing every split of the pooled values (ties count half)."""
+
+    def u(first: list[float], second: list[float]) -> float:
+        return sum((a > b) + 0.5 * (a == b) for a in first for b in second)
+
+    pooled, observed = lower + higher, u(higher, lower)
+    splits = list(itertools.combinations(range(len(pooled)), len(higher)))
+    at_least = 0
+    for chosen in splits:
+        picked = [pooled[i] for i in chosen]
+        rest = [pooled[i] for i in range(len(pooled)) if i not in chosen]
+        at_least += u(picked, rest) >= observed
+    return at_least / len(splits)
+
+
 def test_rank_test_p_values_by_hand():
+    # fully separated, no ties: one split in C(n1 + n2, n1) is as extreme
+    assert mann_whitney_p([1, 2, 3, 4], [5, 6, 7, 8]) == pytest.approx(1 / 70, rel=1e-9)  # 0.0143 > 0.01
+    assert mann_whitney_p([1, 2, 3, 4, 5], [6, 7, 8, 9, 10]) == pytest.approx(1 / 252, rel=1e-9)  # 0.0040
     assert mann_whitney_p(BASE_P95, SLOW_P95) == pytest.approx(P_SIX_SEPARATED, rel=1e-9)
-    assert P_SIX_SEPARATED == pytest.approx(0.00250, abs=0.00002)
+    # 4 beats 1, 2 and 3; 6, 7, 8 beat all four: U = 15 of 16, and only U = 15 and U = 16 are as extreme: 2/70
+    assert mann_whitney_p([1, 2, 3, 5], [4, 6, 7, 8]) == pytest.approx(2 / 70, rel=1e-9)
+    # with ties, pooled 1 1 2 2 3 3: U = 8.5 of 9 (the 2s tie); 2 of the 20 splits reach it (either 2 beside the 3s)
+    assert mann_whitney_p([1, 1, 2], [2, 3, 3]) == pytest.approx(2 / 20, rel=1e-9)
+    # the /health p95 windows of a real A/B pair (two requests a window): 8 of 3432 splits are as extreme
+    health = ([2.0] * 7, [4.0, 4.0, 5.0, 3.0, 2.0, 4.0, 4.0])
+    assert exact_p_by_enumeration(*health) == pytest.approx(8 / 3432)
+    assert mann_whitney_p(*health) == pytest.approx(8 / 3432, rel=1e-9)
     assert mann_whitney_p(SLOW_P95, BASE_P95) > 0.99  # the other direction: certainly not higher
-    assert mann_whitney_p([100] * 6, [100] * 6) == 1.0  # all tied: no variance, no evidence
-    assert mann_whitney_p(BASE_P95, BASE_P95) > 0.5  # identical samples: U at its mean, continuity correction
-    # four windows each is the least the rule accepts, and even fully separated they stay above p = 0.01:
-    # U = 16, mean 8, variance 16/12*9 = 12, z = 7.5/sqrt(12) = 2.165, p = 0.0152
-    assert mann_whitney_p([1, 2, 3, 4], [5, 6, 7, 8]) == pytest.approx(0.0152, abs=0.0001)
+    assert mann_whitney_p([100] * 6, [100] * 6) == 1.0  # all tied: no evidence
+    assert mann_whitney_p(BASE_P95, BASE_P95) > 0.5  # identical samples
+    assert mann_whitney_p([], [1, 2, 3]) == 1.0
+
+
+def test_rank_test_beyond_eight_windows_each_uses_the_normal_approximation():
+    # 1..10 against 6..15: C(20, 10) = 184,756 splits, too many to list. U = (5.5 + 6.5 + 7.5 + 8.5 + 9.5) + 5 * 10
+    # = 87.5, mean 50; five values tie in pairs, so the variance is 100/12 * (21 - 5 * 6 / (20 * 19)) = 174.342
+    # and, with the continuity correction, z = (87.5 - 50 - 0.5) / sqrt(174.342) = 2.802
+    expected = 0.5 * math.erfc(37 / math.sqrt(100 / 12 * (21 - 30 / 380)) / math.sqrt(2))
+    assert expected == pytest.approx(0.00254, abs=0.00001)
+    assert mann_whitney_p(list(range(1, 11)), list(range(6, 16))) == pytest.approx(expected, rel=1e-9)
+    assert mann_whitney_p([100] * 60, [100] * 60) == 1.0  # all tied: no variance, no evidence
 
 
 def test_two_proportion_p_values_by_hand():
-    assert proportion_p(10, 10_000, 100, 10_000) < 1e-15  # z = 8.6
-    assert proportion_p(0, 100, 1, 100) == pytest.approx(0.158, abs=0.001)  # z = 1.0025
+    # Fisher's exact test: with the failures fixed in total, how likely is it that this many land in the current run
+    assert proportion_p(0, 100, 1, 100) == pytest.approx(100 / 200)  # one failure, in either run alike
+    assert proportion_p(0, 10, 3, 10) == pytest.approx(math.comb(10, 3) / math.comb(20, 3))  # all three: 0.105
+    assert proportion_p(10, 10_000, 100, 10_000) < 1e-15
+    assert proportion_p(100, 10_000, 10, 10_000) > 0.99  # fewer failures now
     assert proportion_p(0, 100, 0, 100) == 1.0  # no failures anywhere
     assert proportion_p(0, 0, 5, 100) == 1.0  # no baseline requests
+    # millions of requests, where the normal approximation is good: 10,000 -> 10,283 failures of 5 M each; pooled
+    # 0.0020283, so z = (283 / 5e6) / sqrt(0.0020283 * 0.9979717 * 2 / 5e6) = 1.989 and the z-test gives p = 0.0233
+    assert proportion_p(10_000, 5_000_000, 10_283, 5_000_000) == pytest.approx(0.0233, abs=0.001)
 
 
 def write_history(path, rows: list[tuple[int, str, str, str, str]]) -> None:

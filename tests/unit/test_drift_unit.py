@@ -57,10 +57,21 @@ def test_an_exact_line_gives_its_slope_intercept_and_a_tau_of_one():
     points = [(x, 5 + 2 * (x - 10)) for x in range(10, 20)]
     found = trend(list(reversed(points)))  # order does not matter: points are sorted by time
     assert found["slope_per_s"] == 2.0 and found["intercept"] == 5.0 and found["x0"] == 10
-    assert found["tau"] == 1.0 and found["points"] == 10
-    # 45 concordant pairs; variance 10*9*25/18 = 125; z = (45 - 1)/sqrt(125) = 3.935
-    assert found["p_value"] == pytest.approx(0.5 * math.erfc(44 / math.sqrt(125) / math.sqrt(2)), rel=1e-12)
-    assert found["p_value"] == pytest.approx(4.2e-5, abs=0.1e-5)
+    assert found["tau"] == pytest.approx(1.0) and found["points"] == 10
+    # exact for 10 points without ties: of the 10! orders of the values, only one has all 45 pairs rising
+    assert found["p_value"] == pytest.approx(1 / math.factorial(10), rel=1e-9)  # 2.8e-7
+
+
+def test_kendall_p_values_by_hand():
+    # 0 1 3 2 4 5: one of the 15 pairs falls (3, 2), tau = (14 - 1)/15; orders of 6 values with at most one falling
+    # pair: the sorted one and the 5 with one neighbouring swap, 6 of 6! = 720
+    found = trend([(x, y) for x, y in enumerate([0, 1, 3, 2, 4, 5])])
+    assert found["tau"] == pytest.approx(13 / 15)
+    assert found["p_value"] == pytest.approx(6 / 720, rel=1e-9)
+    falling = trend([(x, -y) for x, y in enumerate([0, 1, 3, 2, 4, 5])])  # the same, downwards: tau < 0, same p
+    assert falling["tau"] == pytest.approx(-13 / 15) and falling["p_value"] == pytest.approx(6 / 720, rel=1e-9)
+    flat = trend([(x, 7.0) for x in range(8)])  # one value throughout: no trend, nothing to rank
+    assert flat["slope_per_s"] == 0 and flat["tau"] == 0 and flat["p_value"] == 0.5
 
 
 def test_too_few_points_give_no_trend():
