@@ -87,7 +87,7 @@ def drift_series(run: Run) -> dict[str, list[tuple[float, float]]]:
 def drift(run: Run, min_steady_s: float = 30.0) -> dict | None:
     """Trends of the run's steady stages after warm-up; None when no steady stage is long enough."""
     spans = spans_after_warm_up(run)
-    if not run.path.is_dir() or not spans or max(b - a for a, b in spans) < min_steady_s * (1 - WARM_UP_SHARE):
+    if not spans or max(b - a for a, b in spans) < min_steady_s * (1 - WARM_UP_SHARE):
         return None
     series = drift_series(run)
     result = {}
