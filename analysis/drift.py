@@ -90,6 +90,8 @@ def drift(run: Run, min_steady_s: float = 30.0) -> dict | None:
     if not spans or max(b - a for a, b in spans) < min_steady_s * (1 - WARM_UP_SHARE):
         return None
     series = drift_series(run)
+    if not any(series.values()):  # no history, no resources: nothing to fit
+        return None
     result = {}
     for name, points in series.items():
         found = trend(points)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -140,6 +141,8 @@ def test_rising_p95_warns_and_steady_throughput_and_errors_pass(tmp_path):
     assert p95["per_hour"] == pytest.approx(100, abs=5)  # +100 ms over the hour
     assert p95["points"] == 324  # whole 10 s windows after the 360 s warm-up: t = 370 ... 3600
     assert series["target_rss_mb"] is None  # no resources.csv: nothing to fit
+    stock = replace(soak(tmp_path / "locust", [(START, START + 3600, True)]), source="locust-csv")  # PREFIX files
+    assert drift(stock)["series"]["p95_ms"] == p95  # the same history, read through a stock --csv prefix
     checks = drift_checks(result, SEEDS_MEMORY, RULES)
     assert one_check(checks, "p95_ms_per_hour")["status"] == "warn"
     assert one_check(checks, "p95_ms_per_hour")["message"].startswith(f"p95 moves {p95['per_hour']:g} ms per hour")
@@ -172,7 +175,7 @@ def test_runs_without_a_long_enough_steady_stage_have_no_drift(tmp_path):
     write_history(tmp_path, 600, p95=lambda t: 100 + t)
     assert drift(soak(tmp_path, [(START, START + 20, True)])) is None  # 20 s steady: under the 30 s minimum
     assert drift(soak(tmp_path, [(START, START + 600, False)])) is None  # only a ramp
-    assert drift(soak(tmp_path / "absent", [(START, START + 600, True)])) is None  # no run dir
+    assert drift(soak(tmp_path / "absent", [(START, START + 600, True)])) is None  # no data
     assert drift_checks(None, SEEDS_MEMORY, RULES) == []
 
 

@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 from swarmgate.analysis.compare import read_history
-from swarmgate.analysis.drift import drift
 from swarmgate.analysis.load import load_run
 from swarmgate.analysis.stock_stages import (
     COLUMNS,
@@ -168,7 +167,6 @@ def test_a_real_stock_step_run_is_judged_over_its_holds_and_gets_a_knee(steps):
     assert summary["endpoints"][-1]["percentiles_from"] == "histogram"  # the whole run: exact, from the JSON
     knee = summary["capacity"]["saturation"]
     assert (knee["last_linear_users"], knee["first_saturated_users"]) == (4, 8)  # the demo served 4 at a time
-    assert drift(load_run(steps), min_steady_s=1) is not None  # stock runs have stages to fit drift on too
 
 
 def test_without_a_full_history_no_stages_are_inferred_and_that_is_said(steps):
