@@ -136,3 +136,15 @@ def wait_for_web_ui(base: str, proc: subprocess.Popen, timeout_s: float = 60) ->
         except requests.ConnectionError:
             assert time.monotonic() < deadline and proc.poll() is None, "the web UI did not start"
             time.sleep(0.3)
+
+
+def swarm_until_stopped(base: str, form: dict, timeout_s: float = 40) -> None:
+    """Start a test from a Locust web UI's form and wait until its shape ends it by itself."""
+    import requests  # only tests of a web UI need it
+
+    started = requests.post(f"{base}/swarm", data=form, timeout=10).json()
+    assert started["success"], started
+    deadline = time.monotonic() + timeout_s
+    while requests.get(f"{base}/stats/requests", timeout=5).json()["state"] != "stopped":
+        assert time.monotonic() < deadline, "the shape did not end by itself"
+        time.sleep(0.3)

@@ -8,13 +8,11 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
-import requests
 
-from tests.helpers import SWARMGATE, closed_port, constant_scenario, stop, wait_for_web_ui
+from tests.helpers import SWARMGATE, closed_port, constant_scenario, stop, swarm_until_stopped, wait_for_web_ui
 
 pytestmark = pytest.mark.integration
 HERE = Path(__file__).parent
@@ -135,11 +133,7 @@ def test_the_web_ui_runs_a_plain_locustfile_with_the_recorders_attached(tmp_path
         assert '"Reader"' in page and '"Writer"' in page and '"StepLoad"' in page  # its classes, our shapes
         form = {"user_classes": "Reader", "shape_class": "Constant", "host": demo.url, "shape_users": "2",
                 "shape_duration_s": "3", "shape_spawn_rate": "2", "user_count": "1", "spawn_rate": "1"}  # fmt: skip
-        assert requests.post(f"{base}/swarm", data=form, timeout=10).json()["success"]
-        deadline = time.monotonic() + 40
-        while requests.get(f"{base}/stats/requests", timeout=5).json()["state"] != "stopped":
-            assert time.monotonic() < deadline, "the shape did not end by itself"
-            time.sleep(0.3)
+        swarm_until_stopped(base, form)
     finally:
         stop(ui)
     (run_dir,) = (tmp_path / "results" / "web").iterdir()

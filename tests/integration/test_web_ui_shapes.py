@@ -6,12 +6,10 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
-import requests
 
-from tests.helpers import LOCUSTFILE, ROOT, closed_port, stop, wait_for_web_ui
+from tests.helpers import LOCUSTFILE, ROOT, closed_port, stop, swarm_until_stopped, wait_for_web_ui
 
 pytestmark = pytest.mark.integration
 
@@ -31,12 +29,7 @@ def test_a_shape_runs_from_the_web_ui_with_edited_parameters(tmp_path, demo, dem
         assert "shape_steps" in page and "breach_p95_ms" in page  # parameters are editable there
         form = {"user_classes": "BaselineUser", "shape_class": "StepLoad", "host": demo.url, "shape_steps": "2,4",
                 "shape_step_s": "4", "shape_spawn_rate": "10", "user_count": "1", "spawn_rate": "1"}  # fmt: skip
-        started = requests.post(f"{base}/swarm", data=form, timeout=10).json()
-        assert started["success"], started
-        deadline = time.monotonic() + 40
-        while requests.get(f"{base}/stats/requests", timeout=5).json()["state"] != "stopped":
-            assert time.monotonic() < deadline, "the shape did not end by itself"
-            time.sleep(0.5)
+        swarm_until_stopped(base, form)
     finally:
         stop(ui)
     stages = json.loads((tmp_path / "stages.json").read_text())["stages"]
