@@ -47,7 +47,8 @@ def capacity(run: Run, sla: SlaConfig, profile: str | None) -> dict | None:
         "first_breaching_stage": first_bad,
         "breaching_endpoint": first_bad["first_breach"] if first_bad else None,
         "search": run.capacity,  # what the capacity shape concluded live, if it ran one
-        "saturation": saturation(steady, sla.apdex_t_ms, sla.slow_ms),
+        # an open model fixes the throughput (arrival_rate): users are only a pool, and no knee can be read
+        "saturation": None if run.meta.get("arrival_rate") else saturation(steady, sla.apdex_t_ms, sla.slow_ms),
     }
 
 
@@ -83,15 +84,15 @@ def load_levels(stages: list[Stage], apdex_t_ms: float, slow_ms: float) -> list[
 def saturation(stages: list[Stage], apdex_t_ms: float = 500.0, slow_ms: float = 1000.0) -> dict | None:
     """The knee: the last level where throughput grew about in proportion to users and the first where it did not."""
     steps = load_levels(stages, apdex_t_ms, slow_ms)
-    if len(steps) < 2:
-        return None
+    if len(steps) < 2 or not any(step["ok_rps"] for step in steps):
+        return None  # one level, or no request succeeded at any: no knee to read
     for before, step in zip(steps, steps[1:], strict=False):
         user_gain = step["users"] / before["users"] - 1
-        rps_gain = step["ok_rps"] / before["ok_rps"] - 1 if before["ok_rps"] else None
-        ratio = None if rps_gain is None else rps_gain / user_gain
-        step.update({"user_gain": round(user_gain, 4), "rps_gain": None if rps_gain is None else round(rps_gain, 4),
-                     "gain_ratio": None if ratio is None else round(ratio, 3),
-                     "linear": None if ratio is None else ratio >= LINEAR_SHARE})  # fmt: skip
+        # after a level with no successful request, throughput can only have grown (or stayed at nothing)
+        rps_gain = step["ok_rps"] / before["ok_rps"] - 1 if before["ok_rps"] else (1.0 if step["ok_rps"] else 0.0)
+        ratio = rps_gain / user_gain
+        step.update({"user_gain": round(user_gain, 4), "rps_gain": round(rps_gain, 4),
+                     "gain_ratio": round(ratio, 3), "linear": ratio >= LINEAR_SHARE})  # fmt: skip
     steps[0].update({"user_gain": None, "rps_gain": None, "gain_ratio": None, "linear": None})
     first = next((i for i, step in enumerate(steps) if step["linear"] is False), None)
     last_linear = steps[first - 1] if first is not None else steps[-1]
@@ -104,7 +105,9 @@ def saturation(stages: list[Stage], apdex_t_ms: float = 500.0, slow_ms: float = 
 
 def knee_message(last_linear: dict, saturated: dict | None) -> str:
     def latency(step: dict) -> str:
-        return f"{step['p50_ms']:g}" if step["p50_ms"] is not None else f"{step['mean_ms']:g} (mean)"
+        if step["p50_ms"] is not None:
+            return f"{step['p50_ms']:g} ms"
+        return f"{step['mean_ms']:g} ms (mean)" if step["mean_ms"] is not None else "unknown (no request completed)"
 
     if saturated is None:
         return (f"throughput grew about in proportion to users at every level tried, up to {last_linear['users']} "
@@ -112,5 +115,5 @@ def knee_message(last_linear: dict, saturated: dict | None) -> str:
     return (f"throughput grew about in proportion to users up to {last_linear['users']} users "
             f"({last_linear['ok_rps']:.1f} req/s); from there to {saturated['users']} users "
             f"({saturated['user_gain']:+.0%}) it grew {saturated['rps_gain']:+.0%} ({saturated['ok_rps']:.1f} req/s) "
-            f"while the median went {latency(last_linear)} -> {latency(saturated)} ms: "
+            f"while the median went {latency(last_linear)} -> {latency(saturated)}: "
             "users beyond the knee add latency, not throughput")  # fmt: skip

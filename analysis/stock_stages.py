@@ -192,14 +192,16 @@ class EndpointHistory:
     def mixture(self, start: float, end: float, requests: int) -> dict[int, int]:
         """An approximate histogram of (start, end] from the rolling windows' percentiles, `requests` × SCALE strong.
 
-        Each window's share of requests between two of its percentiles sits at the upper one, so the
-        mixture's percentiles lie between the windows' own; the ones Locust reports are exact to it.
+        Each window's share of requests between two of its percentiles sits at the upper one, one
+        pseudo-request more at each (so Locust's percentile rule returns that value, not the next): the
+        mixture's percentiles lie between the windows' own, and for one window they are its own.
         """
         weights, rows = self.readings(start, end)
         if not len(rows):
             return {}  # no reading (Locust's window had no data yet): no percentiles, and none guessed
-        shares = np.diff(self.fractions, prepend=0.0)
-        counts = np.rint(requests * SCALE * (weights / weights.sum())[:, None] * shares[None, :]).astype(np.int64)
+        below = np.rint(requests * SCALE * (weights / weights.sum())[:, None] * self.fractions[None, :])
+        below[:, :-1] += 1  # a hair over each share, so Locust's rule (more than the share below) lands on its value
+        counts = np.maximum(np.diff(below, prepend=0.0, axis=1), 0).astype(np.int64)
         buckets, where = np.unique(self.percentiles[rows].astype(np.int64), return_inverse=True)
         totals = np.bincount(where.ravel(), weights=counts.ravel())
         return {int(b): int(n) for b, n in zip(buckets, totals, strict=True) if n > 0}

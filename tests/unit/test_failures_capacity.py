@@ -106,7 +106,7 @@ def test_the_knee_is_where_throughput_stops_growing_with_users():
     step = knee["steps"][2]  # +100 % users, +53 % throughput: below 75 % of the user gain
     assert (step["user_gain"], step["rps_gain"], step["gain_ratio"]) == (1.0, 0.5306, 0.531)
     assert step["rps_per_user"] == 7.5 and step["cycle_ms"] == pytest.approx(133.3)  # Little's law: 20 / 150 s
-    assert "from there to 20 users" in knee["message"] and "41 -> 55 ms" in knee["message"]
+    assert "from there to 20 users" in knee["message"] and "41 ms -> 55 ms" in knee["message"]
 
 
 def test_throughput_in_proportion_at_every_level_has_no_knee():
@@ -118,6 +118,21 @@ def test_throughput_in_proportion_at_every_level_has_no_knee():
 def test_a_target_saturated_from_the_first_step_on():
     knee = knee_of(level(10, 100, 40, 0), level(20, 101, 80, 10))
     assert (knee["last_linear_users"], knee["first_saturated_users"]) == (10, 20)
+
+
+def test_a_level_where_nothing_completed_is_saturated_and_a_run_where_nothing_ever_did_has_no_knee():
+    hung = Stage("hold (20 users)", 10, 20, 20, True, [Endpoint("GET", "/a", 0, 0, 0.0, None, {})])  # a wedged target
+    knee = knee_of(level(10, 100, 40, 0), hung)
+    assert knee["first_saturated_users"] == 20 and "unknown (no request completed)" in knee["message"]
+    assert knee_of(level(10, 0, 40, 0, failed_rps=50), level(20, 0, 40, 10, failed_rps=90)) is None
+    after_nothing = knee_of(level(10, 0, 40, 0, failed_rps=5), level(20, 150, 40, 10), level(40, 150, 90, 20))
+    assert [s["linear"] for s in after_nothing["steps"]] == [None, True, False]
+
+
+def test_an_open_model_run_has_no_knee():
+    run = Run("swarmgate", Path("x"), {"arrival_rate": {"target_per_s": 20}}, [],
+              [level(10, 20, 40, 0), level(20, 20, 40, 10)], 20.0, [])  # fmt: skip
+    assert capacity(run, load_sla(SLA), None)["saturation"] is None
 
 
 def test_failed_requests_are_not_throughput():

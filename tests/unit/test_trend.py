@@ -7,7 +7,7 @@ import subprocess
 
 from swarmgate.analysis.compare import Rules
 from swarmgate.analysis.history import record
-from swarmgate.analysis.trend import band, trend
+from swarmgate.analysis.trend import band, flags, trend
 from tests.helpers import SWARMGATE
 
 RULES = Rules()
@@ -108,3 +108,9 @@ def test_the_trend_command_writes_trend_html_and_refuses_what_it_cannot_use(tmp_
     (results / "history.sqlite").write_bytes(b"not a database")
     done = subprocess.run([*SWARMGATE, "trend", "--results-dir", str(results)], capture_output=True, text=True)
     assert done.returncode == 2 and "not a usable SQLite history" in done.stderr
+
+
+def test_a_percentile_of_too_few_requests_is_not_flagged_as_the_comparison_does():
+    runs = [{"run_id": "a", "started": "2026-11-01T03:00:00+00:00"}, {"run_id": "b", "started": None}]
+    assert flags("p95_ms", runs, [2, 5], [15, 15], None, RULES) == []  # p95 of 15 requests: one request
+    assert [f["run_id"] for f in flags("p95_ms", runs, [2, 5], [1000, 900], None, RULES)] == ["b"]
