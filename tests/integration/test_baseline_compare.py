@@ -16,7 +16,7 @@ from tests.helpers import ROOT, SWARMGATE, constant_scenario
 
 FIXTURE = ROOT / "tests" / "fixtures" / "smoke_run"
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timed]  # see run_tests.sh
 SLOW_ROUTE = "/api/workspaces/[id]/workflows"
 # The demo answers its fast routes in 1-2 ms (p50; p95 5-6 ms under three runs at once); the knowledge search
 # has ~1,100 requests a run. 3 ms more (gevent's sleep adds about 4) makes it about three times as slow.

@@ -11,7 +11,7 @@ import pytest
 from tests.browser import visit
 from tests.helpers import SWARMGATE, constant_scenario, stop
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timed]  # see run_tests.sh
 
 
 def start_soak(tmp_path, *args) -> tuple[subprocess.Popen, Path]:

@@ -10,7 +10,7 @@ import pytest
 
 from tests.integration.test_baseline_compare import FAST_ROUTE, SLOW_ROUTE, compared_runs, regressions
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timed]  # see run_tests.sh
 
 
 @pytest.fixture(scope="module")

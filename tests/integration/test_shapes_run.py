@@ -14,7 +14,7 @@ from locust.stats import bucket_response_time
 from swarmgate.core.histogram import merge, percentile
 from tests.helpers import SWARMGATE
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timed]  # see run_tests.sh
 HERE = Path(__file__).resolve().parent
 
 

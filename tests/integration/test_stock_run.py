@@ -20,7 +20,7 @@ import pytest
 from tests.browser import CHROMIUM_ARGS, chromium_path
 from tests.helpers import SWARMGATE, start_demo, stop
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timed]  # see run_tests.sh
 HERE = Path(__file__).resolve().parent
 LEVELS = (1, 2, 4, 8, 16)
 LIMIT = 4

@@ -12,7 +12,7 @@ import pytest
 
 from tests.helpers import ROOT, SWARMGATE, constant_scenario, stop
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timed]  # see run_tests.sh
 CONFIG = """
 scenarios = ["{scenario}"]
 time_scale = 0.1
