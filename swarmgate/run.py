@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import swarmgate
+from swarmgate.console import RunConsole
 from swarmgate.core.defaults import package_file
 from swarmgate.core.errors import EXIT_INTERRUPTED, EXIT_PASS, EXIT_RUN, RunFailed
 from swarmgate.core.files import make_dir, write_atomic
@@ -34,7 +35,6 @@ from swarmgate.target import check_reachable, validate_host
 
 SHAPE_FILE = package_file("swarmgate.shapes", "scenario_shape.py")
 PLAN_FILE = ".stage_plan.json"  # the plan handed to the shape (any size: no environment or argument limit)
-PROGRESS_EVERY_S = 10.0
 WORKERS_WAIT_S = 60  # a master waits this long for its workers before giving up
 EXIT_GRACE_S = 60.0  # beyond the scenario's duration, before the run is stopped from outside
 
@@ -142,19 +142,6 @@ def locust_command(scenario: Scenario, options: RunOptions, host: str, run_dir: 
 def say(options: RunOptions, line: str) -> None:
     if not options.quiet:
         print(line, file=sys.stderr, flush=True)
-
-
-def progress_line(scenario: Scenario, label: str, run_dir: Path, elapsed: float) -> str:
-    """`[step 1/2] step-2 (20 users) · 20 users · 35 s elapsed, 85 s left` from the run's .progress.json."""
-    try:
-        progress = json.loads((run_dir / ".progress.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        progress = {}
-    planned = progress.get("planned_s") or scenario.duration_s
-    elapsed = progress.get("elapsed_s", elapsed)
-    stage = progress.get("stage") or "starting"
-    return (f"  [{label}] {stage} · {progress.get('users', 0)} users · {elapsed:.0f} s elapsed, "
-            f"{max(0.0, planned - elapsed):.0f} s left")  # fmt: skip
 
 
 def read_run_json(run_dir: Path) -> dict:
@@ -265,11 +252,9 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
             waiting = WORKERS_WAIT_S if options.workers or options.remote_workers else 0
             started_s = time.monotonic()
             deadline = started_s + scenario.duration_s + EXIT_GRACE_S + waiting
-            progress = (
-                PROGRESS_EVERY_S,
-                lambda: say(options, progress_line(scenario, label, run_dir, time.monotonic() - started_s)),
-            )
-            killed = supervisor.wait(proc, deadline, every=progress)  # fmt: skip
+            with RunConsole(label, run_dir, scenario.duration_s, options.quiet) as console:
+                show = (console.every_s, lambda: console.show(time.monotonic() - started_s))
+                killed = supervisor.wait(proc, deadline, every=show)
             if killed:
                 say(options, f"swarmgate: Locust did not stop {EXIT_GRACE_S:g} s after the scenario's end; stopping it")
         supervisor.stop(proc)

@@ -1,5 +1,6 @@
 """A small `.progress.json` in the results dir, rewritten each second, for the live display of
-`swarmgate run`: stage, users, elapsed and planned seconds. Removed at quit (not part of the results)."""
+`swarmgate run`: stage, users, requests per second and p95 over Locust's last ~10 s, requests and
+failures so far, elapsed and planned seconds. Removed at quit (not part of the results)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,10 @@ class ProgressRecorder:
         stages = getattr(env, "swarmgate_stages", None)
         stage = stages.stages[-1].name if stages is not None and stages.stages else None
         planned = env.shape_class.planned_duration() if hasattr(env.shape_class, "planned_duration") else None
+        total = env.stats.total
         progress = {"stage": stage, "users": env.runner.user_count if env.runner else 0,
+                    "rps": round(total.current_rps, 1), "p95_ms": total.get_current_response_time_percentile(0.95),
+                    "requests": total.num_requests, "failures": total.num_failures,
                     "elapsed_s": round(time.time() - self.started, 1), "planned_s": planned}  # fmt: skip
         write_atomic(self.path, json.dumps(progress))
 

@@ -24,7 +24,7 @@ from locust.env import Environment
 from locust.event import Events
 from locust.rpc.protocol import Message
 from locust.runners import STATE_MISSING, STATE_RUNNING, MasterRunner, WorkerNode, WorkerNodes, WorkerRunner
-from locust.stats import save_stats_json
+from locust.stats import RequestStats, save_stats_json
 
 from swarmgate.locustfiles.recording import arrivals as arrivals_module
 from swarmgate.locustfiles.recording.arrivals import ArrivalPacer
@@ -67,6 +67,7 @@ class FakeMaster(MasterRunner):
 
 def fake_env(runner=None, shape_class=None, **options) -> SimpleNamespace:
     return SimpleNamespace(events=Events(), runner=runner, shape_class=shape_class, user_classes=[], host=None,
+                           stats=RequestStats(),
                            parsed_options=SimpleNamespace(**options) if options else None)  # fmt: skip
 
 
@@ -371,12 +372,16 @@ def test_progress_says_stage_users_and_plan_and_is_removed_at_quit(tmp_path):
     stages = SimpleNamespace(stages=[Stage(0, "ramp", 10, False, 0.0), Stage(1, "steady", 10, True, 5.0)])
     env = fake_env(SimpleNamespace(user_count=7), shape_class=SimpleNamespace(planned_duration=lambda: 120.0))
     env.swarmgate_stages = stages
+    for response_time in (10, 20):
+        env.stats.log_request("GET", "/a", response_time, 100)
+    env.stats.log_error("GET", "/a", "boom")
     recorder = ProgressRecorder(env, tmp_path)
     recorder.greenlet.kill()  # the once-a-second loop is not under test; write() is what it calls
     env.events.test_start.fire()
     recorder.write()
     progress = json.loads((tmp_path / ".progress.json").read_text())
     assert progress["stage"] == "steady" and progress["users"] == 7 and progress["planned_s"] == 120.0
+    assert (progress["requests"], progress["failures"]) == (2, 1) and {"rps", "p95_ms"} <= set(progress)
     assert 0 <= progress["elapsed_s"] < 5
     env.events.quit.fire(exit_code=0)
     assert not (tmp_path / ".progress.json").exists()
@@ -387,7 +392,8 @@ def test_progress_says_stage_users_and_plan_and_is_removed_at_quit(tmp_path):
     bare.events.test_start.fire()
     recorder.write()
     assert json.loads((tmp_path / ".progress.json").read_text()) | {"elapsed_s": 0} == {
-        "stage": None, "users": 0, "elapsed_s": 0, "planned_s": None}  # fmt: skip
+        "stage": None, "users": 0, "rps": 0, "p95_ms": None, "requests": 0, "failures": 0, "elapsed_s": 0,
+        "planned_s": None}  # fmt: skip
     bare.events.quit.fire(exit_code=0)
 
 

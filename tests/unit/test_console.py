@@ -1,0 +1,51 @@
+"""The live view of a headless run: a panel updated in place on a terminal, plain lines in a log,
+nothing with --quiet."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from swarmgate.console import LIVE_EVERY_S, PLAIN_EVERY_S, RunConsole
+
+PROGRESS = {"stage": "hold-2 (20 users)", "users": 20, "rps": 40.25, "p95_ms": 12, "requests": 402, "failures": 3,
+            "elapsed_s": 20.4, "planned_s": 30}  # fmt: skip
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_log_gets_a_plain_line_every_ten_seconds(tmp_path):
+    (tmp_path / ".progress.json").write_text(json.dumps(PROGRESS))
+    log = io.StringIO()
+    with RunConsole("step 1/2", tmp_path, 30, quiet=False, stream=log) as console:
+        assert console.every_s == PLAIN_EVERY_S
+        console.show(20.0)
+    assert log.getvalue() == ("  [step 1/2] hold-2 (20 users) · 20 users · 40.2 req/s · p95 12 ms · 3 of 402 failed · "
+                              "20 s elapsed, 10 s left\n")  # fmt: skip
+
+
+def test_before_any_progress_the_line_says_starting(tmp_path):
+    log = io.StringIO()
+    RunConsole("smoke", tmp_path, 30, quiet=False, stream=log).show(2.0)
+    assert log.getvalue().startswith("  [smoke] starting · 0 users · 0.0 req/s · p95 - · 0 of 0 failed · 2 s elapsed")
+
+
+def test_a_terminal_gets_a_panel_redrawn_in_place_and_quiet_gets_nothing(tmp_path):
+    terminal = Terminal()
+    with RunConsole("smoke 1/1", tmp_path, 30, quiet=False, stream=terminal) as console:
+        assert console.every_s == LIVE_EVERY_S
+        (tmp_path / ".progress.json").write_text(json.dumps(PROGRESS))
+        console.show(20.0)
+        (tmp_path / ".progress.json").write_text(json.dumps({**PROGRESS, "users": 25, "elapsed_s": 21.4}))
+        console.show(21.0)
+    shown = terminal.getvalue()
+    assert "swarmgate: smoke 1/1" in shown and "p95 (10 s)" in shown and "3 of 402" in shown
+    assert "\x1b[1A" in shown  # the cursor goes back up: the panel is redrawn, not appended
+    assert shown.rindex("25") > shown.rindex("20 s")  # the last drawing has the new figures
+    quiet = Terminal()
+    with RunConsole("smoke", tmp_path, 30, quiet=True, stream=quiet) as console:
+        console.show(1.0)
+    assert quiet.getvalue() == ""
