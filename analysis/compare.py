@@ -40,6 +40,10 @@ class Rules:
         """The smallest latency rise that matters: min_increase_pct of `before` plus min_increase_ms."""
         return abs(before) * self.min_increase_pct / 100 + self.min_increase_ms
 
+    def too_few_to_place(self, metric: str, *requests: int | None) -> bool:
+        """Whether a run with the fewest of these requests has under min_tail_requests above this percentile."""
+        return metric in SHARE_ABOVE and min(r or 0 for r in requests) * SHARE_ABOVE[metric] < self.min_tail_requests
+
     def windows_needed(self) -> int:
         """Windows per run for the rank test to reach p < p_value at all: n fully separated windows
         against n give p = 1 / C(2n, n) at best (4 each: 1/70 = 0.014; 5 each: 1/252 = 0.004)."""
@@ -147,8 +151,8 @@ def _evidence(metric: str, row: dict, base: dict, mine: list, theirs: list, rule
     needed = rules.windows_needed()
     if len(mine) < needed or len(theirs) < needed:
         return 1.0, f"{needed}+ windows per run are needed to tell"
-    fewest = min(row["requests"], base["requests"])
-    if metric in SHARE_ABOVE and fewest * SHARE_ABOVE[metric] < rules.min_tail_requests:
+    if rules.too_few_to_place(metric, row["requests"], base["requests"]):
+        fewest = min(row["requests"], base["requests"])
         return 1.0, (f"{fewest:g} requests are too few to place {metric[:3]} "
                      f"({rules.min_tail_requests:g}+ slower than it per run are needed)")  # fmt: skip
     return (mann_whitney_p(mine, theirs) if metric == "rps" else mann_whitney_p(theirs, mine)), ""

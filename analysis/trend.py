@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from swarmgate.analysis.baseline import baseline_dir
-from swarmgate.analysis.compare import SHARE_ABOVE, Rules
+from swarmgate.analysis.compare import Rules
 from swarmgate.analysis.history import connect
 
 METRICS = ("p95_ms", "error_ratio", "rps")
@@ -72,8 +72,7 @@ def flags(metric: str, runs: list[dict], values: list[float | None], requests: l
         change = now - before
         worse = -change if metric in WORSE_WHEN_LOWER else change
         noise = counting_noise(metric, before, now, requests[i - 1], requests[i])
-        fewest = min(requests[i - 1] or 0, requests[i] or 0)
-        if metric in SHARE_ABOVE and fewest * SHARE_ABOVE[metric] < rules.min_tail_requests:
+        if rules.too_few_to_place(metric, requests[i - 1], requests[i]):
             continue  # too few requests to place this percentile in one run or the other (as the comparison)
         if worse > max(half, minimum_effect(metric, before, rules), noise):
             days = days_between(runs[i - 1]["started"], runs[i]["started"])

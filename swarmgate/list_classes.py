@@ -7,14 +7,14 @@ team's code. Prints `swarmgate-classes: {JSON}` on a line of its own, after what
 import json
 import sys
 
-from locust.util.load_locustfile import load_locustfile
-
 import swarmgate  # noqa: F401  (pins the installed package before Locust adds the locustfile's folder)
 
-MARK = "swarmgate-classes: "
+MARK = "swarmgate-classes: "  # read by swarmgate.locustfile, which imports this module without Locust
 
 
 def main(path: str) -> None:
+    from locust.util.load_locustfile import load_locustfile  # only in the child process
+
     users, shapes = load_locustfile(path)
     found = {
         "users": {name: {"weight": cls.weight} for name, cls in users.items()},

@@ -17,13 +17,13 @@ from pathlib import Path
 from swarmgate.core.config import printable
 from swarmgate.core.defaults import package_file
 from swarmgate.core.errors import BadInput
+from swarmgate.list_classes import MARK
 from swarmgate.scenarios import Scenario, with_users
 from swarmgate.supervisor import child_env, python_command
 
 DEFAULT_LOCUSTFILE = package_file("swarmgate.locustfiles", "locustfile.py")
 ATTACH_RECORDERS = package_file("swarmgate.locustfiles", "swarmgate_recorders.py")  # the extra `-f` module
 LIST_TIMEOUT_S = 120.0
-MARK = "swarmgate-classes: "
 FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)')
 
 
@@ -48,9 +48,9 @@ def import_problem(text: str) -> str | None:
     if "Traceback" not in text:
         return None
     lines = [line for line in text.splitlines() if line.strip()]
-    at = [i for i, line in enumerate(lines) if FRAME.match(line)]
-    frames = [m for m in map(FRAME.match, lines) if m and "site-packages" not in m["file"]
-              and not m["file"].startswith("<")]  # fmt: skip
+    matched = [(i, m) for i, m in enumerate(map(FRAME.match, lines)) if m]
+    at = [i for i, _ in matched]
+    frames = [m for _, m in matched if "site-packages" not in m["file"] and not m["file"].startswith("<")]
     where = f"{frames[-1]['file']}, line {frames[-1]['line']}: " if frames else ""
     tail = lines[at[-1] + 1 :] if at else lines[-1:]
     if len(tail) > 1 and tail[0].startswith("    "):  # the frame's source line
