@@ -49,5 +49,7 @@ class Redirecting(BaseHTTPRequestHandler):
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
 threading.Thread(target=elsewhere.serve_forever, daemon=True).start()
-port_file.write_text(str(server.server_port))
+written = port_file.with_suffix(".part")  # renamed whole: a reader never sees an empty port
+written.write_text(str(server.server_port))
+written.replace(port_file)
 server.serve_forever()

@@ -156,6 +156,7 @@ def redirecting_target(tmp_path):
     deadline = time.monotonic() + 20
     while not port_file.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
+    assert port_file.exists(), "the redirecting target did not start"
     yield f"http://127.0.0.1:{port_file.read_text()}", hits
     stop(proc)
 
