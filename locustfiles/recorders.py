@@ -15,6 +15,7 @@ from swarmgate.locustfiles import plain_users
 from swarmgate.locustfiles.recording.arrivals import ArrivalPacer
 from swarmgate.locustfiles.recording.common import node_role, results_dir
 from swarmgate.locustfiles.recording.final_stats import FinalStatsRecorder
+from swarmgate.locustfiles.recording.live import LiveRecorder
 from swarmgate.locustfiles.recording.progress import ProgressRecorder
 from swarmgate.locustfiles.recording.resources import ResourceRecorder
 from swarmgate.locustfiles.recording.run_meta import RunRecorder
@@ -62,6 +63,22 @@ def add_options(parser, **_kwargs) -> None:
         default="",
         env_var="SWARMGATE_MIX",
         help="user class weights, e.g. BaselineUser=70,PeakUser=20,AdminUser=10",
+    )
+    parser.add_argument(
+        "--sla",
+        default="",
+        env_var="SWARMGATE_SLA_FILE",
+        help="SLA file for the live checks and abort gates (swarmgate run and web pass theirs); empty: none",
+    )
+    parser.add_argument(
+        "--sla-profile", default="", env_var="SWARMGATE_SLA_PROFILE", help="the SLA file's scenario profile"
+    )
+    parser.add_argument(
+        "--no-abort",
+        action="store_true",
+        default=False,
+        env_var="SWARMGATE_NO_ABORT",
+        help="judge live but never stop the run (the SLA file's abort_after gates are off)",
     )
     parser.add_argument(
         "--master-timeout",
@@ -128,6 +145,7 @@ def on_init(environment: Environment, **_kwargs) -> None:
     if role != "master":
         environment.events.request.add_listener(RequestTap(stages, slow, user_classes).on_request)
     if role != "worker":
+        LiveRecorder.from_options(environment, out_dir, stages)
         RunRecorder(environment, out_dir, user_classes, slow, arrivals, watch)
         if out_dir is not None:
             ProgressRecorder(environment, out_dir)

@@ -73,7 +73,9 @@ class RunRecorder:
 
     def on_quit(self, exit_code: int, **_kwargs) -> None:
         self.ended = self.ended or time.time()
-        if self.interrupted:
+        if getattr(self.environment, "swarmgate_abort", None):
+            status = "aborted"  # a gate stopped it: a verdict, judged fail by the analysis
+        elif self.interrupted:
             status = "interrupted"
         elif os.environ.get("SWARMGATE_ORCHESTRATED") == "1":
             status = "ended"  # a run `swarmgate run` started: finished only once the orchestrator says so
@@ -95,6 +97,7 @@ class RunRecorder:
             "host": strip_credentials(env.host or getattr(options, "host", "") or ""),
             "status": status,
             "partial": status != "finished",
+            "aborted": getattr(env, "swarmgate_abort", None),
             "exit_code": exit_code,
             "started": iso(self.started),
             "ended": iso(self.ended) if status != "running" else None,
