@@ -8,12 +8,15 @@ that builds the recorders for this node (local, master or worker).
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 from locust import events
 from locust.env import Environment
 
-from swarmgate.locustfiles import plain_users
+from swarmgate.locustfiles import live_web, plain_users
 from swarmgate.locustfiles.recording.arrivals import ArrivalPacer
-from swarmgate.locustfiles.recording.common import node_role, results_dir
+from swarmgate.locustfiles.recording.common import ended_in_web_ui, node_role, results_dir, write_atomic
 from swarmgate.locustfiles.recording.final_stats import FinalStatsRecorder
 from swarmgate.locustfiles.recording.live import LiveRecorder
 from swarmgate.locustfiles.recording.progress import ProgressRecorder
@@ -145,8 +148,18 @@ def on_init(environment: Environment, **_kwargs) -> None:
     if role != "master":
         environment.events.request.add_listener(RequestTap(stages, slow, user_classes).on_request)
     if role != "worker":
-        LiveRecorder.from_options(environment, out_dir, stages)
+        live = LiveRecorder.from_options(environment, out_dir, stages)
+        live_web.install(environment, live, out_dir)
         RunRecorder(environment, out_dir, user_classes, slow, arrivals, watch)
         if out_dir is not None:
             ProgressRecorder(environment, out_dir)
         FinalStatsRecorder(environment)
+        if out_dir is not None:  # last: every recorder above has written its files when a web-UI test stops
+            environment.events.test_stop.add_listener(lambda **_: mark_test_end(environment, out_dir))
+
+
+def mark_test_end(environment: Environment, out_dir: Path) -> None:
+    """`.test_ended`: a test stopped in the web UI and its files are written (swarmgate web then
+    analyzes them into the report the UI links to)."""
+    if ended_in_web_ui(environment):
+        write_atomic(out_dir / ".test_ended", f"{time.time():.3f}\n")

@@ -114,18 +114,24 @@ def run(scenarios: tuple[str, ...], host: str | None, results_dir: Path, slow_th
               help="require a login (user SWARMGATE_WEB_USER, password SWARMGATE_WEB_PASSWORD[_FILE])")  # fmt: skip
 @results_dir_option("the session's files go to results/web/<run-id>")
 @locustfile_option
+@sla_option("SLA tables of the live tab, the abort gates and each test's report")
+@click.option("--no-abort", is_flag=True, help="never stop a test early: the SLA file's abort_after gates only judge")
 @demo_knob_options("demo-")
 def web(host: str | None, web_host: str, web_port: int, web_login: bool, results_dir: Path, locustfile: Path | None,
-        **knobs) -> None:  # fmt: skip
+        sla_path: Path | None, no_abort: bool, **knobs) -> None:  # fmt: skip
     """Locust's web UI with swarmgate's users and shapes (class picker), bound to 127.0.0.1 by default."""
+    from swarmgate.analysis.sla import load_sla
+    from swarmgate.core.defaults import default_file
     from swarmgate.jobs import check_secret_files
     from swarmgate.run import RunOptions
     from swarmgate.web import serve
 
     faults_from_knobs(knobs, "demo-")
     check_secret_files()
+    sla_file = default_file("sla.toml", sla_path)
+    load_sla(sla_file)  # a bad SLA file is refused before the UI starts
     options = RunOptions(host=host, results_root=results_dir, demo_args=demo_args_from(knobs, "demo-"),
-                         locustfile=locustfile)  # fmt: skip
+                         locustfile=locustfile, sla_file=sla_file, abort=not no_abort)  # fmt: skip
     sys.exit(serve(options, web_host, web_port, web_login))
 
 

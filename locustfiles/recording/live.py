@@ -22,7 +22,7 @@ from swarmgate.analysis.live import LiveJudge
 from swarmgate.analysis.records import Endpoint, Stage
 from swarmgate.analysis.sla import load_sla
 from swarmgate.core.errors import InputError
-from swarmgate.locustfiles.recording.common import listen, write_json
+from swarmgate.locustfiles.recording.common import ended_in_web_ui, listen, write_json
 from swarmgate.locustfiles.recording.stages import StageRecorder
 
 logger = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ class LiveRecorder:
         self.started: float | None = None
         self.abort: dict | None = None
         environment.swarmgate_live = self
-        listen(environment.events, test_start=self.on_test_start, quit=self.on_quit)
+        listen(environment.events, test_start=self.on_test_start, test_stop=self.on_test_stop, quit=self.on_quit)
         self.greenlet = gevent.spawn(self.run)
 
     @classmethod
@@ -52,11 +52,12 @@ class LiveRecorder:
         judge = LiveJudge(config, options.sla_profile or options.scenario or None, gates_on=not options.no_abort)
         return cls(environment, out_dir, stages, judge)
 
-    def on_test_start(self, **_kwargs) -> None:
-        self.started = self.started or time.time()
-        if self.abort is not None:  # the web UI starts another test after an abort: its gates start afresh
+    def on_test_start(self, environment: Environment, **_kwargs) -> None:
+        if self.started is not None and ended_in_web_ui(environment):  # the web UI's next test: judged afresh
+            self.judge = LiveJudge(self.judge.config, self.judge.profile, self.judge.gates_on)
             self.abort = self.environment.swarmgate_abort = None
-            self.judge.aborted, self.judge.gates = None, {}
+            self.started = None
+        self.started = self.started or time.time()
 
     def run(self) -> None:
         while True:
@@ -96,8 +97,16 @@ class LiveRecorder:
     def state(self) -> dict:
         return self.judge.state(time.time())
 
+    def on_test_stop(self, environment: Environment, **_kwargs) -> None:
+        if ended_in_web_ui(environment):
+            self.write_final()
+
     def on_quit(self, exit_code: int, **_kwargs) -> None:
         self.greenlet.kill(block=False)
+        self.write_final()
+
+    def write_final(self) -> None:
+        """The last state, judged on the stages as they ended, into live.json."""
         if self.started is None:
             return
         now = time.time()
