@@ -49,12 +49,12 @@ def report_ready(out_dir: Path | None) -> bool:
 def sla_rows(state: dict, running: bool, ready: bool) -> list[dict]:
     stage = state.get("stage") or {}
     where = f"stage {stage.get('name')} · {stage.get('users')} users" if stage else "no stage yet"
-    if state.get("aborted"):
-        head = f"STOPPED BY A GATE: {state['aborted']['message']}"
-    elif running:
+    if running:
         head = f"verdict so far ({state['judged_over']}) · {where}"
     else:
         head = f"verdict: {state['verdict'].upper()} · report: " + (REPORT_ROUTE if ready else "being written")
+    if state.get("aborted"):
+        head = f"STOPPED BY A GATE: {state['aborted']['message']} · {head}"
     rows = [{"status": MARKS[state["verdict"]], "check": head, "value": "", "target": "", "alert": ""}]
     for check in state["checks"]:
         what = f"{check['method']} {check['endpoint']}".strip()

@@ -72,9 +72,14 @@ def add_options(parser, **_kwargs) -> None:
         default="",
         env_var="SWARMGATE_SLA_FILE",
         help="SLA file for the live checks and abort gates (swarmgate run and web pass theirs); empty: none",
+        include_in_web_ui=False,  # read once at start: editing it in the UI would change nothing
     )
     parser.add_argument(
-        "--sla-profile", default="", env_var="SWARMGATE_SLA_PROFILE", help="the SLA file's scenario profile"
+        "--sla-profile",
+        default="",
+        env_var="SWARMGATE_SLA_PROFILE",
+        help="the SLA file's scenario profile",
+        include_in_web_ui=False,
     )
     parser.add_argument(
         "--no-abort",
@@ -82,6 +87,7 @@ def add_options(parser, **_kwargs) -> None:
         default=False,
         env_var="SWARMGATE_NO_ABORT",
         help="judge live but never stop the run (the SLA file's abort_after gates are off)",
+        include_in_web_ui=False,
     )
     parser.add_argument(
         "--master-timeout",
