@@ -1,6 +1,7 @@
 """Requests/s of our users with all recorders vs a bare FastHttpUser and a plain HttpUser, in one run.
 
-Every variant runs as a real single `locust` process pinned to one core, against the same minimal
+Every variant runs as a real single `locust` process pinned to one core (ours with the live judge on,
+as under `swarmgate run`), against the same minimal
 target pinned to the other, with the same Locust flags (CSV, full history, JSON). Rounds alternate
 the variants so drift on the machine hits them alike; the median of each is compared.
 
@@ -30,6 +31,7 @@ VARIANTS = {
     "plain HttpUser": (BENCH / "locustfiles" / "references.py", "PlainHttpUser"),
 }
 TOKEN = "bench-token-not-a-secret"
+SLA = ROOT / "sla.toml"
 
 
 def pin(core: int):
@@ -57,7 +59,8 @@ def run_variant(variant: tuple[Path, str], host: str, out: Path, seconds: int, u
     cmd = [sys.executable, "-m", "locust", "-f", str(locustfile), user_class, "--headless", "--host", host,
            "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--csv", prefix, "--csv-full-history",
            "--json-file", prefix, "--only-summary", "--exit-code-on-error", "0", "--loglevel", "WARNING"]  # fmt: skip
-    env = {**os.environ, "SWARMGATE_TOKEN": TOKEN, "SWARMGATE_RESULTS_DIR": str(out)}
+    # The SLA file turns on the live judge and its gates, as `swarmgate run` always does.
+    env = {**os.environ, "SWARMGATE_TOKEN": TOKEN, "SWARMGATE_RESULTS_DIR": str(out), "SWARMGATE_SLA_FILE": str(SLA)}
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=seconds + 60, preexec_fn=pin(0))
     if done.returncode != 0 or not (out / "locust.json").exists():
         raise SystemExit(f"bench: {locustfile.name} failed: {done.stderr[-500:]}")
