@@ -37,7 +37,7 @@ def ended_in_web_ui(environment: Environment) -> bool:
     """Whether a test that just stopped ran from the web UI: its files are written now, not at quit,
     so the UI can show that test's report (the process serves the next test)."""
     options = environment.parsed_options
-    return environment.web_ui is not None and not getattr(options, "headless", False)
+    return getattr(environment, "web_ui", None) is not None and not getattr(options, "headless", False)
 
 
 def listen(events: Events, **handlers: Callable) -> None:
