@@ -16,6 +16,7 @@ from swarmgate.demo.cli import demo, demo_args_from, demo_knob_options, faults_f
 from swarmgate.options import (
     host_option,
     locustfile_option,
+    metrics_options,
     results_dir_option,
     run_options,
     sla_option,
@@ -57,11 +58,12 @@ def cli(debug: bool) -> None:
 @click.option("--worker", "as_worker", is_flag=True,
               help="multi-host: run one worker for the master at --master-host (until that run ends)")  # fmt: skip
 @click.option("--master-host", default=None, metavar="HOST", help="with --worker: where the master runs")
+@metrics_options
 @demo_knob_options("demo-")
 def run(scenarios: tuple[str, ...], host: str | None, results_dir: Path, slow_threshold_ms: float,
         request_timeout_s: float, time_scale: float, locustfile: Path | None, sla_path: Path | None, quiet: bool,
         workers: int, insecure: bool, as_master: bool, expect_workers: int, master_bind: str, master_port: int,
-        as_worker: bool, master_host: str | None, **knobs) -> None:  # fmt: skip
+        as_worker: bool, master_host: str | None, metrics_port: int, metrics_host: str, **knobs) -> None:  # fmt: skip
     """Run SCENARIOS in order (default: smoke) and print where the results are."""
     from swarmgate import jobs
     from swarmgate.analysis.sla import load_sla
@@ -79,6 +81,8 @@ def run(scenarios: tuple[str, ...], host: str | None, results_dir: Path, slow_th
             raise click.UsageError("--worker needs --master-host HOST (where `swarmgate run --master` runs)")
         if scenarios or workers or as_master:
             raise click.UsageError("--worker takes no scenarios, --workers or --master: the master decides what runs")
+        if metrics_port:
+            raise click.UsageError("--metrics-port is for the master: it serves the whole run's metrics, a worker none")
         options = RunOptions(request_timeout_s=request_timeout_s, slow_threshold_ms=slow_threshold_ms)
         sys.exit(jobs.worker_only(master_host, master_port, locustfile, results_dir, options))
     if as_master and len(scenarios) > 1:
@@ -99,7 +103,7 @@ def run(scenarios: tuple[str, ...], host: str | None, results_dir: Path, slow_th
                          slow_threshold_ms=slow_threshold_ms, quiet=quiet, locustfile=locustfile,
                          workers=workers, insecure=insecure, request_timeout_s=request_timeout_s,
                          remote_workers=expect_workers if as_master else 0, master_bind=master_bind,
-                         master_port=master_port)  # fmt: skip
+                         master_port=master_port, metrics_port=metrics_port, metrics_host=metrics_host)  # fmt: skip
     sys.exit(jobs.run_and_judge(loaded, options, time_scale, sla_path, quiet))
 
 
@@ -112,9 +116,10 @@ def run(scenarios: tuple[str, ...], host: str | None, results_dir: Path, slow_th
               help="require a login (user SWARMGATE_WEB_USER, password SWARMGATE_WEB_PASSWORD[_FILE])")  # fmt: skip
 @results_dir_option("the session's files go to results/web/<run-id>")
 @locustfile_option
+@metrics_options
 @demo_knob_options("demo-")
 def web(host: str | None, web_host: str, web_port: int, web_login: bool, results_dir: Path, locustfile: Path | None,
-        **knobs) -> None:  # fmt: skip
+        metrics_port: int, metrics_host: str, **knobs) -> None:  # fmt: skip
     """Locust's web UI with swarmgate's users and shapes (class picker), bound to 127.0.0.1 by default."""
     from swarmgate.jobs import check_secret_files
     from swarmgate.run import RunOptions
@@ -123,7 +128,7 @@ def web(host: str | None, web_host: str, web_port: int, web_login: bool, results
     faults_from_knobs(knobs, "demo-")
     check_secret_files()
     options = RunOptions(host=host, results_root=results_dir, demo_args=demo_args_from(knobs, "demo-"),
-                         locustfile=locustfile)  # fmt: skip
+                         locustfile=locustfile, metrics_port=metrics_port, metrics_host=metrics_host)  # fmt: skip
     sys.exit(serve(options, web_host, web_port, web_login))
 
 

@@ -17,7 +17,17 @@ from swarmgate.core.defaults import package_file
 from swarmgate.core.errors import EXIT_INTERRUPTED, BadInput, RunFailed
 from swarmgate.core.net import EVERY_INTERFACE, LOOPBACK, is_loopback
 from swarmgate.locustfile import inspect_locustfile, locust_files
-from swarmgate.run import RunOptions, finish_run_json, new_run_dir, read_run_json, say, start_local_demo
+from swarmgate.run import (
+    RunOptions,
+    check_metrics_port,
+    finish_run_json,
+    metrics_args,
+    new_run_dir,
+    read_run_json,
+    say,
+    say_metrics,
+    start_local_demo,
+)
 from swarmgate.supervisor import LOCUST, Supervisor, child_env
 from swarmgate.target import check_reachable, validate_host
 
@@ -35,13 +45,13 @@ def check_bind(web_host: str, web_login: bool) -> None:
                        "SWARMGATE_WEB_USER (default admin); no login can succeed without a password")  # fmt: skip
 
 
-def web_command(locustfile: Path, host: str, run_dir: Path, web_host: str, web_port: int,
-                web_login: bool) -> list[str]:  # fmt: skip
+def web_command(locustfile: Path, host: str, run_dir: Path, web_host: str, web_port: int, web_login: bool,
+                metrics: list[str]) -> list[str]:  # fmt: skip
     prefix = run_dir / "locust"
     cmd = [*LOCUST, f"--locustfile={locust_files(locustfile, CATALOG)}", "--class-picker",
            f"--web-host={web_host}", f"--web-port={web_port}", f"--host={host}", f"--csv={prefix}",
            "--csv-full-history", f"--json-file={prefix}", f"--logfile={run_dir / 'locust.log'}",
-           "--exit-code-on-error=0"]  # fmt: skip
+           "--exit-code-on-error=0", *metrics]  # fmt: skip
     return cmd + (["--web-login"] if web_login else [])
 
 
@@ -74,6 +84,7 @@ def serve(options: RunOptions, web_host: str, web_port: int, web_login: bool) ->
     host = validate_host(options.host) if options.host is not None else None
     if host is not None:
         check_reachable(host)
+    check_metrics_port(options)
     run_id, run_dir = new_run_dir(options.results_root, "web")
     with Supervisor() as supervisor:
         users_env, target_pid = {}, "0"
@@ -84,11 +95,12 @@ def serve(options: RunOptions, web_host: str, web_port: int, web_login: bool) ->
             return EXIT_INTERRUPTED
         env = child_env({**users_env, "SWARMGATE_RESULTS_DIR": str(run_dir), "SWARMGATE_SCENARIO": "web",
                          "SWARMGATE_RUN_ID": run_id, "SWARMGATE_TARGET_PID": target_pid})  # fmt: skip
-        proc = supervisor.start_locust(web_command(locustfile, host, run_dir, web_host, web_port, web_login),
-                                       run_dir / "locust.out", env, main=True)  # fmt: skip
+        command = web_command(locustfile, host, run_dir, web_host, web_port, web_login, metrics_args(options))
+        proc = supervisor.start_locust(command, run_dir / "locust.out", env, main=True)
         wait_until_listening(supervisor, proc, web_host, web_port, run_dir)
         login = " (login required)" if web_login else ""
         say(options, f"swarmgate: web UI at http://{web_host}:{web_port}{login}; results in {run_dir}; Ctrl-C stops")
+        say_metrics(options)
         supervisor.wait(proc)
     # Locust ended its last test by itself and exited cleanly: the session is confirmed finished
     if read_run_json(run_dir).get("status") == "ended" and proc.returncode == 0:
