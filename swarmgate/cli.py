@@ -69,7 +69,7 @@ def run(scenarios: tuple[str, ...], host: str | None, results_dir: Path, slow_th
     from swarmgate.analysis.sla import load_sla
     from swarmgate.core.defaults import default_file
     from swarmgate.locustfile import bind
-    from swarmgate.run import RunOptions
+    from swarmgate.run import RunOptions, check_metrics_port
     from swarmgate.scenarios import load_scenario
 
     jobs.check_secret_files()
@@ -85,6 +85,7 @@ def run(scenarios: tuple[str, ...], host: str | None, results_dir: Path, slow_th
             raise click.UsageError("--metrics-port is for the master: it serves the whole run's metrics, a worker none")
         options = RunOptions(request_timeout_s=request_timeout_s, slow_threshold_ms=slow_threshold_ms)
         sys.exit(jobs.worker_only(master_host, master_port, locustfile, results_dir, options))
+    check_metrics_port(metrics_host, metrics_port)
     if as_master and len(scenarios) > 1:
         raise click.UsageError("--master runs one scenario: its workers end with that run; start one master each")
     if as_master and workers:

@@ -115,9 +115,8 @@ def master_options(options: RunOptions) -> list[str]:
             f"--expect-workers={expected}", f"--expect-workers-max-wait={WORKERS_WAIT_S}"]  # fmt: skip
 
 
-def check_metrics_port(options: RunOptions) -> None:
-    """A port the metrics cannot be served on is refused before the run starts (exit 2), not found out by Locust."""
-    host, port = options.metrics_host, options.metrics_port
+def check_metrics_port(host: str, port: int) -> None:
+    """A port the metrics cannot be served on is refused before anything starts (exit 2), not found out by Locust."""
     problem = listen_problem(host, port) if port else None
     if problem:
         raise BadInput(f"--metrics-port {port}: cannot listen on {host}:{port} ({problem}); choose a free port "
@@ -245,7 +244,6 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
     host = validate_host(options.host) if options.host is not None else None
     if host is not None:
         check_reachable(host)  # before anything is written: an unreachable target leaves no clutter
-    check_metrics_port(options)
     run_id, run_dir = new_run_dir(options.results_root, scenario.name)
     demo: DemoProcess | None = None
     started = datetime.now(UTC)

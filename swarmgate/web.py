@@ -80,11 +80,11 @@ def wait_until_listening(supervisor: Supervisor, proc: subprocess.Popen, web_hos
 def serve(options: RunOptions, web_host: str, web_port: int, web_login: bool) -> int:
     """Serve the UI until Ctrl-C or SIGTERM; the demo (if started) is stopped afterwards."""
     check_bind(web_host, web_login)
+    check_metrics_port(options.metrics_host, options.metrics_port)
     locustfile = inspect_locustfile(options.locustfile).path  # one that cannot be imported is refused now
     host = validate_host(options.host) if options.host is not None else None
     if host is not None:
         check_reachable(host)
-    check_metrics_port(options)
     run_id, run_dir = new_run_dir(options.results_root, "web")
     with Supervisor() as supervisor:
         users_env, target_pid = {}, "0"

@@ -1,0 +1,95 @@
+"""`swarmgate run --metrics-port`: a real run scraped while it runs, as a team's Prometheus would, in one
+process and as a master with two workers. The collector's arithmetic and the refusals of the options are in
+tests/unit/test_metrics.py."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.helpers import SWARMGATE, closed_port, constant_scenario, json_entries, stop
+
+pytestmark = pytest.mark.integration
+USERS = 4
+
+
+def progress_in_steady_state(results: Path, proc: subprocess.Popen, timeout_s: float = 90) -> tuple[Path, dict]:
+    """(run dir, its .progress.json) once the run holds all its users in its steady stage."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"the run ended (exit {proc.returncode}) before its steady stage"
+        for path in results.glob("*/*/.progress.json"):
+            try:
+                progress = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            if progress.get("stage") == "steady" and progress.get("users") == USERS and progress.get("requests"):
+                return path.parent, progress
+        time.sleep(0.2)
+    raise AssertionError(f"no run under {results} reached its steady stage within {timeout_s:g} s")
+
+
+def scrape(port: int) -> dict[str, list]:
+    answer = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+    assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("text/plain")
+    return {family.name: family.samples for family in text_string_to_metric_families(answer.text)}
+
+
+def per_endpoint(samples: list, name: str) -> dict[tuple[str, str], float]:
+    return {(s.labels["method"], s.labels["name"]): s.value for s in samples if s.name == name}
+
+
+def listening_addresses(port: int) -> set[str]:
+    return {c.laddr.ip for c in psutil.net_connections("tcp")
+            if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN}  # fmt: skip
+
+
+@pytest.mark.parametrize("workers", [0, 2], ids=["one-process", "two-workers"])
+def test_a_running_load_is_scraped_with_locusts_numbers(tmp_path, workers):
+    scenario = tmp_path / "live.toml"
+    scenario.write_text(constant_scenario(USERS, "5s", BaselineUser=60, StressTestUser=40))
+    results, port = tmp_path / "results", closed_port()
+    proc = subprocess.Popen([*SWARMGATE, "run", str(scenario), "--workers", str(workers), "--metrics-port", str(port),
+                             "--results-dir", str(results)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)  # fmt: skip
+    try:
+        run_dir, progress = progress_in_steady_state(results, proc)
+        families = scrape(port)
+        assert listening_addresses(port) == {"127.0.0.1"}  # loopback unless told otherwise
+        out, err = proc.communicate(timeout=120)
+    finally:
+        stop(proc)
+    assert proc.returncode in (0, 1), err
+    assert f"metrics at http://127.0.0.1:{port}/metrics" in err
+
+    requests_seen = per_endpoint(families["swarmgate_requests"], "swarmgate_requests_total")
+    failures_seen = per_endpoint(families["swarmgate_request_failures"], "swarmgate_request_failures_total")
+    final = {(e["method"], e["name"]): e for e in json_entries(run_dir)}
+    assert set(requests_seen) <= set(final) and len(requests_seen) >= 3
+    # the scrape came after the progress line and before the end: Locust's numbers at that moment
+    assert progress["requests"] <= sum(requests_seen.values()) <= sum(e["num_requests"] for e in final.values())
+    for endpoint, seen in requests_seen.items():
+        assert seen <= final[endpoint]["num_requests"] and failures_seen[endpoint] <= final[endpoint]["num_failures"]
+
+    latency = families["swarmgate_response_time_seconds"]
+    for endpoint, seen in requests_seen.items():
+        series = [s for s in latency if (s.labels["method"], s.labels["name"]) == endpoint]
+        buckets = [s.value for s in series if s.name.endswith("_bucket")]
+        (count,) = [s.value for s in series if s.name.endswith("_count")]
+        assert buckets == sorted(buckets) and len(buckets) == 17  # cumulative, 16 bounds and +Inf
+        assert buckets[-1] == count == seen  # every request of the demo's is timed
+        assert [s.labels["le"] for s in series if s.name.endswith("_bucket")][-1] == "+Inf"
+
+    assert families["swarmgate_users"][0].value == USERS
+    assert [s.labels for s in families["swarmgate_stage_info"]] == [{"stage": "steady", "steady": "true"}]
+    (run,) = families["swarmgate_run_info"]
+    assert run.labels == {"scenario": "live", "run_id": run_dir.name}
+    with pytest.raises(requests.ConnectionError):  # the endpoint ended with its run
+        requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
