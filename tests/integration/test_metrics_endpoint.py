@@ -1,10 +1,13 @@
-"""`swarmgate run --metrics-port`: a real run scraped while it runs, as a team's Prometheus would, in one
-process and as a master with two workers. The collector's arithmetic and the refusals of the options are in
-tests/unit/test_metrics.py."""
+"""`swarmgate run --metrics-port`: a real run scraped while it runs, in one process and as a master with two
+workers, by the test and by a real Prometheus server started with README's scrape config. The collector's
+arithmetic and the refusals of the options are in tests/unit/test_metrics.py."""
 
 from __future__ import annotations
 
 import json
+import math
+import re
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -14,10 +17,45 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.helpers import SWARMGATE, closed_port, constant_scenario, json_entries, stop
+from tests.helpers import ROOT, SWARMGATE, closed_port, constant_scenario, json_entries, stop
 
 pytestmark = pytest.mark.integration
 USERS = 4
+PROMETHEUS = shutil.which("prometheus")
+
+
+def readme_scrape_config(metrics_port: int) -> str:
+    """README's Prometheus scrape config, pointed at this test's port and scraping each second."""
+    (config,) = re.findall(r"```yaml\n(# prometheus.yml.*?)```", (ROOT / "README.md").read_text(), re.DOTALL)
+    assert "127.0.0.1:9646" in config and "scrape_interval: 5s" in config
+    return config.replace("127.0.0.1:9646", f"127.0.0.1:{metrics_port}").replace("scrape_interval: 5s",
+                                                                                  "scrape_interval: 1s")  # fmt: skip
+
+
+def start_prometheus(work_dir: Path, metrics_port: int) -> tuple[subprocess.Popen, str]:
+    """A real Prometheus server on loopback, ready to query: (process, its address)."""
+    assert PROMETHEUS, "the metrics test needs a Prometheus server: apt-get install prometheus"
+    work_dir.mkdir()
+    (work_dir / "prometheus.yml").write_text(readme_scrape_config(metrics_port))
+    address = f"http://127.0.0.1:{closed_port()}"
+    proc = subprocess.Popen([PROMETHEUS, f"--config.file={work_dir / 'prometheus.yml'}",
+                             f"--storage.tsdb.path={work_dir / 'data'}", f"--web.listen-address={address[7:]}"],
+                            stdout=subprocess.DEVNULL, stderr=open(work_dir / "prometheus.log", "wb"))  # noqa: SIM115  # fmt: skip
+    deadline = time.monotonic() + 30
+    while True:
+        assert proc.poll() is None and time.monotonic() < deadline, (work_dir / "prometheus.log").read_text()
+        try:
+            if requests.get(f"{address}/-/ready", timeout=2).status_code == 200:
+                return proc, address
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+
+
+def query(prometheus: str, promql: str) -> list[dict]:
+    answer = requests.get(f"{prometheus}/api/v1/query", params={"query": promql}, timeout=10).json()
+    assert answer["status"] == "success", answer
+    return answer["data"]["result"]
 
 
 def progress_in_steady_state(results: Path, proc: subprocess.Popen, timeout_s: float = 90) -> tuple[Path, dict]:
@@ -36,10 +74,11 @@ def progress_in_steady_state(results: Path, proc: subprocess.Popen, timeout_s: f
     raise AssertionError(f"no run under {results} reached its steady stage within {timeout_s:g} s")
 
 
-def scrape(port: int) -> dict[str, list]:
+def scrape(port: int) -> tuple[dict[str, list], str]:
+    """The endpoint's families by name, parsed by prometheus_client's own parser, and the text."""
     answer = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
     assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("text/plain")
-    return {family.name: family.samples for family in text_string_to_metric_families(answer.text)}
+    return {family.name: family.samples for family in text_string_to_metric_families(answer.text)}, answer.text
 
 
 def per_endpoint(samples: list, name: str) -> dict[tuple[str, str], float]:
@@ -56,16 +95,26 @@ def test_a_running_load_is_scraped_with_locusts_numbers(tmp_path, workers):
     scenario = tmp_path / "live.toml"
     scenario.write_text(constant_scenario(USERS, "5s", BaselineUser=60, StressTestUser=40))
     results, port = tmp_path / "results", closed_port()
+    prometheus_proc, prometheus = start_prometheus(tmp_path / "prometheus", port)
     proc = subprocess.Popen([*SWARMGATE, "run", str(scenario), "--workers", str(workers), "--metrics-port", str(port),
                              "--results-dir", str(results)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)  # fmt: skip
     try:
         run_dir, progress = progress_in_steady_state(results, proc)
-        families = scrape(port)
+        families, text = scrape(port)
         assert listening_addresses(port) == {"127.0.0.1"}  # loopback unless told otherwise
         out, err = proc.communicate(timeout=120)
+        # what Prometheus scraped during the run (range queries: once the run is gone its series are stale)
+        scraped_by_prometheus = {
+            "up": query(prometheus, 'max_over_time(up{job="swarmgate"}[5m])'),
+            "run": query(prometheus, "last_over_time(swarmgate_run_info[5m])"),
+            "requests": query(prometheus, "max_over_time(swarmgate_requests_total[5m])"),
+            "p95": query(prometheus, "histogram_quantile(0.95, sum by (le) "
+                                     "(max_over_time(swarmgate_response_time_seconds_bucket[5m])))"),
+        }  # fmt: skip
     finally:
         stop(proc)
+        stop(prometheus_proc)
     assert proc.returncode in (0, 1), err
     assert f"metrics at http://127.0.0.1:{port}/metrics" in err
 
@@ -93,3 +142,16 @@ def test_a_running_load_is_scraped_with_locusts_numbers(tmp_path, workers):
     assert run.labels == {"scenario": "live", "run_id": run_dir.name}
     with pytest.raises(requests.ConnectionError):  # the endpoint ended with its run
         requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+
+    # Prometheus' own checks of the format and naming find nothing, and Prometheus scraped the run
+    lint = subprocess.run([str(Path(PROMETHEUS).with_name("promtool")), "check", "metrics"], input=text,
+                          capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert lint.returncode == 0 and not lint.stdout.strip() and not lint.stderr.strip(), lint.stdout + lint.stderr
+    assert [float(r["value"][1]) for r in scraped_by_prometheus["up"]] == [1.0]
+    assert [r["metric"]["run_id"] for r in scraped_by_prometheus["run"]] == [run_dir.name]
+    in_prometheus = {(r["metric"]["method"], r["metric"]["name"]): float(r["value"][1])
+                     for r in scraped_by_prometheus["requests"]}  # fmt: skip
+    assert sum(in_prometheus.values()) > 0  # Prometheus saw load, never more than Locust counted in the end
+    assert all(count <= final[endpoint]["num_requests"] for endpoint, count in in_prometheus.items())
+    ((_, p95),) = [r["value"] for r in scraped_by_prometheus["p95"]]
+    assert 0 < float(p95) <= 60 and math.isfinite(float(p95))
