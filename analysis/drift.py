@@ -16,8 +16,9 @@ from pathlib import Path
 from scipy import stats
 
 from swarmgate.analysis.checks import Check, check
-from swarmgate.analysis.compare import Rules, history_windows
+from swarmgate.analysis.compare import history_windows
 from swarmgate.analysis.load import Run, lenient_rows
+from swarmgate.analysis.rules import Rules
 from swarmgate.analysis.sla import Threshold, status_of
 
 MIN_POINTS = 6

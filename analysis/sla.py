@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from swarmgate.analysis.checks import Check, check
-from swarmgate.analysis.compare import Rules
-from swarmgate.core.config import MAX_ITEMS, MAX_MS, MAX_RPS, number_within, printable, read_toml
+from swarmgate.analysis.rules import Rules
+from swarmgate.core.config import MAX_ITEMS, MAX_MS, MAX_RPS, number_within, parse_duration, printable, read_toml
 from swarmgate.core.errors import InputError
 
 AT_MOST = ("p50_ms", "p75_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms", "error_ratio", "slow_ratio")
@@ -19,13 +19,19 @@ AT_LEAST = ("min_rps", "apdex")
 METRICS = AT_MOST + AT_LEAST
 WHOLE_RUN_ONLY = ("min_rps",)
 DRIFT_METRICS = ("target_rss_mb_per_10min",)  # at most, like every metric not in AT_LEAST
+LEVEL_KEYS = {"target", "alert", "abort_after", "abort_during"}
 TOP_KEYS = ("apdex_t_ms", "slow_ms", "defaults", "scenarios", "endpoints", "regression", "drift")
+
+
+ABORT_DURING = ("steady", "all")
 
 
 @dataclass(frozen=True)
 class Threshold:
     target: float
     alert: float
+    abort_after_s: float | None = None  # a gate: beyond alert this long during a run stops it (None: no gate)
+    abort_during: str = "steady"  # steady stages only, or "all" stages after the first
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,12 @@ def metric_bound(metric: str) -> float:
 
 
 def _thresholds(
-    table: dict, where: str, problems: list[str], skip: tuple[str, ...] = (), known: tuple[str, ...] = METRICS
+    table: dict,
+    where: str,
+    problems: list[str],
+    skip: tuple[str, ...] = (),
+    known: tuple[str, ...] = METRICS,
+    gates: bool = True,
 ) -> dict[str, Threshold]:
     found = {}
     for metric, value in table.items():
@@ -74,17 +85,40 @@ def _thresholds(
             problems.append(f"{where}{printable(metric)}: unknown metric (known: {', '.join(known)})")
             continue
         high = metric_bound(metric)
-        levels = [number_within(v, 0, high) for v in value.values()] if isinstance(value, dict) else [None]
-        if not isinstance(value, dict) or set(value) != {"target", "alert"} or None in levels:
-            problems.append(f"{where}{metric}: write {{ target = N, alert = M }} with numbers from 0 to {high:g}")
+        levels = [number_within(value.get(k), 0, high) for k in ("target", "alert")] if isinstance(value, dict) else []
+        if not isinstance(value, dict) or not {"target", "alert"} <= set(value) <= LEVEL_KEYS or None in levels:
+            problems.append(f"{where}{metric}: write {{ target = N, alert = M }} with numbers from 0 to {high:g} "
+                            '(and optionally abort_after = "30s")')  # fmt: skip
             continue
-        target, alert = number_within(value["target"], 0, high), number_within(value["alert"], 0, high)
+        target, alert = levels
         if (metric not in AT_LEAST and alert < target) or (metric in AT_LEAST and alert > target):
             side = "at or below" if metric in AT_LEAST else "at or beyond"
             problems.append(f"{where}{metric}: the alert level must be {side} the target")
             continue
-        found[metric] = Threshold(target, alert)
+        if not gates and ("abort_after" in value or "abort_during" in value):
+            problems.append(f"{where}{metric}: judged after the run only; it takes no abort_after")
+            continue
+        gate = _gate(value, f"{where}{metric}", problems)
+        if gate is not None:
+            found[metric] = Threshold(target, alert, *gate)
     return found
+
+
+def _gate(value: dict, where: str, problems: list[str]) -> tuple[float | None, str] | None:
+    """(abort_after_s, abort_during) of one threshold; None when either is wrong (the problem is noted)."""
+    after = value.get("abort_after")
+    during = value.get("abort_during", "steady")
+    if during not in ABORT_DURING:
+        problems.append(f'{where}.abort_during: must be "steady" (steady stages only) or "all" (after the first stage)')
+        return None
+    if after is None:
+        return None, during
+    try:
+        seconds = parse_duration(after)
+    except ValueError as problem:
+        problems.append(f"{where}.abort_after: {problem}")
+        return None
+    return seconds, during
 
 
 def _milliseconds(raw: dict, problems: list[str]) -> dict[str, float]:
@@ -157,7 +191,7 @@ def load_sla(path: Path | str) -> SlaConfig:
     rules = _endpoint_rules(raw, problems)
     regression = _regression(raw, problems)
     drift = _thresholds(_table_at(raw.get("drift", {}), "drift", "[drift]", problems), "drift.", problems,
-                        known=DRIFT_METRICS)  # fmt: skip
+                        known=DRIFT_METRICS, gates=False)  # fmt: skip
     memory = drift.get("target_rss_mb_per_10min", Threshold(50.0, 100.0))
     if problems:
         raise InputError(path, "; ".join(problems), "see docs/configuration.md (SLA tables)")

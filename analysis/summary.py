@@ -18,7 +18,10 @@ def run_checks(run: Run) -> list[Check]:
     """Whole-run checks: an interrupted or crashed run is never silently passed."""
     checks = []
     status = run.meta.get("status")
-    if status == "crashed" or status == "killed":
+    aborted = run.meta.get("aborted")
+    if aborted:  # a gate stopped the run: a verdict, with the gate's sentence
+        checks.append(("fail", str(aborted.get("message") or "aborted by an abort gate")))
+    elif status == "crashed" or status == "killed":
         checks.append(("fail", f"the run {status}; its numbers are incomplete"))
     elif status == "ended":
         checks.append(("warn", "swarmgate never confirmed this run finished (its process was killed?); "
@@ -68,6 +71,7 @@ def summarise(run: Run, sla: SlaConfig, profile: str | None) -> dict:
             "source": run.source, "sla_profile": profile, "sla_file": sla.path.name,
         },
         "verdict": verdict,
+        "aborted": meta.get("aborted"),
         "judged_over": {"window": over, "seconds": round(seconds, 3) if seconds else None},
         "endpoints": whole_rows,
         "judged_endpoints": judged_rows,

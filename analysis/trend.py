@@ -18,8 +18,8 @@ from datetime import datetime
 from pathlib import Path
 
 from swarmgate.analysis.baseline import baseline_dir
-from swarmgate.analysis.compare import Rules
 from swarmgate.analysis.history import connect
+from swarmgate.analysis.rules import Rules
 
 METRICS = ("p95_ms", "error_ratio", "rps")
 WORSE_WHEN_LOWER = {"rps"}

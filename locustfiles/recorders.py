@@ -8,13 +8,17 @@ that builds the recorders for this node (local, master or worker).
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 from locust import events
 from locust.env import Environment
 
-from swarmgate.locustfiles import plain_users
+from swarmgate.locustfiles import live_web, plain_users
 from swarmgate.locustfiles.recording.arrivals import ArrivalPacer
-from swarmgate.locustfiles.recording.common import node_role, results_dir
+from swarmgate.locustfiles.recording.common import ended_in_web_ui, node_role, results_dir, write_atomic
 from swarmgate.locustfiles.recording.final_stats import FinalStatsRecorder
+from swarmgate.locustfiles.recording.live import LiveRecorder
 from swarmgate.locustfiles.recording.metrics import MetricsEndpoint
 from swarmgate.locustfiles.recording.progress import ProgressRecorder
 from swarmgate.locustfiles.recording.resources import ResourceRecorder
@@ -78,6 +82,28 @@ def add_options(parser, **_kwargs) -> None:
         default="",
         env_var="SWARMGATE_MIX",
         help="user class weights, e.g. BaselineUser=70,PeakUser=20,AdminUser=10",
+    )
+    parser.add_argument(
+        "--sla",
+        default="",
+        env_var="SWARMGATE_SLA_FILE",
+        help="SLA file for the live checks and abort gates (swarmgate run and web pass theirs); empty: none",
+        include_in_web_ui=False,  # read once at start: editing it in the UI would change nothing
+    )
+    parser.add_argument(
+        "--sla-profile",
+        default="",
+        env_var="SWARMGATE_SLA_PROFILE",
+        help="the SLA file's scenario profile",
+        include_in_web_ui=False,
+    )
+    parser.add_argument(
+        "--no-abort",
+        action="store_true",
+        default=False,
+        env_var="SWARMGATE_NO_ABORT",
+        help="judge live but never stop the run (the SLA file's abort_after gates are off)",
+        include_in_web_ui=False,
     )
     parser.add_argument(
         "--master-timeout",
@@ -144,9 +170,20 @@ def on_init(environment: Environment, **_kwargs) -> None:
     if role != "master":
         environment.events.request.add_listener(RequestTap(stages, slow, user_classes).on_request)
     if role != "worker":
+        live = LiveRecorder.from_options(environment, out_dir, stages)
+        live_web.install(environment, live, out_dir)
         if options.metrics_port:
             MetricsEndpoint(environment, options.metrics_host, options.metrics_port)
         RunRecorder(environment, out_dir, user_classes, slow, arrivals, watch)
         if out_dir is not None:
             ProgressRecorder(environment, out_dir)
         FinalStatsRecorder(environment)
+        if out_dir is not None:  # last: every recorder above has written its files when a web-UI test stops
+            environment.events.test_stop.add_listener(lambda **_: mark_test_end(environment, out_dir))
+
+
+def mark_test_end(environment: Environment, out_dir: Path) -> None:
+    """`.test_ended`: a test stopped in the web UI and its files are written (swarmgate web then
+    analyzes them into the report the UI links to)."""
+    if ended_in_web_ui(environment):
+        write_atomic(out_dir / ".test_ended", f"{time.time():.3f}\n")

@@ -48,6 +48,8 @@ def summary_markdown(summary: dict) -> str:
 def headline(summary: dict) -> str:
     """The verdict and why, in one sentence."""
     checks = summary["checks"]
+    if summary.get("aborted"):
+        return f"The run stopped itself: {summary['aborted']['message']}."
     fails = [c for c in checks if c["status"] == "fail"]
     warns = [c for c in checks if c["status"] == "warn"]
     if fails:

@@ -41,7 +41,8 @@ def cli(debug: bool) -> None:
 @click.option("--time-scale", type=click.FloatRange(min=0.001, max=100), default=1.0, show_default=True,
               help="multiply every duration by this (e.g. 0.1 for a quick try); recorded in run.json")  # fmt: skip
 @locustfile_option
-@sla_option("SLA tables each run is judged by")
+@sla_option("SLA tables each run is judged by (live too: checks and abort gates)")
+@click.option("--no-abort", is_flag=True, help="never stop a run early: the SLA file's abort_after gates only judge")
 @click.option("--quiet", is_flag=True, help="print only the results path")
 @click.option("--workers", type=click.IntRange(min=0, max=64), default=0, show_default=True,
               help="run a local master with this many worker processes (0: one process)")  # fmt: skip
@@ -61,9 +62,10 @@ def cli(debug: bool) -> None:
 @metrics_options
 @demo_knob_options("demo-")
 def run(scenarios: tuple[str, ...], host: str | None, results_dir: Path, slow_threshold_ms: float,
-        request_timeout_s: float, time_scale: float, locustfile: Path | None, sla_path: Path | None, quiet: bool,
-        workers: int, insecure: bool, as_master: bool, expect_workers: int, master_bind: str, master_port: int,
-        as_worker: bool, master_host: str | None, metrics_port: int, metrics_host: str, **knobs) -> None:  # fmt: skip
+        request_timeout_s: float, time_scale: float, locustfile: Path | None, sla_path: Path | None,
+        no_abort: bool, quiet: bool, workers: int, insecure: bool, as_master: bool, expect_workers: int,
+        master_bind: str, master_port: int, as_worker: bool, master_host: str | None, metrics_port: int,
+        metrics_host: str, **knobs) -> None:  # fmt: skip
     """Run SCENARIOS in order (default: smoke) and print where the results are."""
     from swarmgate import jobs
     from swarmgate.analysis.sla import load_sla
@@ -96,7 +98,8 @@ def run(scenarios: tuple[str, ...], host: str | None, results_dir: Path, slow_th
         raise click.UsageError("--master-host is for --worker; the master binds with --master-bind")
     loaded = [load_scenario(name) for name in (scenarios or ("smoke",))]  # all refused before any runs
     faults_from_knobs(knobs, "demo-")  # bad knobs are refused now, not by the demo process later
-    load_sla(default_file("sla.toml", sla_path))  # and a bad SLA file before any load is made
+    sla_file = default_file("sla.toml", sla_path)
+    load_sla(sla_file)  # and a bad SLA file before any load is made
     loaded = [bind(scenario, locustfile) for scenario in loaded]  # unknown classes, a broken locustfile
     if insecure:
         click.echo("swarmgate: warning: TLS certificates are NOT verified in this run (--insecure)", err=True)
@@ -104,7 +107,8 @@ def run(scenarios: tuple[str, ...], host: str | None, results_dir: Path, slow_th
                          slow_threshold_ms=slow_threshold_ms, quiet=quiet, locustfile=locustfile,
                          workers=workers, insecure=insecure, request_timeout_s=request_timeout_s,
                          remote_workers=expect_workers if as_master else 0, master_bind=master_bind,
-                         master_port=master_port, metrics_port=metrics_port, metrics_host=metrics_host)  # fmt: skip
+                         master_port=master_port, sla_file=sla_file, abort=not no_abort, metrics_port=metrics_port,
+                         metrics_host=metrics_host)  # fmt: skip
     sys.exit(jobs.run_and_judge(loaded, options, time_scale, sla_path, quiet))
 
 
@@ -117,19 +121,26 @@ def run(scenarios: tuple[str, ...], host: str | None, results_dir: Path, slow_th
               help="require a login (user SWARMGATE_WEB_USER, password SWARMGATE_WEB_PASSWORD[_FILE])")  # fmt: skip
 @results_dir_option("the session's files go to results/web/<run-id>")
 @locustfile_option
+@sla_option("SLA tables of the live tab, the abort gates and each test's report")
+@click.option("--no-abort", is_flag=True, help="never stop a test early: the SLA file's abort_after gates only judge")
 @metrics_options
 @demo_knob_options("demo-")
 def web(host: str | None, web_host: str, web_port: int, web_login: bool, results_dir: Path, locustfile: Path | None,
-        metrics_port: int, metrics_host: str, **knobs) -> None:  # fmt: skip
+        sla_path: Path | None, no_abort: bool, metrics_port: int, metrics_host: str, **knobs) -> None:  # fmt: skip
     """Locust's web UI with swarmgate's users and shapes (class picker), bound to 127.0.0.1 by default."""
+    from swarmgate.analysis.sla import load_sla
+    from swarmgate.core.defaults import default_file
     from swarmgate.jobs import check_secret_files
     from swarmgate.run import RunOptions
     from swarmgate.web import serve
 
     faults_from_knobs(knobs, "demo-")
     check_secret_files()
+    sla_file = default_file("sla.toml", sla_path)
+    load_sla(sla_file)  # a bad SLA file is refused before the UI starts
     options = RunOptions(host=host, results_root=results_dir, demo_args=demo_args_from(knobs, "demo-"),
-                         locustfile=locustfile, metrics_port=metrics_port, metrics_host=metrics_host)  # fmt: skip
+                         locustfile=locustfile, sla_file=sla_file, abort=not no_abort, metrics_port=metrics_port,
+                         metrics_host=metrics_host)  # fmt: skip
     sys.exit(serve(options, web_host, web_port, web_login))
 
 

@@ -3,7 +3,7 @@ lines every 10 s when standard error is not a terminal (a CI log), nothing with 
 
 The numbers come from the run's `.progress.json`, which the recorders rewrite each second: the stage,
 users, requests per second and p95 over Locust's last ~10 s, requests and failures so far, elapsed
-and planned seconds.
+and planned seconds, the live SLA checks beyond target so far and any abort gate counting down.
 """
 
 from __future__ import annotations
@@ -42,21 +42,38 @@ def figures(progress: dict, planned_s: float, elapsed_s: float) -> dict[str, str
         "failures": f"{progress.get('failures', 0)} of {progress.get('requests', 0)}",
         "elapsed": f"{elapsed:.0f} s",
         "left": f"{max(0.0, planned - elapsed):.0f} s",
+        "checks": f"{progress['beyond_target']} of {progress['checks']}" if "checks" in progress else "-",
+        "gates": gate_text(progress),
     }
+
+
+def gate_text(progress: dict) -> str:
+    """The abort gates counting down ('GET /x p95_ms: stops in 6 s'), or how the run was stopped."""
+    if progress.get("aborted"):
+        return str(progress["aborted"])
+    gates = progress.get("gates") or []
+    return "; ".join(f"{g['what']} {g['metric']}: stops in {g['left_s']:.0f} s" for g in gates) or "-"
 
 
 def progress_line(label: str, shown: dict[str, str]) -> str:
     """`  [smoke 1/1] steady · 12 users · 40.2 req/s · p95 12 ms · 0 of 402 failed · 20 s elapsed, 10 s left`"""
-    return (f"  [{label}] {shown['stage']} · {shown['users']} users · {shown['rps']} req/s · p95 {shown['p95']} · "
+    line = (f"  [{label}] {shown['stage']} · {shown['users']} users · {shown['rps']} req/s · p95 {shown['p95']} · "
             f"{shown['failures']} failed · {shown['elapsed']} elapsed, {shown['left']} left")  # fmt: skip
+    if shown["checks"] != "-":
+        line += f" · {shown['checks']} checks beyond target"
+    return line + (f" · gates: {shown['gates']}" if shown["gates"] != "-" else "")
 
 
 def panel(label: str, shown: dict[str, str]) -> Table:
-    table = Table(title=f"swarmgate: {label}", title_justify="left", expand=False)
-    headers = ("stage", "users", "req/s", "p95 (10 s)", "failed", "elapsed", "left")
+    table = Table(title=f"swarmgate: {label} · {shown['elapsed']} elapsed", title_justify="left", expand=False)
+    headers = ("stage", "users", "req/s", "p95 (10 s)", "failed", "beyond target", "left")
     for header in headers:
         table.add_column(header, justify="left" if header == "stage" else "right")
-    table.add_row(*(shown[key] for key in ("stage", "users", "rps", "p95", "failures", "elapsed", "left")))
+    keys = ("stage", "users", "rps", "p95", "failures", "checks", "left")
+    table.add_row(*(shown[key] for key in keys))
+    if shown["gates"] != "-":
+        table.caption = f"abort gates: {shown['gates']}"
+        table.caption_style = "bold red"
     return table
 
 

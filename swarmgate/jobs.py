@@ -53,8 +53,10 @@ def worker_only(master_host: str, master_port: int, locustfile: Path | None, res
 def print_outcome(outcome, quiet: bool) -> None:
     if not quiet:
         classes = ", ".join(f"{name} {count}" for name, count in sorted(outcome.by_user_class.items()))
+        ending = " — PARTIAL run" if outcome.partial else ""
+        ending = " — stopped by an abort gate" if outcome.status == "aborted" else ending
         click.echo(f"swarmgate: {outcome.requests} requests ({classes or 'no user classes'}), "
-                   f"{outcome.failures} failures{' — PARTIAL run' if outcome.partial else ''}", err=True)  # fmt: skip
+                   f"{outcome.failures} failures{ending}", err=True)  # fmt: skip
     if outcome.arrival_rate and not quiet:
         rate = outcome.arrival_rate
         kept = "kept up" if rate["kept_up"] else "COULD NOT KEEP UP"
@@ -128,9 +130,10 @@ def weekly_job(config_path: Path | None, options: RunOptions, time_scale: float 
     check_secret_files()
     config = load_config(default_file("weekly.toml", config_path))
     loaded = [load_scenario(name) for name in config.scenarios]  # all refused before any runs
-    load_sla(default_file("sla.toml", sla_path))
+    sla_file = default_file("sla.toml", sla_path)
+    load_sla(sla_file)
     loaded = [bind(scenario, config.locustfile or options.locustfile) for scenario in loaded]
-    options = replace(options, host=config.host, workers=config.workers)
+    options = replace(options, host=config.host, workers=config.workers, sla_file=sla_file)
     results_dir, quiet = options.results_root, options.quiet
     worst = 0
     with WeeklyLock(results_dir):

@@ -53,6 +53,8 @@ class RunOptions:
     insecure: bool = False  # do not verify TLS certificates (this run only; run.json and the report say so)
     remote_workers: int = 0  # >0: a master only, waiting for this many workers from other hosts
     master_bind: str = LOOPBACK
+    sla_file: Path | None = None  # the SLA tables the live checks and abort gates use (the analysis's own)
+    abort: bool = True  # False: --no-abort, the gates judge but never stop the run
     metrics_port: int = 0  # >0: the master (or single process) serves live metrics for Prometheus here
     metrics_host: str = LOOPBACK
 
@@ -67,6 +69,7 @@ class RunOutcome:
     by_user_class: dict[str, int] = field(default_factory=dict)
     exceptions: int = 0
     arrival_rate: dict | None = None
+    status: str = "finished"
 
 
 def new_run_dir(results_root: Path, scenario: str) -> tuple[str, Path]:
@@ -218,7 +221,16 @@ def run_env(scenario: Scenario, options: RunOptions, run_id: str, run_dir: Path,
         "SWARMGATE_INSECURE_TLS": "1" if options.insecure else "0",
         "SWARMGATE_REQUEST_TIMEOUT_S": repr(options.request_timeout_s),
         "SWARMGATE_SLOW_MS": repr(options.slow_threshold_ms),  # workers record slow requests too
+        **live_env(options.sla_file, scenario.sla or scenario.name, options.abort),
     })  # fmt: skip
+
+
+def live_env(sla_file: Path | None, profile: str, abort: bool) -> dict[str, str]:
+    """What the master's live judge reads: the SLA file, its profile, and whether gates may stop the run."""
+    if sla_file is None:
+        return {}
+    env = {"SWARMGATE_SLA_FILE": str(sla_file.resolve()), "SWARMGATE_SLA_PROFILE": profile}
+    return env if abort else {**env, "SWARMGATE_NO_ABORT": "true"}
 
 
 def plan_facts(scenario: Scenario) -> dict:
@@ -229,7 +241,9 @@ def plan_facts(scenario: Scenario) -> dict:
             "duration_s": round(scenario.duration_s, 3), "mix": scenario.mix, "stages": stages}  # fmt: skip
 
 
-def run_status(supervisor: Supervisor, killed: bool, proc: subprocess.Popen | None) -> str:
+def run_status(supervisor: Supervisor, killed: bool, proc: subprocess.Popen | None, recorded: str | None) -> str:
+    if recorded == "aborted" and proc and proc.returncode == 0:
+        return "aborted"  # a gate stopped it: the analysis judges it fail
     if supervisor.interrupted:
         return "interrupted"
     if killed:
@@ -292,8 +306,8 @@ def finish_run(scenario: Scenario, options: RunOptions, run_id: str, run_dir: Pa
                supervisor: Supervisor, killed: bool, proc: subprocess.Popen | None,
                demo: DemoProcess | None) -> RunOutcome:  # fmt: skip
     """Record what the orchestrator knows in run.json; the outcome, or RunFailed when Locust failed."""
-    status = run_status(supervisor, killed, proc)
-    partial = status != "finished"  # interrupted, killed or crashed
+    status = run_status(supervisor, killed, proc, read_run_json(run_dir).get("status"))
+    partial = status != "finished"  # aborted, interrupted, killed or crashed
     document = finish_run_json(run_dir, {
         "run_id": run_id, "scenario": scenario.name, "time_scale": scenario.time_scale, "plan": plan_facts(scenario),
         "target": {"kind": "demo", "demo_args": options.demo_args} if demo else {"kind": "external"},
@@ -305,7 +319,7 @@ def finish_run(scenario: Scenario, options: RunOptions, run_id: str, run_dir: Pa
     requests, failures = count_requests(run_dir)
     by_class = document.get("requests_by_user_class") or {}
     outcome = RunOutcome(run_dir, EXIT_PASS, partial, requests, failures, by_class, count_exceptions(run_dir),
-                         document.get("arrival_rate"))  # fmt: skip
+                         document.get("arrival_rate"), status)  # fmt: skip
     if supervisor.interrupted:
         outcome.exit_code = EXIT_INTERRUPTED
     elif proc is None or proc.returncode != 0 or killed:

@@ -11,7 +11,6 @@ locustfile (`--locustfile`, or the scenario's `locustfile` key).
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,8 +27,10 @@ from swarmgate.core.config import (
     MAX_TAGS,
     MAX_USERS,
     number_within,
+    parse_duration,
     printable,
     read_toml,
+    shown,
     whole_within,
 )
 from swarmgate.core.defaults import packaged, scenario_dirs
@@ -48,23 +49,6 @@ SHAPE_KEYS = {
     "capacity": {"start_users", "step_users", "max_users", "step_duration", "spawn_rate", "breach_p95_ms",
                  "breach_error_ratio"},
 }  # fmt: skip
-_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
-
-
-def parse_duration(value: object) -> float:
-    """'90s', '5m', '1h30m' or a number of seconds -> seconds (> 0)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if isinstance(value, int) and abs(value) > MAX_DURATION_S:
-            raise ValueError(f"{shown(value)}: a duration must be at most {MAX_DURATION_S:g} s (30 days)")
-        seconds = float(value)
-    elif isinstance(value, str) and value.strip() and (m := _DURATION.match(value.strip())):
-        h, mi, s = (float(g) if g else 0.0 for g in m.groups())
-        seconds = h * 3600 + mi * 60 + s
-    else:
-        raise ValueError(f"{shown(value)} is not a duration; write e.g. '30s', '5m' or '1h30m'")
-    if not math.isfinite(seconds) or seconds <= 0 or seconds > MAX_DURATION_S:
-        raise ValueError(f"{shown(value)}: a duration must be more than 0 and at most 30 days")
-    return seconds
 
 
 @dataclass(frozen=True)
@@ -102,11 +86,6 @@ class Scenario:
 
     def mix_option(self) -> str:
         return ",".join(f"{name}={weight}" for name, weight in self.mix.items() if weight > 0)
-
-
-def shown(value: object) -> str:
-    """A value as the message shows it: its repr, cut short (a file may hold megabytes in one value)."""
-    return printable(repr(value))
 
 
 class Fields:

@@ -14,13 +14,14 @@ import time
 from pathlib import Path
 
 from swarmgate.core.defaults import package_file
-from swarmgate.core.errors import EXIT_INTERRUPTED, BadInput, RunFailed
+from swarmgate.core.errors import EXIT_INTERRUPTED, BadInput, RunFailed, SwarmgateError
 from swarmgate.core.net import EVERY_INTERFACE, LOOPBACK, is_loopback
 from swarmgate.locustfile import inspect_locustfile, locust_files
 from swarmgate.run import (
     RunOptions,
     check_metrics_port,
     finish_run_json,
+    live_env,
     metrics_args,
     new_run_dir,
     read_run_json,
@@ -94,15 +95,44 @@ def serve(options: RunOptions, web_host: str, web_port: int, web_login: bool) ->
         if supervisor.interrupted:  # Ctrl-C while the demo started: stop here (the demo is stopped on the way out)
             return EXIT_INTERRUPTED
         env = child_env({**users_env, "SWARMGATE_RESULTS_DIR": str(run_dir), "SWARMGATE_SCENARIO": "web",
-                         "SWARMGATE_RUN_ID": run_id, "SWARMGATE_TARGET_PID": target_pid})  # fmt: skip
+                         "SWARMGATE_RUN_ID": run_id, "SWARMGATE_TARGET_PID": target_pid,
+                         **live_env(options.sla_file, "web", options.abort)})  # fmt: skip
         command = web_command(locustfile, host, run_dir, web_host, web_port, web_login, metrics_args(options))
         proc = supervisor.start_locust(command, run_dir / "locust.out", env, main=True)
         wait_until_listening(supervisor, proc, web_host, web_port, run_dir)
         login = " (login required)" if web_login else ""
         say(options, f"swarmgate: web UI at http://{web_host}:{web_port}{login}; results in {run_dir}; Ctrl-C stops")
         say_metrics(options)
-        supervisor.wait(proc)
+        supervisor.wait(proc, every=(1.0, ReportWriter(run_dir, options).check))
     # Locust ended its last test by itself and exited cleanly: the session is confirmed finished
     if read_run_json(run_dir).get("status") == "ended" and proc.returncode == 0:
         finish_run_json(run_dir, {"status": "finished", "partial": False})
     return EXIT_INTERRUPTED if supervisor.interrupted else proc.returncode
+
+
+class ReportWriter:
+    """Analyzes each test the UI ran once its files are written (the recorders mark `.test_ended`), so the
+    UI's live tab can link to that test's report.html. Not recorded in the history: a web session is ad hoc."""
+
+    def __init__(self, run_dir: Path, options: RunOptions) -> None:
+        self.run_dir, self.options = run_dir, options
+        self.done = 0.0
+
+    def check(self) -> None:
+        marker = self.run_dir / ".test_ended"
+        try:
+            ended = marker.stat().st_mtime
+        except OSError:
+            return
+        if ended <= self.done:
+            return
+        self.done = ended
+        from swarmgate.pipeline import analyze_and_write  # pandas, only once a test has ended
+
+        try:
+            summary, folder = analyze_and_write(self.run_dir, self.options.sla_file, profile="web")
+        except SwarmgateError as problem:
+            say(self.options, f"swarmgate: the test's report could not be written: {problem.message}")
+            return
+        say(self.options, f"swarmgate: test ended, verdict {summary['verdict'].upper()}; report: "
+                          f"{folder / 'report.html'}")  # fmt: skip

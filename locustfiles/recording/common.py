@@ -33,6 +33,13 @@ def results_dir(environment: Environment) -> Path | None:
     return Path(prefix).resolve().parent if prefix else None
 
 
+def ended_in_web_ui(environment: Environment) -> bool:
+    """Whether a test that just stopped ran from the web UI: its files are written now, not at quit,
+    so the UI can show that test's report (the process serves the next test)."""
+    options = environment.parsed_options
+    return environment.web_ui is not None and not getattr(options, "headless", False)
+
+
 def listen(events: Events, **handlers: Callable) -> None:
     """Subscribe each handler to the Locust event of its keyword's name, e.g. listen(events, quit=self.on_quit)."""
     for event, handler in handlers.items():

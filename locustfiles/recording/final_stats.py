@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from locust.env import Environment
 from locust.stats import PERCENTILES_TO_REPORT, RequestStats, StatsCSV, StatsEntry
 
-from swarmgate.locustfiles.recording.common import write_atomic
+from swarmgate.locustfiles.recording.common import ended_in_web_ui, write_atomic
 
 _INT_KEYED = ("response_times", "num_reqs_per_sec", "num_fail_per_sec")
 
@@ -44,6 +44,11 @@ class FinalStatsRecorder:
     def __init__(self, environment: Environment) -> None:
         self.environment = environment
         environment.events.quit.add_listener(self.on_quit)
+        environment.events.test_stop.add_listener(self.on_test_stop)
+
+    def on_test_stop(self, **_kwargs) -> None:
+        if ended_in_web_ui(self.environment):  # the UI's report of this test reads the final numbers
+            self.on_quit(0)
 
     def final_stats(self) -> RequestStats:
         live = self.environment.runner.stats

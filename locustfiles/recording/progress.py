@@ -1,6 +1,7 @@
 """A small `.progress.json` in the results dir, rewritten each second, for the live display of
 `swarmgate run`: stage, users, requests per second and p95 over Locust's last ~10 s, requests and
-failures so far, elapsed and planned seconds. Removed at quit (not part of the results)."""
+failures so far, elapsed and planned seconds, and with live checks: how many are beyond target and
+the abort gates counting down. Removed at quit (not part of the results)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,15 @@ import gevent
 from locust.env import Environment
 
 from swarmgate.locustfiles.recording.common import write_atomic
+
+
+def live_figures(state: dict) -> dict:
+    """What the console shows of the live judge: checks beyond target so far, and gates counting down."""
+    counting = [{"what": f"{g['method']} {g['name']}".strip(), "metric": g["metric"], "left_s": g["left_s"]}
+                for g in state["gates"] if g["left_s"] is not None]  # fmt: skip
+    beyond = sum(c["status"] != "pass" for c in state["checks"])
+    aborted = state["aborted"]["message"] if state["aborted"] else None
+    return {"checks": len(state["checks"]), "beyond_target": beyond, "gates": counting, "aborted": aborted}
 
 
 class ProgressRecorder:
@@ -43,6 +53,9 @@ class ProgressRecorder:
                     "rps": round(total.current_rps, 1), "p95_ms": total.get_current_response_time_percentile(0.95),
                     "requests": total.num_requests, "failures": total.num_failures,
                     "elapsed_s": round(time.time() - self.started, 1), "planned_s": planned}  # fmt: skip
+        live = getattr(env, "swarmgate_live", None)
+        if live is not None:
+            progress.update(live_figures(live.state()))
         write_atomic(self.path, json.dumps(progress))
 
     def on_quit(self, exit_code: int, **_kwargs) -> None:

@@ -13,7 +13,7 @@ from locust.runners import STATE_STOPPED
 
 from swarmgate.core.redact import strip_credentials
 from swarmgate.locustfiles.recording.arrivals import ArrivalPacer
-from swarmgate.locustfiles.recording.common import iso, listen, node_role, write_json
+from swarmgate.locustfiles.recording.common import ended_in_web_ui, iso, listen, node_role, write_json
 from swarmgate.locustfiles.recording.slow_requests import SlowRequestRecorder
 from swarmgate.locustfiles.recording.user_classes import UserClassCounter
 from swarmgate.locustfiles.recording.workers import WorkerWatch
@@ -54,6 +54,9 @@ class RunRecorder:
 
     def on_test_stop(self, environment: Environment, **_kwargs) -> None:
         self.ended = time.time()
+        if ended_in_web_ui(environment):  # a test stopped in the UI ended as its operator (or a gate) chose
+            self.write(status="aborted" if getattr(environment, "swarmgate_abort", None) else "finished",
+                       exit_code=None)  # fmt: skip
 
     def on_spawning_complete(self, user_count: int) -> None:
         self.peak_users = max(self.peak_users, user_count)
@@ -73,7 +76,9 @@ class RunRecorder:
 
     def on_quit(self, exit_code: int, **_kwargs) -> None:
         self.ended = self.ended or time.time()
-        if self.interrupted:
+        if getattr(self.environment, "swarmgate_abort", None):
+            status = "aborted"  # a gate stopped it: a verdict, judged fail by the analysis
+        elif self.interrupted:
             status = "interrupted"
         elif os.environ.get("SWARMGATE_ORCHESTRATED") == "1":
             status = "ended"  # a run `swarmgate run` started: finished only once the orchestrator says so
@@ -95,6 +100,7 @@ class RunRecorder:
             "host": strip_credentials(env.host or getattr(options, "host", "") or ""),
             "status": status,
             "partial": status != "finished",
+            "aborted": getattr(env, "swarmgate_abort", None),
             "exit_code": exit_code,
             "started": iso(self.started),
             "ended": iso(self.ended) if status != "running" else None,

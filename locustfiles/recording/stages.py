@@ -16,7 +16,7 @@ from pathlib import Path
 from locust.env import Environment
 from locust.stats import bucket_response_time
 
-from swarmgate.locustfiles.recording.common import iso, listen, node_role, write_json
+from swarmgate.locustfiles.recording.common import ended_in_web_ui, iso, listen, node_role, write_json
 
 MESSAGE_TYPE = "swarmgate_stage"
 REPORT_KEY = "swarmgate_stages"
@@ -86,8 +86,6 @@ class StageRecorder:
         self.stages: list[Stage] = []
         self.windows: dict[int, dict[tuple[str, str], Window]] = {0: {}}
         self.current = self.windows[0]
-        self.plain_run = environment.shape_class is None
-        self.shape_announces = hasattr(environment.shape_class, "build_plan")
         self.annotations: dict[str, object] = {}  # what shapes conclude, e.g. the capacity search
         if self.role == "worker":
             environment.runner.register_message(MESSAGE_TYPE, self.on_stage_message)
@@ -143,11 +141,19 @@ class StageRecorder:
             for method, name, *row in rows:
                 endpoints.setdefault((method, name), Window()).merge(row)
 
+    @property
+    def plain_run(self) -> bool:
+        """No shape: a ramp-up, then steady. Read when a test starts (the web UI's picker sets the shape then)."""
+        return self.environment.shape_class is None
+
     def on_test_start(self, environment: Environment, **_kwargs) -> None:
         users = getattr(environment.parsed_options, "num_users", None)
+        if self.stages and self.stages[-1].end is not None and ended_in_web_ui(environment):
+            self.stages, self.windows = [], {}  # the web UI's next test: its own stages, as Locust's stats restart
+            self.switch(0)
         if self.plain_run:
             self.begin("ramp-up", users, steady=False)
-        elif not self.stages and not self.shape_announces:
+        elif not self.stages and not hasattr(environment.shape_class, "build_plan"):
             self.begin("run", users, steady=True)  # a shape that does not announce its stages
 
     def on_spawning_complete(self, user_count: int) -> None:
@@ -157,6 +163,8 @@ class StageRecorder:
     def on_test_stop(self, environment: Environment, **_kwargs) -> None:
         if self.stages and self.stages[-1].end is None:
             self.stages[-1].end = time.time()
+        if self.out_dir is not None and ended_in_web_ui(environment):
+            write_json(self.out_dir / "stages.json", self.document())  # the UI's report of this test needs it
 
     def document(self) -> dict:
         stages = []

@@ -66,3 +66,27 @@ def printable(value: object, limit: int = 60) -> str:
     """A key or value as one line of a message: control characters escaped, cut to `limit` characters."""
     text = str(value).encode("unicode_escape").decode("ascii")
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def shown(value: object) -> str:
+    """A value as the message shows it: its repr, cut short (a file may hold megabytes in one value)."""
+    return printable(repr(value))
+
+
+_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
+
+
+def parse_duration(value: object) -> float:
+    """'90s', '5m', '1h30m' or a number of seconds -> seconds (> 0)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, int) and abs(value) > MAX_DURATION_S:
+            raise ValueError(f"{shown(value)}: a duration must be at most {MAX_DURATION_S:g} s (30 days)")
+        seconds = float(value)
+    elif isinstance(value, str) and value.strip() and (m := _DURATION.match(value.strip())):
+        h, mi, s = (float(g) if g else 0.0 for g in m.groups())
+        seconds = h * 3600 + mi * 60 + s
+    else:
+        raise ValueError(f"{shown(value)} is not a duration; write e.g. '30s', '5m' or '1h30m'")
+    if not math.isfinite(seconds) or seconds <= 0 or seconds > MAX_DURATION_S:
+        raise ValueError(f"{shown(value)}: a duration must be more than 0 and at most 30 days")
+    return seconds

@@ -11,7 +11,8 @@ import math
 
 import pytest
 
-from swarmgate.analysis.compare import Rules, history_windows, mann_whitney_p, proportion_p, regression_checks
+from swarmgate.analysis.compare import history_windows, mann_whitney_p, proportion_p, regression_checks
+from swarmgate.analysis.rules import Rules
 
 RULES = Rules()  # 10 % + 2 ms, 2 requests beyond a percentile, +0.005 error ratio, 10 % rps drop, p < 0.01
 ITEMS = ("GET", "/api/items")

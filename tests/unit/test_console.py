@@ -49,3 +49,18 @@ def test_a_terminal_gets_a_panel_redrawn_in_place_and_quiet_gets_nothing(tmp_pat
     with RunConsole("smoke", tmp_path, 30, quiet=True, stream=quiet) as console:
         console.show(1.0)
     assert quiet.getvalue() == ""
+
+
+def test_live_checks_and_a_gate_counting_down_are_shown_in_both_forms(tmp_path):
+    gate = {"what": "GET /api/workspaces", "metric": "p95_ms", "left_s": 6.2}
+    (tmp_path / ".progress.json").write_text(json.dumps({**PROGRESS, "checks": 14, "beyond_target": 2,
+                                                         "gates": [gate], "aborted": None}))  # fmt: skip
+    log = io.StringIO()
+    RunConsole("gated", tmp_path, 30, quiet=False, stream=log).show(20.0)
+    ending = " · 2 of 14 checks beyond target · gates: GET /api/workspaces p95_ms: stops in 6 s\n"
+    assert log.getvalue().endswith(ending)
+    terminal = Terminal()
+    with RunConsole("gated", tmp_path, 30, quiet=False, stream=terminal) as console:
+        console.show(20.0)
+    shown = terminal.getvalue()
+    assert "beyond target" in shown and "2 of 14" in shown and "GET /api/workspaces p95_ms: stops in 6 s" in shown

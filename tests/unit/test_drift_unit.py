@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from swarmgate.analysis.compare import Rules
 from swarmgate.analysis.drift import MAX_POINTS, downsample, drift, drift_checks, trend
 from swarmgate.analysis.load import Run, Stage
+from swarmgate.analysis.rules import Rules
 from swarmgate.analysis.sla import Threshold
 
 RULES = Rules()

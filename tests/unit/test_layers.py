@@ -21,7 +21,7 @@ ALLOWED = {
     "analysis": {"core", "analysis"},
     "reports": {"core", "reports"},
     "shapes": {"core", "shapes"},
-    "locustfiles": {"core", "locustfiles"},
+    "locustfiles": {"core", "analysis", "locustfiles"},  # the live judge uses the analyzer's own rules
     "demo": {"core", "demo"},
     "orchestration": set(LAYERS),
 }
@@ -152,3 +152,11 @@ def test_the_command_line_and_the_analyzer_load_without_locust():
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('locust', 'gevent')))")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_live_judge_loads_neither_pandas_nor_scipy():
+    """The Locust master imports the analyzer's live judge: it must stay light (no pandas, no scipy)."""
+    code = ("import sys, swarmgate.analysis.live; heavy = [m for m in ('pandas', 'scipy', 'numpy') "
+            "if m in sys.modules]; print(heavy); sys.exit(1 if heavy else 0)")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr

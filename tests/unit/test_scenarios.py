@@ -2,9 +2,10 @@ from pathlib import Path
 
 import pytest
 
+from swarmgate.core.config import parse_duration
 from swarmgate.core.defaults import packaged
 from swarmgate.core.errors import BadInput
-from swarmgate.scenarios import DEFAULT_MIX, load_scenario, parse_duration, with_users
+from swarmgate.scenarios import DEFAULT_MIX, load_scenario, with_users
 
 SCENARIO_DIR = packaged("scenarios")
 

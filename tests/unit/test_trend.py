@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 
-from swarmgate.analysis.compare import Rules
 from swarmgate.analysis.history import record
+from swarmgate.analysis.rules import Rules
 from swarmgate.analysis.trend import band, flags, trend
 from tests.helpers import SWARMGATE
 

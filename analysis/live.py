@@ -1,0 +1,212 @@
+"""The live judgment of a run in progress: the checks as the analyzer gives them, and the abort gates.
+
+Fed once a second with each stage's endpoints so far (the per-stage histograms stages.json keeps),
+it judges the steady stages so far (else every stage so far) with the analyzer's own functions
+(`table`, `sla_checks`), so the live checks at the run's end are the post-run SLA checks.
+
+Gates judge a sliding window instead: each second, every gated metric over the last LIVE_WINDOW_S
+seconds of the current stage (Locust's own window for current percentiles, and the comparison's).
+A gate trips when its metric has been beyond the alert level at every evaluation for `abort_after`
+seconds, during steady stages (or, with abort_during = "all", any stage after the first). A
+percentile is judged only when at least `min_tail_requests` requests lie above it in the window, a
+ratio only when at least that many requests were bad: a handful of requests is not evidence.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import asdict, dataclass
+
+from swarmgate.analysis.checks import Check, verdict_of
+from swarmgate.analysis.metrics import table, window_endpoints
+from swarmgate.analysis.records import Endpoint, Stage
+from swarmgate.analysis.sla import AT_LEAST, SlaConfig, Threshold, sla_checks, status_of
+
+LIVE_WINDOW_S = 10.0
+RATIO_COUNTS = {"error_ratio": "failures"}  # the count a ratio gate needs enough of (see min_tail_requests)
+Key = tuple[str, str]
+
+
+@dataclass
+class Gate:
+    """One armed gate: a metric of one endpoint (or of the aggregate, method "") with abort_after."""
+
+    method: str
+    name: str
+    metric: str
+    threshold: Threshold
+    value: float | None = None
+    beyond_since: float | None = None
+    judging: bool = False
+    waiting: str | None = None  # why it is not judging now, e.g. too few requests in the window
+
+    def view(self, now: float) -> dict:
+        beyond_for = now - self.beyond_since if self.beyond_since is not None else 0.0
+        after = self.threshold.abort_after_s or 0.0
+        return {"method": self.method, "name": self.name, "metric": self.metric, "alert": self.threshold.alert,
+                "abort_after_s": after, "abort_during": self.threshold.abort_during, "value": self.value,
+                "judging": self.judging, "waiting": self.waiting, "beyond_for_s": round(beyond_for, 1),
+                "left_s": round(max(0.0, after - beyond_for), 1) if self.beyond_since is not None else None,
+                }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Abort:
+    """Why and when a gate stopped the run."""
+
+    method: str
+    name: str
+    metric: str
+    actual: float
+    alert: float
+    abort_after_s: float
+    at_s: float  # seconds since the run started
+    stage: str
+    message: str
+
+
+def clock(seconds: float) -> str:
+    """4:12, or 1:02:03 past an hour."""
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def sentence(gate: Gate, actual: float, at_s: float) -> str:
+    """'aborted at 4:12: p95 of GET /api/x beyond 750 ms for 30 s'"""
+    what = f"{gate.method} {gate.name}" if gate.method else "all requests"
+    metric = "throughput" if gate.metric == "min_rps" else gate.metric.removesuffix("_ms").replace("_", " ")
+    unit = " ms" if gate.metric.endswith("_ms") else " req/s" if gate.metric == "min_rps" else ""
+    side = "below" if gate.metric in AT_LEAST else "beyond"
+    return (f"aborted at {clock(at_s)}: {metric} of {what} {side} {gate.threshold.alert:g}{unit} for "
+            f"{gate.threshold.abort_after_s:g} s (last {LIVE_WINDOW_S:g} s: {actual:g}{unit})")  # fmt: skip
+
+
+class LiveJudge:
+    """Call `update` once a second with the stages so far; it returns an Abort once a gate trips."""
+
+    def __init__(self, config: SlaConfig, profile: str | None, gates_on: bool = True) -> None:
+        self.config, self.profile, self.gates_on = config, profile, gates_on
+        self.gates: dict[tuple[str, str, str], Gate] = {}
+        self.snapshots: deque[tuple[float, int, dict[Key, Endpoint]]] = deque()
+        self.checks: list[Check] = []
+        self.over = "whole run"
+        self.window_rows: list[dict] = []
+        self.window_s = 0.0
+        self.stage: dict | None = None
+        self.elapsed_s = 0.0
+        self.aborted: Abort | None = None
+
+    def gated(self) -> bool:
+        """Whether any threshold of the SLA table carries abort_after (gates are armed per endpoint as seen)."""
+        tables = [self.config.defaults, *self.config.scenarios.values(), *(r.thresholds for r in self.config.endpoints)]
+        return any(t.abort_after_s for table in tables for t in table.values())
+
+    def update(self, now: float, started: float, stages: list[Stage], open_stage: bool) -> Abort | None:
+        """Judge the stages so far (the last one still open when open_stage); an Abort once, when a gate trips."""
+        self.elapsed_s = now - started
+        if not stages:
+            return None
+        steady = [s for s in stages if s.steady]
+        endpoints, seconds = window_endpoints(steady or stages)
+        self.over = "steady stages" if steady else "whole run"
+        rows = table(endpoints, seconds, self.config.apdex_t_ms, self.config.slow_ms)
+        self.checks = sla_checks(rows, self.config, self.profile, self.over)
+        current = stages[-1]
+        self.stage = {"name": current.name, "index": len(stages) - 1, "steady": current.steady, "users": current.users,
+                      "open": open_stage}  # fmt: skip
+        if not open_stage:
+            return None
+        self.window_rows, self.window_s = self.windowed(now, len(stages) - 1, current)
+        if self.gates_on and self.aborted is None:
+            judging = current.steady or (len(stages) > 1)
+            self.aborted = self.judge_gates(now, started, judging, current)
+            return self.aborted
+        return None
+
+    def windowed(self, now: float, index: int, current: Stage) -> tuple[list[dict], float]:
+        """The current stage's rows over its last LIVE_WINDOW_S seconds (less when it began more recently)."""
+        counts = {(e.method, e.name): copy(e) for e in current.endpoints}
+        while self.snapshots and (self.snapshots[0][1] != index or self.snapshots[0][0] < now - LIVE_WINDOW_S):
+            self.snapshots.popleft()
+        self.snapshots.append((now, index, counts))
+        since, _, before = self.snapshots[0]
+        if current.start >= now - LIVE_WINDOW_S or len(self.snapshots) == 1:  # a young stage: all of it so far
+            since, before = current.start, {}
+        seconds = max(now - since, 1e-9)
+        window = [difference(e, before.get(key)) for key, e in counts.items()]
+        return table([e for e in window if e.requests], seconds, self.config.apdex_t_ms, self.config.slow_ms), seconds
+
+    def judge_gates(self, now: float, started: float, judging_stage: bool, current: Stage) -> Abort | None:
+        for row in self.window_rows:
+            for metric, threshold in self.config.thresholds(self.profile, row["method"], row["name"]).items():
+                if not threshold.abort_after_s:
+                    continue
+                key = (row["method"], row["name"], metric)
+                gate = self.gates.setdefault(key, Gate(row["method"], row["name"], metric, threshold))
+                gate.value = row.get("rps" if metric == "min_rps" else metric)
+                during = current.steady if threshold.abort_during == "steady" else judging_stage
+                gate.waiting = self.waiting(metric, row, during, gate.value)
+                gate.judging = gate.waiting is None
+                if not gate.judging or status_of(metric, gate.value, threshold) != "fail":
+                    gate.beyond_since = None
+                    continue
+                gate.beyond_since = gate.beyond_since if gate.beyond_since is not None else now
+                if now - gate.beyond_since >= threshold.abort_after_s:
+                    at = now - started
+                    return Abort(gate.method, gate.name, metric, gate.value, threshold.alert, threshold.abort_after_s,
+                                 round(at, 1), current.name, sentence(gate, gate.value, at))  # fmt: skip
+        seen = {(r["method"], r["name"]) for r in self.window_rows}
+        for gate in self.gates.values():  # an endpoint with no requests in the window: no evidence either way
+            if (gate.method, gate.name) not in seen:
+                gate.judging, gate.value, gate.beyond_since = False, None, None
+                gate.waiting = f"no requests in the last {LIVE_WINDOW_S:g} s"
+        return None
+
+    def waiting(self, metric: str, row: dict, during: bool, value: float | None) -> str | None:
+        """Why a gate does not judge now (None: it judges): the stage, or too little evidence."""
+        rules = self.config.regression
+        if not during:
+            return "not a steady stage" if self.stage and not self.stage["steady"] else "the first stage"
+        if value is None:
+            return "no value yet"
+        if rules.too_few_to_place(metric, row["requests"]):
+            return f"{row['requests']} requests cannot place {metric} (needs {rules.min_tail_requests:g} above it)"
+        count = RATIO_COUNTS.get(metric)
+        if count and 0 < row[count] < rules.min_tail_requests:
+            return f"only {row[count]} {count} in the window (a ratio needs {rules.min_tail_requests:g})"
+        return None
+
+    def state(self, now: float) -> dict:
+        """What the live views show, as JSON: the stage, the checks so far, the window's rows and the gates."""
+        return {
+            "elapsed_s": round(self.elapsed_s, 1),
+            "stage": self.stage,
+            "verdict": "fail" if self.aborted else verdict_of(self.checks),
+            "judged_over": self.over,
+            "checks": self.checks,
+            "window_s": round(self.window_s, 1),
+            "endpoints": [
+                {k: row.get(k) for k in ("method", "name", "requests", "failures", "rps", "p95_ms", "error_ratio")}
+                for row in self.window_rows
+            ],  # fmt: skip
+            "gates_enabled": self.gates_on,
+            "gates": [gate.view(now) for gate in self.gates.values()],
+            "aborted": asdict(self.aborted) if self.aborted else None,
+        }
+
+
+def copy(endpoint: Endpoint) -> Endpoint:
+    return Endpoint(endpoint.method, endpoint.name, endpoint.requests, endpoint.failures, endpoint.total_ms or 0.0,
+                    endpoint.max_ms, dict(endpoint.histogram or {}))  # fmt: skip
+
+
+def difference(now: Endpoint, before: Endpoint | None) -> Endpoint:
+    """An endpoint's requests between two readings; its max is the highest bucket reached in between."""
+    if before is None:
+        return now
+    histogram = {b: n - before.histogram.get(b, 0) for b, n in now.histogram.items()}
+    histogram = {b: n for b, n in histogram.items() if n > 0}
+    total_ms = (now.total_ms or 0.0) - (before.total_ms or 0.0)
+    return Endpoint(now.method, now.name, now.requests - before.requests, now.failures - before.failures, total_ms,
+                    max(histogram, default=None), histogram)  # fmt: skip
