@@ -138,6 +138,12 @@ def test_a_running_load_is_scraped_with_locusts_numbers(tmp_path, workers):
 
     assert families["swarmgate_users"][0].value == USERS
     assert [s.labels for s in families["swarmgate_stage_info"]] == [{"stage": "steady", "steady": "true"}]
+    # the live checks (swarmgate run judges live with its SLA file): counts by status, and the verdict they make
+    checks = {s.labels["status"]: s.value for s in families["swarmgate_checks"]}
+    verdict = {s.labels["status"]: s.value for s in families["swarmgate_verdict"]}
+    assert set(checks) == set(verdict) == {"pass", "warn", "fail"} and sum(checks.values()) >= 1
+    worst = next(status for status in ("fail", "warn", "pass") if checks[status] or status == "pass")
+    assert [status for status, on in verdict.items() if on] == [worst]
     (run,) = families["swarmgate_run_info"]
     assert run.labels == {"scenario": "live", "run_id": run_dir.name}
     with pytest.raises(requests.ConnectionError):  # the endpoint ended with its run
