@@ -10,7 +10,7 @@ Locust's own, at most one worker report (about 3 s) behind on a master.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from gevent.pywsgi import WSGIServer
 from locust.env import Environment
@@ -20,6 +20,7 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 from swarmgate.core.histogram import cumulative
+from swarmgate.core.net import is_loopback
 from swarmgate.locustfiles.recording.common import listen
 
 # Histogram bounds in ms: prometheus_client's default buckets (5 ms to 10 s, with the default SLA's
@@ -28,6 +29,7 @@ BOUNDS_MS = (5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 1000
 LE_LABELS = [floatToGoString(ms / 1000) for ms in BOUNDS_MS]
 STATUSES = ("pass", "warn", "fail")
 ENDPOINT_LABELS = ["method", "name"]
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 logger = logging.getLogger(__name__)
 
 
@@ -94,13 +96,30 @@ class RunCollector(Collector):
         yield verdict
 
 
+def loopback_names_only(app: Callable, host: str, port: int) -> Callable:
+    """On loopback, answer only requests addressed to a loopback name: a web page whose own name was
+    made to resolve to 127.0.0.1 (DNS rebinding) cannot read the metrics. Elsewhere any name goes (a
+    Prometheus server may scrape the address under a DNS name of its own)."""
+    if not is_loopback(host):
+        return app
+    allowed = {*LOOPBACK_NAMES, *(f"{name}:{port}" for name in LOOPBACK_NAMES)}
+
+    def guarded(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("HTTP_HOST", "") not in allowed:
+            start_response("403 Forbidden", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"not a loopback name\n"]
+        return app(environ, start_response)
+
+    return guarded
+
+
 class MetricsEndpoint:
     """Serves RunCollector at http://HOST:PORT/metrics until Locust quits (master or local node only)."""
 
     def __init__(self, environment: Environment, host: str, port: int) -> None:
         registry = CollectorRegistry(auto_describe=False)
         registry.register(RunCollector(environment))
-        self.server = WSGIServer((host, port), make_wsgi_app(registry), log=None)
+        self.server = WSGIServer((host, port), loopback_names_only(make_wsgi_app(registry), host, port), log=None)
         try:
             self.server.start()  # binds now: a busy port ends Locust before any load is made
         except OSError as exc:

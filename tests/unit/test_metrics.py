@@ -124,6 +124,9 @@ def test_the_endpoint_serves_until_quit_and_a_busy_port_ends_locust_with_one_lin
     environment.stats.log_request("GET", "/api/x", 12, 0)
     answer = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
     assert answer.status_code == 200 and 'swarmgate_requests_total{method="GET",name="/api/x"} 1.0' in answer.text
+    assert requests.get(f"http://localhost:{port}/metrics", timeout=5).status_code == 200
+    rebound = requests.get(f"http://127.0.0.1:{port}/metrics", headers={"Host": f"evil.example:{port}"}, timeout=5)
+    assert rebound.status_code == 403 and "swarmgate" not in rebound.text  # DNS rebinding: another name for us
     with caplog.at_level(logging.ERROR), pytest.raises(SystemExit) as ended:
         MetricsEndpoint(environment, "127.0.0.1", port)  # the first one holds the port
     assert ended.value.code == 2
