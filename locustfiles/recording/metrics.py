@@ -10,6 +10,7 @@ Locust's own, at most one worker report (about 3 s) behind on a master.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterable, Iterator
 
 from gevent.pywsgi import WSGIServer
@@ -124,7 +125,7 @@ class MetricsEndpoint:
             self.server.start()  # binds now: a busy port ends Locust before any load is made
         except OSError as exc:
             logger.error("--metrics-port %s: cannot listen on %s:%s (%s); choose a free port, or 0 to turn the "
-                         "metrics off", port, host, port, exc.strerror or exc)  # fmt: skip
+                         "metrics off", port, host, port, os.strerror(exc.errno) if exc.errno else exc)  # fmt: skip
             raise SystemExit(2) from None
         logger.info("metrics at http://%s:%s/metrics", host, self.server.server_port)
         listen(environment.events, quit=self.on_quit)
