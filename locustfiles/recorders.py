@@ -19,6 +19,7 @@ from swarmgate.locustfiles.recording.arrivals import ArrivalPacer
 from swarmgate.locustfiles.recording.common import ended_in_web_ui, node_role, results_dir, write_atomic
 from swarmgate.locustfiles.recording.final_stats import FinalStatsRecorder
 from swarmgate.locustfiles.recording.live import LiveRecorder
+from swarmgate.locustfiles.recording.metrics import MetricsEndpoint
 from swarmgate.locustfiles.recording.progress import ProgressRecorder
 from swarmgate.locustfiles.recording.resources import ResourceRecorder
 from swarmgate.locustfiles.recording.run_meta import RunRecorder
@@ -53,6 +54,21 @@ def add_options(parser, **_kwargs) -> None:
         default=1000.0,
         env_var="SWARMGATE_SLOW_MS",
         help="requests slower than this go to slow_requests.csv",
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=0,
+        env_var="SWARMGATE_METRICS_PORT",
+        help="serve the run's live metrics to Prometheus on this port (master or single process); 0: off",
+        include_in_web_ui=False,
+    )
+    parser.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        env_var="SWARMGATE_METRICS_HOST",
+        help="the address --metrics-port listens on",
+        include_in_web_ui=False,
     )
     parser.add_argument(
         "--arrival-rate",
@@ -156,6 +172,8 @@ def on_init(environment: Environment, **_kwargs) -> None:
     if role != "worker":
         live = LiveRecorder.from_options(environment, out_dir, stages)
         live_web.install(environment, live, out_dir)
+        if options.metrics_port:
+            MetricsEndpoint(environment, options.metrics_host, options.metrics_port)
         RunRecorder(environment, out_dir, user_classes, slow, arrivals, watch)
         if out_dir is not None:
             ProgressRecorder(environment, out_dir)

@@ -16,6 +16,7 @@ from swarmgate.demo.cli import demo, demo_args_from, demo_knob_options, faults_f
 from swarmgate.options import (
     host_option,
     locustfile_option,
+    metrics_options,
     results_dir_option,
     run_options,
     sla_option,
@@ -58,17 +59,19 @@ def cli(debug: bool) -> None:
 @click.option("--worker", "as_worker", is_flag=True,
               help="multi-host: run one worker for the master at --master-host (until that run ends)")  # fmt: skip
 @click.option("--master-host", default=None, metavar="HOST", help="with --worker: where the master runs")
+@metrics_options
 @demo_knob_options("demo-")
 def run(scenarios: tuple[str, ...], host: str | None, results_dir: Path, slow_threshold_ms: float,
         request_timeout_s: float, time_scale: float, locustfile: Path | None, sla_path: Path | None,
         no_abort: bool, quiet: bool, workers: int, insecure: bool, as_master: bool, expect_workers: int,
-        master_bind: str, master_port: int, as_worker: bool, master_host: str | None, **knobs) -> None:  # fmt: skip
+        master_bind: str, master_port: int, as_worker: bool, master_host: str | None, metrics_port: int,
+        metrics_host: str, **knobs) -> None:  # fmt: skip
     """Run SCENARIOS in order (default: smoke) and print where the results are."""
     from swarmgate import jobs
     from swarmgate.analysis.sla import load_sla
     from swarmgate.core.defaults import default_file
     from swarmgate.locustfile import bind
-    from swarmgate.run import RunOptions
+    from swarmgate.run import RunOptions, check_metrics_port
     from swarmgate.scenarios import load_scenario
 
     jobs.check_secret_files()
@@ -80,8 +83,11 @@ def run(scenarios: tuple[str, ...], host: str | None, results_dir: Path, slow_th
             raise click.UsageError("--worker needs --master-host HOST (where `swarmgate run --master` runs)")
         if scenarios or workers or as_master:
             raise click.UsageError("--worker takes no scenarios, --workers or --master: the master decides what runs")
+        if metrics_port:
+            raise click.UsageError("--metrics-port is for the master: it serves the whole run's metrics, a worker none")
         options = RunOptions(request_timeout_s=request_timeout_s, slow_threshold_ms=slow_threshold_ms)
         sys.exit(jobs.worker_only(master_host, master_port, locustfile, results_dir, options))
+    check_metrics_port(metrics_host, metrics_port)
     if as_master and len(scenarios) > 1:
         raise click.UsageError("--master runs one scenario: its workers end with that run; start one master each")
     if as_master and workers:
@@ -101,7 +107,8 @@ def run(scenarios: tuple[str, ...], host: str | None, results_dir: Path, slow_th
                          slow_threshold_ms=slow_threshold_ms, quiet=quiet, locustfile=locustfile,
                          workers=workers, insecure=insecure, request_timeout_s=request_timeout_s,
                          remote_workers=expect_workers if as_master else 0, master_bind=master_bind,
-                         master_port=master_port, sla_file=sla_file, abort=not no_abort)  # fmt: skip
+                         master_port=master_port, sla_file=sla_file, abort=not no_abort, metrics_port=metrics_port,
+                         metrics_host=metrics_host)  # fmt: skip
     sys.exit(jobs.run_and_judge(loaded, options, time_scale, sla_path, quiet))
 
 
@@ -116,9 +123,10 @@ def run(scenarios: tuple[str, ...], host: str | None, results_dir: Path, slow_th
 @locustfile_option
 @sla_option("SLA tables of the live tab, the abort gates and each test's report")
 @click.option("--no-abort", is_flag=True, help="never stop a test early: the SLA file's abort_after gates only judge")
+@metrics_options
 @demo_knob_options("demo-")
 def web(host: str | None, web_host: str, web_port: int, web_login: bool, results_dir: Path, locustfile: Path | None,
-        sla_path: Path | None, no_abort: bool, **knobs) -> None:  # fmt: skip
+        sla_path: Path | None, no_abort: bool, metrics_port: int, metrics_host: str, **knobs) -> None:  # fmt: skip
     """Locust's web UI with swarmgate's users and shapes (class picker), bound to 127.0.0.1 by default."""
     from swarmgate.analysis.sla import load_sla
     from swarmgate.core.defaults import default_file
@@ -131,7 +139,8 @@ def web(host: str | None, web_host: str, web_port: int, web_login: bool, results
     sla_file = default_file("sla.toml", sla_path)
     load_sla(sla_file)  # a bad SLA file is refused before the UI starts
     options = RunOptions(host=host, results_root=results_dir, demo_args=demo_args_from(knobs, "demo-"),
-                         locustfile=locustfile, sla_file=sla_file, abort=not no_abort)  # fmt: skip
+                         locustfile=locustfile, sla_file=sla_file, abort=not no_abort, metrics_port=metrics_port,
+                         metrics_host=metrics_host)  # fmt: skip
     sys.exit(serve(options, web_host, web_port, web_login))
 
 

@@ -35,3 +35,13 @@ def run_options(func: Callable) -> Callable:
                         help="seconds before a request fails as timed out (a hanging target)")(func)  # fmt: skip
     return click.option("--slow-threshold-ms", type=click.FloatRange(min=1), default=1000.0, show_default=True,
                         help="requests slower than this are listed in slow_requests.csv")(func)  # fmt: skip
+
+
+def metrics_options(func: Callable) -> Callable:
+    """The run's live metrics for Prometheus, served by the master (or the single process), never a worker."""
+    func = click.option("--metrics-host", default="127.0.0.1", show_default=True, metavar="ADDR",
+                        help="the address --metrics-port listens on (elsewhere than loopback, anyone who reaches "
+                             "it reads the metrics: there is no login)")(func)  # fmt: skip
+    return click.option("--metrics-port", type=click.IntRange(min=0, max=65535), default=0, show_default=True,
+                        metavar="PORT", help="serve the run's live metrics for Prometheus at "
+                        "http://ADDR:PORT/metrics (0: off)")(func)  # fmt: skip

@@ -15,9 +15,9 @@ from pathlib import Path
 import swarmgate
 from swarmgate.console import RunConsole
 from swarmgate.core.defaults import package_file
-from swarmgate.core.errors import EXIT_INTERRUPTED, EXIT_PASS, EXIT_RUN, RunFailed
+from swarmgate.core.errors import EXIT_INTERRUPTED, EXIT_PASS, EXIT_RUN, BadInput, RunFailed
 from swarmgate.core.files import make_dir, write_atomic
-from swarmgate.core.net import LOOPBACK
+from swarmgate.core.net import LOOPBACK, listen_problem
 from swarmgate.core.plan import plan_to_json
 from swarmgate.locustfile import bind, inspect_locustfile, locust_files
 from swarmgate.locustfiles.auth import from_env
@@ -55,6 +55,8 @@ class RunOptions:
     master_bind: str = LOOPBACK
     sla_file: Path | None = None  # the SLA tables the live checks and abort gates use (the analysis's own)
     abort: bool = True  # False: --no-abort, the gates judge but never stop the run
+    metrics_port: int = 0  # >0: the master (or single process) serves live metrics for Prometheus here
+    metrics_host: str = LOOPBACK
 
 
 @dataclass
@@ -116,6 +118,21 @@ def master_options(options: RunOptions) -> list[str]:
             f"--expect-workers={expected}", f"--expect-workers-max-wait={WORKERS_WAIT_S}"]  # fmt: skip
 
 
+def check_metrics_port(host: str, port: int) -> None:
+    """A port the metrics cannot be served on is refused before anything starts (exit 2), not found out by Locust."""
+    problem = listen_problem(host, port) if port else None
+    if problem:
+        raise BadInput(f"--metrics-port {port}: cannot listen on {host}:{port} ({problem}); choose a free port "
+                       "(or --metrics-host), or leave --metrics-port out")  # fmt: skip
+
+
+def metrics_args(options: RunOptions) -> list[str]:
+    """The metrics options, for the master's (or single process's) command line only: workers serve none."""
+    if not options.metrics_port:
+        return []
+    return [f"--metrics-port={options.metrics_port}", f"--metrics-host={options.metrics_host}"]
+
+
 def worker_command(locustfile: Path, master_host: str, port: int, logfile: Path) -> list[str]:
     return [*LOCUST, f"--locustfile={locust_files(locustfile, SHAPE_FILE)}", "--worker",
             f"--master-host={master_host}", f"--master-port={port}", f"--logfile={logfile}"]  # fmt: skip
@@ -132,7 +149,8 @@ def locust_command(scenario: Scenario, options: RunOptions, host: str, run_dir: 
     cmd = [*LOCUST, f"--locustfile={locust_files(scenario.locustfile, SHAPE_FILE)}", *scenario.user_classes,
            "--headless", f"--host={host}", f"--csv={prefix}", "--csv-full-history", f"--json-file={prefix}",
            f"--html={run_dir / 'locust_report.html'}", f"--logfile={run_dir / 'locust.log'}", "--only-summary",
-           "--exit-code-on-error=0", f"--slow-threshold-ms={options.slow_threshold_ms:g}"]  # fmt: skip
+           "--exit-code-on-error=0", f"--slow-threshold-ms={options.slow_threshold_ms:g}",
+           *metrics_args(options)]  # fmt: skip
     if options.workers or options.remote_workers:
         cmd += master_options(options)
     if scenario.tags:
@@ -145,6 +163,11 @@ def locust_command(scenario: Scenario, options: RunOptions, host: str, run_dir: 
 def say(options: RunOptions, line: str) -> None:
     if not options.quiet:
         print(line, file=sys.stderr, flush=True)
+
+
+def say_metrics(options: RunOptions) -> None:
+    if options.metrics_port:
+        say(options, f"swarmgate: metrics at http://{options.metrics_host}:{options.metrics_port}/metrics")
 
 
 def read_run_json(run_dir: Path) -> dict:
@@ -259,6 +282,7 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
             command = worker_command(scenario.locustfile, LOOPBACK, options.master_port,
                                      run_dir / f"worker-{index}.log")  # fmt: skip
             workers.append(supervisor.start_locust(command, run_dir / f"worker-{index}.out", env))
+        say_metrics(options)
         if workers:
             say(options, f"swarmgate: master on {LOOPBACK}:{options.master_port} with {options.workers} workers "
                          f"(pids {', '.join(str(w.pid) for w in workers)})")  # fmt: skip

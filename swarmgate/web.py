@@ -17,7 +17,18 @@ from swarmgate.core.defaults import package_file
 from swarmgate.core.errors import EXIT_INTERRUPTED, BadInput, RunFailed, SwarmgateError
 from swarmgate.core.net import EVERY_INTERFACE, LOOPBACK, is_loopback
 from swarmgate.locustfile import inspect_locustfile, locust_files
-from swarmgate.run import RunOptions, finish_run_json, live_env, new_run_dir, read_run_json, say, start_local_demo
+from swarmgate.run import (
+    RunOptions,
+    check_metrics_port,
+    finish_run_json,
+    live_env,
+    metrics_args,
+    new_run_dir,
+    read_run_json,
+    say,
+    say_metrics,
+    start_local_demo,
+)
 from swarmgate.supervisor import LOCUST, Supervisor, child_env
 from swarmgate.target import check_reachable, validate_host
 
@@ -35,13 +46,13 @@ def check_bind(web_host: str, web_login: bool) -> None:
                        "SWARMGATE_WEB_USER (default admin); no login can succeed without a password")  # fmt: skip
 
 
-def web_command(locustfile: Path, host: str, run_dir: Path, web_host: str, web_port: int,
-                web_login: bool) -> list[str]:  # fmt: skip
+def web_command(locustfile: Path, host: str, run_dir: Path, web_host: str, web_port: int, web_login: bool,
+                metrics: list[str]) -> list[str]:  # fmt: skip
     prefix = run_dir / "locust"
     cmd = [*LOCUST, f"--locustfile={locust_files(locustfile, CATALOG)}", "--class-picker",
            f"--web-host={web_host}", f"--web-port={web_port}", f"--host={host}", f"--csv={prefix}",
            "--csv-full-history", f"--json-file={prefix}", f"--logfile={run_dir / 'locust.log'}",
-           "--exit-code-on-error=0"]  # fmt: skip
+           "--exit-code-on-error=0", *metrics]  # fmt: skip
     return cmd + (["--web-login"] if web_login else [])
 
 
@@ -70,6 +81,7 @@ def wait_until_listening(supervisor: Supervisor, proc: subprocess.Popen, web_hos
 def serve(options: RunOptions, web_host: str, web_port: int, web_login: bool) -> int:
     """Serve the UI until Ctrl-C or SIGTERM; the demo (if started) is stopped afterwards."""
     check_bind(web_host, web_login)
+    check_metrics_port(options.metrics_host, options.metrics_port)
     locustfile = inspect_locustfile(options.locustfile).path  # one that cannot be imported is refused now
     host = validate_host(options.host) if options.host is not None else None
     if host is not None:
@@ -85,11 +97,12 @@ def serve(options: RunOptions, web_host: str, web_port: int, web_login: bool) ->
         env = child_env({**users_env, "SWARMGATE_RESULTS_DIR": str(run_dir), "SWARMGATE_SCENARIO": "web",
                          "SWARMGATE_RUN_ID": run_id, "SWARMGATE_TARGET_PID": target_pid,
                          **live_env(options.sla_file, "web", options.abort)})  # fmt: skip
-        proc = supervisor.start_locust(web_command(locustfile, host, run_dir, web_host, web_port, web_login),
-                                       run_dir / "locust.out", env, main=True)  # fmt: skip
+        command = web_command(locustfile, host, run_dir, web_host, web_port, web_login, metrics_args(options))
+        proc = supervisor.start_locust(command, run_dir / "locust.out", env, main=True)
         wait_until_listening(supervisor, proc, web_host, web_port, run_dir)
         login = " (login required)" if web_login else ""
         say(options, f"swarmgate: web UI at http://{web_host}:{web_port}{login}; results in {run_dir}; Ctrl-C stops")
+        say_metrics(options)
         supervisor.wait(proc, every=(1.0, ReportWriter(run_dir, options).check))
     # Locust ended its last test by itself and exited cleanly: the session is confirmed finished
     if read_run_json(run_dir).get("status") == "ended" and proc.returncode == 0:
