@@ -7,7 +7,7 @@ from pathlib import Path
 
 from swarmgate.analysis.baseline import baseline_dir, differences
 from swarmgate.analysis.checks import verdict_of
-from swarmgate.analysis.compare import history_windows, regression_checks
+from swarmgate.analysis.compare import regression_checks
 from swarmgate.analysis.load import Run, load_run, read_json
 from swarmgate.analysis.sla import SlaConfig
 from swarmgate.analysis.summary import SCHEMA_VERSION, judged_table, summarise
@@ -26,6 +26,7 @@ def analyze(target: Path | str, sla: SlaConfig, profile: str | None = None, base
     baseline: None (no comparison), "auto" (the scenario's promoted baseline, if any) or a run path.
     """
     run = load_run(target)
+    run.history(every_endpoint=baseline is not None)  # the one pass: with every endpoint's windows to compare
     summary = summarise(run, sla, profile or profile_for(run.meta))
     if baseline is not None:
         add_comparison(summary, run, sla, baseline, force, results_root)
@@ -50,6 +51,11 @@ def analyzed(target: Path | str) -> tuple[dict, Run]:
     return summary, run
 
 
+def window_values(digest) -> dict:
+    """{(method, name, metric): one value per 10 s window in steady stages}, as the rank test reads them."""
+    return {key: values for key, (_, values) in digest.windows.items()} if digest else {}
+
+
 def add_comparison(summary: dict, run: Run, sla: SlaConfig, baseline: Path | str, force: bool,
                    results_root: Path) -> None:  # fmt: skip
     """Compare with a baseline run; refuse runs that are not comparable unless forced."""
@@ -72,8 +78,7 @@ def add_comparison(summary: dict, run: Run, sla: SlaConfig, baseline: Path | str
     else:
         notes.append("comparability could not be checked (stock Locust output): compared as given")
     base_rows, _, _ = judged_table(base, sla)  # the baseline's own rows only, not a whole summary of it
-    windows = [history_windows(r.history(), [(s.start, s.end) for s in r.stages if s.steady])
-               for r in (run, base)]  # fmt: skip
+    windows = [window_values(r.history(every_endpoint=True)) for r in (run, base)]
     checks = regression_checks(summary["judged_endpoints"], base_rows, *windows, sla.regression)
     summary["checks"] += checks
     summary["baseline"] = {"run_id": base.meta.get("run_id"), "path": str(path), "notes": notes,

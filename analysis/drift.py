@@ -16,7 +16,7 @@ from pathlib import Path
 from scipy import stats
 
 from swarmgate.analysis.checks import Check, check
-from swarmgate.analysis.compare import Rules, history_windows
+from swarmgate.analysis.compare import WINDOW_S, Rules
 from swarmgate.analysis.load import Run, lenient_rows
 from swarmgate.analysis.sla import Threshold, status_of
 
@@ -73,13 +73,23 @@ def target_memory(path: Path, spans: list[tuple[float, float]]) -> list[tuple[fl
 def drift_series(run: Run) -> dict[str, list[tuple[float, float]]]:
     """The points drift is fitted on: Aggregated p95, error ratio and rps per 10 s window, target memory."""
     spans = spans_after_warm_up(run)
-    windows = history_windows(run.history(), spans, with_times=True)
-    rps = dict(windows.get(("", "Aggregated", "rps"), []))
-    errors = [(t, f / rps[t]) for t, f in windows.get(("", "Aggregated", "fps"), []) if rps.get(t)]
+    digest = run.history()
+    windows = digest.windows if digest else {}
+
+    def inside(metric: str) -> list[tuple[float, float]]:
+        """The Aggregated row's windows that lie wholly inside the spans (the steady stages' windows do)."""
+        if ("", "Aggregated", metric) not in windows:
+            return []
+        times, values = windows[("", "Aggregated", metric)]
+        return [(t, v) for t, v in zip(times.tolist(), values.tolist(), strict=True)
+                if any(start + WINDOW_S <= t <= end for start, end in spans)]  # fmt: skip
+
+    rps = dict(inside("rps"))
+    errors = [(t, f / rps[t]) for t, f in inside("fps") if rps.get(t)]
     return {
-        "p95_ms": windows.get(("", "Aggregated", "p95_ms"), []),
+        "p95_ms": inside("p95_ms"),
         "error_ratio": errors,
-        "rps": windows.get(("", "Aggregated", "rps"), []),
+        "rps": inside("rps"),
         "target_rss_mb": target_memory(run.path / "resources.csv", spans),
     }
 

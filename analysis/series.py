@@ -1,9 +1,9 @@
 """The time series a report draws, read from the run dir and cut to a size a browser opens at once.
 
 Locust's history has one row per endpoint per second: a 24-hour, 30-endpoint run holds 2.7 million.
-Each series is averaged into at most MAX_POINTS points (rates and users by their mean, latency
-percentiles by their highest value, so a short spike is not averaged away); `step_s` says how many
-seconds one point stands for. Nothing here judges: the numbers are the run's own.
+Its timeline comes from the run's one streamed pass over the history (history_stream.py); resources
+are averaged into at most MAX_POINTS points the same way. Nothing here judges: the numbers are the
+run's own. The pipeline keeps what this returns as charts.json, so a report is drawn again from it.
 """
 
 from __future__ import annotations
@@ -15,49 +15,10 @@ from pathlib import Path
 import pandas as pd
 
 from swarmgate.analysis.drift import downsample, drift_series
+from swarmgate.analysis.history_stream import rounded, step_for
 from swarmgate.analysis.load import Run, aggregate, lenient_rows
 
-MAX_POINTS = 600
 DISTRIBUTION_BINS = 40
-HISTORY_COLUMNS = {"User Count": "users", "Requests/s": "rps", "Failures/s": "fps", "50%": "p50_ms",
-                   "95%": "p95_ms", "99%": "p99_ms"}  # fmt: skip
-HIGHEST = ("users", "p50_ms", "p95_ms", "p99_ms")  # the rest are means
-
-
-def step_for(seconds: float) -> int:
-    return max(1, math.ceil(seconds / MAX_POINTS))
-
-
-def rounded(values: pd.Series, places: int = 3) -> list:
-    return [None if pd.isna(v) else round(float(v), places) for v in values]
-
-
-def timeline(history: pd.DataFrame | None) -> dict | None:
-    """Users, and per endpoint rps, failures/s and p50/p95/p99, on one time grid (seconds from the first row)."""
-    if history is None or history.empty:
-        return None
-    frame = history[[c for c in ("Timestamp", "Type", "Name", *HISTORY_COLUMNS) if c in history]]
-    frame = frame.rename(columns=HISTORY_COLUMNS)
-    for column in HISTORY_COLUMNS.values():
-        if column in frame:
-            frame[column] = pd.to_numeric(frame[column], errors="coerce")
-    stamp = pd.to_numeric(frame["Timestamp"], errors="coerce")
-    start = float(stamp.min())
-    step = step_for(float(stamp.max()) - start)
-    frame = frame.assign(point=((stamp - start) // step).astype("int64"))
-    rules = {c: ("max" if c in HIGHEST else "mean") for c in HISTORY_COLUMNS.values() if c in frame}
-    grouped = frame.groupby(["Type", "Name", "point"], sort=False, observed=True).agg(rules)
-    points = pd.RangeIndex(int(frame["point"].max()) + 1)
-    endpoints = []
-    for (method, name), rows in grouped.groupby(level=[0, 1], sort=False, observed=True):
-        rows = rows.droplevel([0, 1]).reindex(points)
-        endpoints.append({"method": method, "name": name,
-                          **{c: rounded(rows[c]) for c in rows.columns if c != "users"}})  # fmt: skip
-    users = frame[frame["Name"] == "Aggregated"].groupby("point")["users"].max().reindex(points) \
-        if "users" in frame else pd.Series(index=points, dtype=float)  # fmt: skip
-    endpoints.sort(key=lambda e: (e["name"] != "Aggregated", e["name"], e["method"]))
-    return {"start": start, "step_s": step, "t": [p * step for p in points], "users": rounded(users, 1),
-            "endpoints": endpoints}  # fmt: skip
 
 
 def distribution(run: Run) -> list[dict]:
@@ -141,7 +102,7 @@ def slow_request(row: dict) -> dict:
 def report_series(run: Run, summary: dict) -> dict:
     """Everything the report draws beyond summary.json."""
     return {
-        "timeline": timeline(run.history()),
+        "timeline": history.timeline if (history := run.history()) else None,
         "distribution": distribution(run),
         "resources": resources(run.path / "resources.csv") if run.path.is_dir() else [],
         "drift": drift_lines(run, summary.get("drift")),
