@@ -41,14 +41,27 @@ def default_folder(run: Run) -> Path:
 def analyzed(target: Path | str) -> tuple[dict, Run]:
     """(summary, run) of a run analyzed before: its summary.json as written, checked for its schema."""
     run = load_run(target)
-    summary_path = default_folder(run) / "summary.json"
+    return written_summary(default_folder(run) / "summary.json", target), run
+
+
+def results_folder(target: Path | str) -> Path | None:
+    """Where the summary files of a run dir or a stock CSV prefix are, found without reading the run (None:
+    neither; load_run says why)."""
+    target = Path(target)
+    if target.is_dir():
+        return target
+    return target.parent if Path(f"{target}_stats.csv").is_file() else None
+
+
+def written_summary(summary_path: Path, target: Path | str) -> dict:
+    """A summary.json analyze wrote, checked for its schema (InputError: absent, or not one)."""
     if not summary_path.is_file():
         raise InputError(summary_path, "does not exist", f"run `swarmgate analyze {target}` first")
     summary = read_json(summary_path)
     if not isinstance(summary, dict) or summary.get("schema_version") != SCHEMA_VERSION or "checks" not in summary:
         raise InputError(summary_path, f"is not a summary.json of schema version {SCHEMA_VERSION}",
                          f"run `swarmgate analyze {target}` again to rewrite it")  # fmt: skip
-    return summary, run
+    return summary
 
 
 def window_values(digest) -> dict:

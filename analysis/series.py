@@ -9,6 +9,7 @@ run's own. The pipeline keeps what this returns as charts.json, so a report is d
 from __future__ import annotations
 
 import bisect
+import json
 import math
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from swarmgate.analysis.history_stream import rounded, step_for
 from swarmgate.analysis.load import Run, aggregate, lenient_rows
 
 DISTRIBUTION_BINS = 40
+CHARTS_SCHEMA_VERSION = 1
 
 
 def distribution(run: Run) -> list[dict]:
@@ -97,6 +99,22 @@ def slow_request(row: dict) -> dict:
     return {"timestamp": float(row["timestamp"]), "method": row["method"], "name": row["name"],
             "response_time_ms": float(row["response_time_ms"]), "failed": row.get("failed") == "1",
             "node": row.get("node")}  # fmt: skip
+
+
+def charts_json(series: dict) -> str:
+    """charts.json: what report.html draws beyond summary.json, kept so a report is drawn again without the run."""
+    return json.dumps({"schema_version": CHARTS_SCHEMA_VERSION, "series": series}, separators=(",", ":")) + "\n"
+
+
+def read_charts(path: Path) -> dict | None:
+    """The series kept in a charts.json, or None when there is none of this schema (then they are cut again)."""
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(kept, dict) or kept.get("schema_version") != CHARTS_SCHEMA_VERSION:
+        return None
+    return kept.get("series") if isinstance(kept.get("series"), dict) else None
 
 
 def report_series(run: Run, summary: dict) -> dict:
