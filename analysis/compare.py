@@ -15,8 +15,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy import stats
-
 from swarmgate.analysis.checks import Check, check
 
 WINDOW_S = 10
@@ -58,6 +56,8 @@ def mann_whitney_p(lower: list[float], higher: list[float]) -> float:
     ties scipy's exact distribution of U, with ties (Locust's whole-ms buckets tie often) a permutation
     test over every split. Larger samples: the normal approximation with tie and continuity correction.
     """
+    from scipy import stats  # a second to import: only when a comparison is made, not to draw a report
+
     if not len(lower) or not len(higher):
         return 1.0
     arrangements = math.comb(len(lower) + len(higher), len(lower))
@@ -77,6 +77,8 @@ def proportion_p(base_fail: int, base_n: int, fail: int, n: int) -> float:
     scipy evaluates it from the hypergeometric tail, so it is exact at any count and takes well under a
     millisecond for millions of requests.
     """
+    from scipy import stats
+
     if not base_n or not n:
         return 1.0
     table = [[fail, n - fail], [base_fail, base_n - base_fail]]

@@ -13,11 +13,10 @@ import math
 import statistics
 from pathlib import Path
 
-from scipy import stats
-
 from swarmgate.analysis.checks import Check, check
 from swarmgate.analysis.compare import WINDOW_S, Rules
-from swarmgate.analysis.load import Run, lenient_rows
+from swarmgate.analysis.history_stream import query_csv
+from swarmgate.analysis.load import Run
 from swarmgate.analysis.sla import Threshold, status_of
 
 MIN_POINTS = 6
@@ -39,6 +38,8 @@ def trend(points: list[tuple[float, float]]) -> dict | None:
     The p-value is one-sided, for a trend in the direction tau found (half scipy's two-sided value):
     exact without ties for up to 33 points, else the normal approximation with tie correction.
     """
+    from scipy import stats  # a second to import: only when there is a trend to fit, not to draw a report
+
     points = downsample(sorted(points))
     n = len(points)
     if n < MIN_POINTS:
@@ -64,10 +65,17 @@ def spans_after_warm_up(run: Run) -> list[tuple[float, float]]:
 
 
 def target_memory(path: Path, spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """(time, MB) of the target's resident memory within the spans, from resources.csv."""
-    samples = lenient_rows(path, lambda row: (row.get("role"), float(row["timestamp"]), float(row["rss_bytes"])))
-    return [(stamp, rss / 1e6) for role, stamp, rss in samples
-            if role == "target" and any(a <= stamp <= b for a, b in spans)]  # fmt: skip
+    """(time, MB) of the target's resident memory within the spans, from resources.csv, in the file's order."""
+    if not spans:
+        return []
+    inside = " OR ".join(f"(timestamp >= {a!r} AND timestamp <= {b!r})" for a, b in spans)
+    types = {"timestamp": "DOUBLE", "role": "VARCHAR", "rss_bytes": "DOUBLE"}
+    found = query_csv(path, types, f"SELECT timestamp, rss_bytes FROM rows WHERE role = 'target' AND rss_bytes "
+                                   f"IS NOT NULL AND ({inside})")  # fmt: skip
+    if found is None:
+        return []
+    return [(stamp, rss / 1e6) for stamp, rss in zip(found["timestamp"].tolist(), found["rss_bytes"].tolist(),
+                                                    strict=True)]  # fmt: skip
 
 
 def drift_series(run: Run) -> dict[str, list[tuple[float, float]]]:

@@ -80,10 +80,9 @@ def connection() -> duckdb.DuckDBPyConnection:
     return duckdb.connect(config={"threads": min(os.cpu_count() or 1, 4), "memory_limit": MEMORY_LIMIT})
 
 
-def csv_source(path: Path, header: list[str]) -> str:
-    """read_csv over the columns this module reads: numbers as doubles, Locust's N/A as missing, a row cut
-    short by a killed run padded with missing values."""
-    types = {c: "DOUBLE" for c in NUMBERS if c in header} | {"Type": "VARCHAR", "Name": "VARCHAR"}
+def csv_source(path: Path, types: dict[str, str]) -> str:
+    """read_csv with these columns' types: Locust's N/A as missing, a row cut short by a killed run padded with
+    missing values, a row that does not parse skipped (as the files written during a run may hold)."""
     spelled = ", ".join(f"{quoted(c)}: '{kind}'" for c, kind in types.items())
     return (f"read_csv({quoted(str(path))}, header = true, nullstr = 'N/A', null_padding = true, "
             f"ignore_errors = true, types = {{{spelled}}})")  # fmt: skip
@@ -181,6 +180,20 @@ def windows_from(groups: dict[str, np.ndarray], header: list[str]) -> Windows:
     return found
 
 
+def query_csv(path: Path, types: dict[str, str], select: str) -> dict[str, np.ndarray] | None:
+    """`select` over the rows of a CSV file (the table `rows`), streamed by DuckDB; None when the file is absent,
+    lacks one of these columns or cannot be read."""
+    if not path.is_file() or any(c not in header_of(path) for c in types):
+        return None
+    db = connection()
+    try:
+        return db.execute(f"WITH rows AS (SELECT * FROM {csv_source(path, types)}) {select}").fetchnumpy()
+    except duckdb.Error:
+        return None
+    finally:
+        db.close()
+
+
 def read_history(path: Path, spans: list[tuple[float, float]], every_endpoint: bool = False) -> HistoryDigest | None:
     """One pass over a --csv-full-history file (None when there is none, or it cannot be read as one)."""
     if not path.is_file():
@@ -189,7 +202,7 @@ def read_history(path: Path, spans: list[tuple[float, float]], every_endpoint: b
     ends = end_stamps(path)
     if any(c not in header for c in ("Timestamp", "Type", "Name")) or ends is None:
         return None
-    source = csv_source(path, header)
+    source = csv_source(path, {c: "DOUBLE" for c in NUMBERS if c in header} | {"Type": "VARCHAR", "Name": "VARCHAR"})
     start, step = ends[0], step_for(ends[1] - ends[0])
     db = connection()
     try:

@@ -13,10 +13,10 @@ import json
 import math
 from pathlib import Path
 
-import pandas as pd
+import numpy as np
 
 from swarmgate.analysis.drift import downsample, drift_series
-from swarmgate.analysis.history_stream import rounded, step_for
+from swarmgate.analysis.history_stream import filled, query_csv, rounded, step_for
 from swarmgate.analysis.load import Run, aggregate, lenient_rows
 
 DISTRIBUTION_BINS = 40
@@ -43,25 +43,28 @@ def distribution(run: Run) -> list[dict]:
 
 def resources(path: Path) -> list[dict]:
     """CPU % (mean) and memory MB (highest) per process over time, one entry per role and node."""
-    if not path.is_file():
+    types = {"timestamp": "DOUBLE", "role": "VARCHAR", "node": "VARCHAR", "cpu_percent": "DOUBLE",
+             "rss_bytes": "DOUBLE"}  # fmt: skip
+    ends = query_csv(path, types, "SELECT min(timestamp) AS low, max(timestamp) AS high FROM rows")
+    if ends is None or np.ma.is_masked(ends["low"][0]):
         return []
-    try:
-        frame = pd.read_csv(path, usecols=["timestamp", "role", "node", "cpu_percent", "rss_bytes"],
-                            dtype={"role": "string", "node": "string"})  # fmt: skip
-    except (ValueError, pd.errors.ParserError):
+    start = float(ends["low"][0])
+    step = step_for(float(ends["high"][0]) - start)
+    points = query_csv(path, types, f"""
+        SELECT role, node, floor((timestamp - {start!r}) / {step}) AS point, avg(cpu_percent) AS cpu,
+               max(rss_bytes / 1e6) AS mb
+        FROM rows WHERE timestamp IS NOT NULL AND role IS NOT NULL AND node IS NOT NULL
+        GROUP BY ALL ORDER BY role, node, point""")  # fmt: skip
+    if points is None:
         return []
-    if frame.empty:
-        return []
-    stamp = pd.to_numeric(frame["timestamp"], errors="coerce")
-    start = float(stamp.min())
-    step = step_for(float(stamp.max()) - start)
-    frame = frame.assign(point=((stamp - start) // step), mb=pd.to_numeric(frame["rss_bytes"], errors="coerce") / 1e6,
-                         cpu=pd.to_numeric(frame["cpu_percent"], errors="coerce"))  # fmt: skip
     found = []
-    for (role, node), rows in frame.groupby(["role", "node"], sort=True):
-        by_point = rows.groupby("point").agg(cpu=("cpu", "mean"), mb=("mb", "max"))
-        found.append({"role": role, "node": node, "start": start, "t": [p * step for p in by_point.index],
-                      "cpu_percent": rounded(by_point["cpu"], 1), "rss_mb": rounded(by_point["mb"], 1)})  # fmt: skip
+    roles, nodes = points["role"].tolist(), points["node"].tolist()
+    for role, node in dict.fromkeys(zip(roles, nodes, strict=True)):
+        mine = (points["role"] == role) & (points["node"] == node)
+        times = [p * step for p in points["point"][mine].tolist()]
+        found.append({"role": role, "node": node, "start": start, "t": times,
+                      "cpu_percent": rounded(filled(points["cpu"][mine]), 1),
+                      "rss_mb": rounded(filled(points["mb"][mine]), 1)})  # fmt: skip
     return found
 
 
