@@ -79,7 +79,12 @@ def target_memory(path: Path, spans: list[tuple[float, float]]) -> list[tuple[fl
 
 
 def drift_series(run: Run) -> dict[str, list[tuple[float, float]]]:
-    """The points drift is fitted on: Aggregated p95, error ratio and rps per 10 s window, target memory."""
+    """The points drift is fitted on: Aggregated p95, error ratio and rps per 10 s window, target memory
+    (once per run: the drift checks and the report's drift charts draw the same points)."""
+    return run.once("drift_series", lambda: series_of(run))
+
+
+def series_of(run: Run) -> dict[str, list[tuple[float, float]]]:
     spans = spans_after_warm_up(run)
     digest = run.history()
     windows = digest.windows if digest else {}

@@ -96,6 +96,12 @@ def column(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def aggregates(name: str) -> tuple[str, ...]:
+    """What the groups keep of a column: the highest value, or the sum and count of a mean (a window's
+    group is one row: either is its value)."""
+    return ("max",) if HISTORY_COLUMNS[name] in HIGHEST else ("sum", "count")
+
+
 def pass_query(source: str, header: list[str], start: float, step: int, spans: list[tuple[float, float]],
                every_endpoint: bool) -> str:  # fmt: skip
     """One scan, grouped by endpoint and timeline point and, for a row that is a 10 s window inside a steady
@@ -109,7 +115,7 @@ def pass_query(source: str, header: list[str], start: float, step: int, spans: l
         window += " AND Type = '' AND Name = 'Aggregated'"
     measures = [f"min({stamp}) AS low", f"max({stamp}) AS high"]
     for name in (c for c in HISTORY_COLUMNS if c in header):  # the windows' columns are among them
-        measures += [f"{how}({column(name)}) AS {column(how + ' ' + name)}" for how in ("max", "sum", "count")]
+        measures += [f"{how}({column(name)}) AS {column(how + ' ' + name)}" for how in aggregates(name)]
     return (f"SELECT Type, Name, floor(({stamp} - {start!r}) / {step})::BIGINT AS point, "
             f"CASE WHEN {window} THEN {stamp} END AS window, {', '.join(measures)} "
             f"FROM (SELECT * REPLACE (coalesce(Type, '') AS Type) FROM {source}) "
@@ -171,7 +177,7 @@ def windows_from(groups: dict[str, np.ndarray], header: list[str]) -> Windows:
     for metric, column in WINDOW_COLUMNS.items():
         if column not in header:
             continue
-        values = filled(rows[f"max {column}"])
+        values = filled(rows[f"{aggregates(column)[0]} {column}"])
         usable = ~np.isnan(values) & ((values > 0) if metric not in ("rps", "fps") else True)
         for code, (method, name) in enumerate(keys):
             mine = usable & (codes == code)

@@ -53,6 +53,12 @@ class Run:
             self._read["history"] = known = (every_endpoint, digest)
         return known[1]
 
+    def once(self, name: str, compute: Callable[[], T]) -> T:
+        """What `compute` gives, computed once per run (the judgment and the charts both draw on it)."""
+        if name not in self._read:
+            self._read[name] = compute()
+        return self._read[name]
+
     def locust_file(self, suffix: str) -> Path:
         """One of Locust's files: a results dir holds `locust<suffix>`, stock output is `PREFIX<suffix>`."""
         prefix = self.path / "locust" if self.path.is_dir() else self.path
