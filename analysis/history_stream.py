@@ -61,8 +61,10 @@ def header_of(path: Path) -> list[str]:
         return next(csv.reader(handle), [])
 
 
-def end_stamps(path: Path) -> tuple[float, float] | None:
-    """The first and last rows' timestamps, read from the file's two ends (Locust writes them in time order)."""
+def end_stamps(path: Path, header: list[str]) -> tuple[float, float] | None:
+    """The first and last rows' timestamps, read from the file's two ends (Locust writes them in time order;
+    read_history checks that against the true first and last)."""
+    column = header.index("Timestamp")
     with open(path, "rb") as handle:
         handle.readline()  # the header
         first = handle.readline()
@@ -70,7 +72,7 @@ def end_stamps(path: Path) -> tuple[float, float] | None:
         handle.seek(max(0, handle.tell() - TAIL_BYTES))
         lines = [line for line in handle.read().splitlines() if line.strip()]
     try:
-        return float(first.split(b",", 1)[0]), float(lines[-1].split(b",", 1)[0])
+        return tuple(float(next(csv.reader([row.decode("utf-8", "replace")]))[column]) for row in (first, lines[-1]))
     except (ValueError, IndexError):
         return None
 
@@ -205,8 +207,7 @@ def read_history(path: Path, spans: list[tuple[float, float]], every_endpoint: b
     if not path.is_file():
         return None
     header = header_of(path)
-    ends = end_stamps(path)
-    if any(c not in header for c in ("Timestamp", "Type", "Name")) or ends is None:
+    if any(c not in header for c in ("Timestamp", "Type", "Name")) or (ends := end_stamps(path, header)) is None:
         return None
     source = csv_source(path, {c: "DOUBLE" for c in NUMBERS if c in header} | {"Type": "VARCHAR", "Name": "VARCHAR"})
     start, step = ends[0], step_for(ends[1] - ends[0])
