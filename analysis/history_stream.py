@@ -79,7 +79,9 @@ def end_stamps(path: Path, header: list[str]) -> tuple[float, float] | None:
 
 def connection() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with a memory cap: its CSV reader streams, and what it keeps is only the groups."""
-    return duckdb.connect(config={"threads": min(os.cpu_count() or 1, 4), "memory_limit": MEMORY_LIMIT})
+    db = duckdb.connect(config={"threads": min(os.cpu_count() or 1, 4), "memory_limit": MEMORY_LIMIT})
+    db.execute("SET enable_progress_bar = false")  # DuckDB draws one on a terminal for a long scan
+    return db
 
 
 def csv_source(path: Path, types: dict[str, str]) -> str:
