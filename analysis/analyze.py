@@ -8,6 +8,7 @@ from pathlib import Path
 from swarmgate.analysis.baseline import baseline_dir, differences
 from swarmgate.analysis.checks import verdict_of
 from swarmgate.analysis.compare import regression_checks
+from swarmgate.analysis.history_stream import HistoryDigest
 from swarmgate.analysis.load import Run, load_run, read_json
 from swarmgate.analysis.sla import SlaConfig
 from swarmgate.analysis.summary import SCHEMA_VERSION, judged_table, summarise
@@ -64,7 +65,7 @@ def written_summary(summary_path: Path, target: Path | str) -> dict:
     return summary
 
 
-def window_values(digest) -> dict:
+def window_values(digest: HistoryDigest | None) -> dict:
     """{(method, name, metric): one value per 10 s window in steady stages}, as the rank test reads them."""
     return {key: values for key, (_, values) in digest.windows.items()} if digest else {}
 

@@ -46,7 +46,7 @@ class Run:
         comparison with a baseline), not only the Aggregated row's (drift)."""
         known = self._read.get("history")
         if known is None or (every_endpoint and not known[0]):
-            from swarmgate.analysis.history_stream import read_history  # polars, only for runs that need it
+            from swarmgate.analysis.history_stream import read_history  # DuckDB, only for runs that need it
 
             spans = [(stage.start, stage.end) for stage in self.stages if stage.steady]
             digest = read_history(self.locust_file("_stats_history.csv"), spans, every_endpoint)
