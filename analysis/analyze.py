@@ -7,7 +7,8 @@ from pathlib import Path
 
 from swarmgate.analysis.baseline import baseline_dir, differences
 from swarmgate.analysis.checks import verdict_of
-from swarmgate.analysis.compare import history_windows, regression_checks
+from swarmgate.analysis.compare import regression_checks
+from swarmgate.analysis.history_stream import HistoryDigest
 from swarmgate.analysis.load import Run, load_run, read_json
 from swarmgate.analysis.sla import SlaConfig
 from swarmgate.analysis.summary import SCHEMA_VERSION, judged_table, summarise
@@ -26,6 +27,7 @@ def analyze(target: Path | str, sla: SlaConfig, profile: str | None = None, base
     baseline: None (no comparison), "auto" (the scenario's promoted baseline, if any) or a run path.
     """
     run = load_run(target)
+    run.history(every_endpoint=baseline is not None)  # the one pass: with every endpoint's windows to compare
     summary = summarise(run, sla, profile or profile_for(run.meta))
     if baseline is not None:
         add_comparison(summary, run, sla, baseline, force, results_root)
@@ -40,14 +42,32 @@ def default_folder(run: Run) -> Path:
 def analyzed(target: Path | str) -> tuple[dict, Run]:
     """(summary, run) of a run analyzed before: its summary.json as written, checked for its schema."""
     run = load_run(target)
-    summary_path = default_folder(run) / "summary.json"
+    return written_summary(default_folder(run) / "summary.json", target), run
+
+
+def results_folder(target: Path | str) -> Path | None:
+    """Where the summary files of a run dir or a stock CSV prefix are, found without reading the run (None:
+    neither; load_run says why)."""
+    target = Path(target)
+    if target.is_dir():
+        return target
+    return target.parent if Path(f"{target}_stats.csv").is_file() else None
+
+
+def written_summary(summary_path: Path, target: Path | str) -> dict:
+    """A summary.json analyze wrote, checked for its schema (InputError: absent, or not one)."""
     if not summary_path.is_file():
         raise InputError(summary_path, "does not exist", f"run `swarmgate analyze {target}` first")
     summary = read_json(summary_path)
     if not isinstance(summary, dict) or summary.get("schema_version") != SCHEMA_VERSION or "checks" not in summary:
         raise InputError(summary_path, f"is not a summary.json of schema version {SCHEMA_VERSION}",
                          f"run `swarmgate analyze {target}` again to rewrite it")  # fmt: skip
-    return summary, run
+    return summary
+
+
+def window_values(digest: HistoryDigest | None) -> dict:
+    """{(method, name, metric): one value per 10 s window in steady stages}, as the rank test reads them."""
+    return {key: values for key, (_, values) in digest.windows.items()} if digest else {}
 
 
 def add_comparison(summary: dict, run: Run, sla: SlaConfig, baseline: Path | str, force: bool,
@@ -72,8 +92,7 @@ def add_comparison(summary: dict, run: Run, sla: SlaConfig, baseline: Path | str
     else:
         notes.append("comparability could not be checked (stock Locust output): compared as given")
     base_rows, _, _ = judged_table(base, sla)  # the baseline's own rows only, not a whole summary of it
-    windows = [history_windows(r.history(), [(s.start, s.end) for s in r.stages if s.steady])
-               for r in (run, base)]  # fmt: skip
+    windows = [window_values(r.history(every_endpoint=True)) for r in (run, base)]
     checks = regression_checks(summary["judged_endpoints"], base_rows, *windows, sla.regression)
     summary["checks"] += checks
     summary["baseline"] = {"run_id": base.meta.get("run_id"), "path": str(path), "notes": notes,

@@ -13,10 +13,6 @@ percentile: said as a warning, never as a regression.
 from __future__ import annotations
 
 import math
-from pathlib import Path
-
-import pandas as pd
-from scipy import stats
 
 from swarmgate.analysis.checks import Check, check
 from swarmgate.analysis.rules import Rules
@@ -26,56 +22,6 @@ COLUMNS = {"p50_ms": "50%", "p95_ms": "95%", "p99_ms": "99%", "rps": "Requests/s
 EXACT_MAX_ARRANGEMENTS = 13_000  # up to 8 windows against 8 (12,870 ways to split them): exact p-values
 
 
-def read_history(path: Path, extra_columns: tuple[str, ...] = ()) -> pd.DataFrame | None:
-    """A --csv-full-history file, only the columns needed (a 24-hour soak has millions of rows), or None."""
-    if not path.is_file():
-        return None
-    columns = {"Timestamp", "Type", "Name", *COLUMNS.values(), *extra_columns}
-    try:
-        frame = pd.read_csv(path, usecols=lambda c: c in columns, na_values=["N/A"], keep_default_na=False,
-                            dtype={"Type": "category", "Name": "category"})  # fmt: skip
-    except (ValueError, pd.errors.ParserError):
-        return None
-    if "Timestamp" not in frame or "Type" not in frame or "Name" not in frame:
-        return None
-    if "" not in frame["Type"].cat.categories:
-        frame["Type"] = frame["Type"].cat.add_categories("")
-    frame["Type"] = frame["Type"].fillna("")  # the Aggregated row has no method
-    return frame
-
-
-def history_windows(
-    history: Path | pd.DataFrame | None, spans: list[tuple[float, float]], with_times: bool = False
-) -> dict[tuple[str, str, str], list]:
-    """{(method, name, metric): one value per 10 s window} from a --csv-full-history file (or its frame).
-
-    A window is used only when it lies wholly inside a span (a steady stage), so ramps never mix in;
-    rows reading N/A or 0 before Locust's window has filled are skipped.
-    """
-    found: dict[tuple[str, str, str], list] = {}
-    frame = read_history(history) if isinstance(history, Path) else history
-    if frame is None:
-        return found
-    stamp = pd.to_numeric(frame["Timestamp"], errors="coerce")
-    keep = stamp % WINDOW_S == 0
-    if spans:
-        inside = pd.Series(False, index=frame.index)
-        for start, end in spans:
-            inside |= (stamp >= start + WINDOW_S) & (stamp <= end)
-        keep &= inside
-    frame = frame[keep].assign(Timestamp=stamp[keep])
-    for metric, column in COLUMNS.items():
-        if column not in frame:
-            continue
-        values = pd.to_numeric(frame[column], errors="coerce")
-        usable = values.notna() & ((values > 0) if metric not in ("rps", "fps") else True)
-        subset = frame.loc[usable, ["Timestamp", "Type", "Name"]].assign(value=values[usable])
-        for (method, name), group in subset.groupby(["Type", "Name"], sort=False, observed=True):
-            pairs = zip(group["Timestamp"].tolist(), group["value"].tolist(), strict=True)
-            found[(method, name, metric)] = list(pairs) if with_times else group["value"].tolist()
-    return found
-
-
 def mann_whitney_p(lower: list[float], higher: list[float]) -> float:
     """One-sided p-value that `higher` tends to exceed `lower`: scipy's Mann-Whitney U test.
 
@@ -83,7 +29,9 @@ def mann_whitney_p(lower: list[float], higher: list[float]) -> float:
     ties scipy's exact distribution of U, with ties (Locust's whole-ms buckets tie often) a permutation
     test over every split. Larger samples: the normal approximation with tie and continuity correction.
     """
-    if not lower or not higher:
+    from scipy import stats  # a second to import: only when a comparison is made, not to draw a report
+
+    if not len(lower) or not len(higher):
         return 1.0
     arrangements = math.comb(len(lower) + len(higher), len(lower))
     if arrangements > EXACT_MAX_ARRANGEMENTS:
@@ -102,6 +50,8 @@ def proportion_p(base_fail: int, base_n: int, fail: int, n: int) -> float:
     scipy evaluates it from the hypergeometric tail, so it is exact at any count and takes well under a
     millisecond for millions of requests.
     """
+    from scipy import stats
+
     if not base_n or not n:
         return 1.0
     table = [[fail, n - fail], [base_fail, base_n - base_fail]]

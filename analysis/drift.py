@@ -13,11 +13,10 @@ import math
 import statistics
 from pathlib import Path
 
-from scipy import stats
-
 from swarmgate.analysis.checks import Check, check
-from swarmgate.analysis.compare import history_windows
-from swarmgate.analysis.load import Run, lenient_rows
+from swarmgate.analysis.compare import WINDOW_S
+from swarmgate.analysis.history_stream import query_csv
+from swarmgate.analysis.load import Run
 from swarmgate.analysis.rules import Rules
 from swarmgate.analysis.sla import Threshold, status_of
 
@@ -40,6 +39,8 @@ def trend(points: list[tuple[float, float]]) -> dict | None:
     The p-value is one-sided, for a trend in the direction tau found (half scipy's two-sided value):
     exact without ties for up to 33 points, else the normal approximation with tie correction.
     """
+    from scipy import stats  # a second to import: only when there is a trend to fit, not to draw a report
+
     points = downsample(sorted(points))
     n = len(points)
     if n < MIN_POINTS:
@@ -65,22 +66,44 @@ def spans_after_warm_up(run: Run) -> list[tuple[float, float]]:
 
 
 def target_memory(path: Path, spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """(time, MB) of the target's resident memory within the spans, from resources.csv."""
-    samples = lenient_rows(path, lambda row: (row.get("role"), float(row["timestamp"]), float(row["rss_bytes"])))
-    return [(stamp, rss / 1e6) for role, stamp, rss in samples
-            if role == "target" and any(a <= stamp <= b for a, b in spans)]  # fmt: skip
+    """(time, MB) of the target's resident memory within the spans, from resources.csv, in the file's order."""
+    if not spans:
+        return []
+    inside = " OR ".join(f"(timestamp >= {a!r} AND timestamp <= {b!r})" for a, b in spans)
+    types = {"timestamp": "DOUBLE", "role": "VARCHAR", "rss_bytes": "DOUBLE"}
+    found = query_csv(path, types, f"SELECT timestamp, rss_bytes FROM rows WHERE role = 'target' AND rss_bytes "
+                                   f"IS NOT NULL AND ({inside})")  # fmt: skip
+    if found is None:
+        return []
+    return [(stamp, rss / 1e6) for stamp, rss in zip(found["timestamp"].tolist(), found["rss_bytes"].tolist(),
+                                                    strict=True)]  # fmt: skip
 
 
 def drift_series(run: Run) -> dict[str, list[tuple[float, float]]]:
-    """The points drift is fitted on: Aggregated p95, error ratio and rps per 10 s window, target memory."""
+    """The points drift is fitted on: Aggregated p95, error ratio and rps per 10 s window, target memory
+    (once per run: the drift checks and the report's drift charts draw the same points)."""
+    return run.once("drift_series", lambda: series_of(run))
+
+
+def series_of(run: Run) -> dict[str, list[tuple[float, float]]]:
     spans = spans_after_warm_up(run)
-    windows = history_windows(run.history(), spans, with_times=True)
-    rps = dict(windows.get(("", "Aggregated", "rps"), []))
-    errors = [(t, f / rps[t]) for t, f in windows.get(("", "Aggregated", "fps"), []) if rps.get(t)]
+    digest = run.history()
+    windows = digest.windows if digest else {}
+
+    def inside(metric: str) -> list[tuple[float, float]]:
+        """The Aggregated row's windows that lie wholly inside the spans (the steady stages' windows do)."""
+        if ("", "Aggregated", metric) not in windows:
+            return []
+        times, values = windows[("", "Aggregated", metric)]
+        return [(t, v) for t, v in zip(times.tolist(), values.tolist(), strict=True)
+                if any(start + WINDOW_S <= t <= end for start, end in spans)]  # fmt: skip
+
+    rps = dict(inside("rps"))
+    errors = [(t, f / rps[t]) for t, f in inside("fps") if rps.get(t)]
     return {
-        "p95_ms": windows.get(("", "Aggregated", "p95_ms"), []),
+        "p95_ms": inside("p95_ms"),
         "error_ratio": errors,
-        "rps": windows.get(("", "Aggregated", "rps"), []),
+        "rps": inside("rps"),
         "target_rss_mb": target_memory(run.path / "resources.csv", spans),
     }
 

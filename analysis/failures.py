@@ -75,12 +75,13 @@ def group_failures(path: Path) -> list[dict]:
 def slow_requests(path: Path, endpoints: list[dict]) -> list[dict]:
     """Per endpoint: how many requests were slow, the slowest, and their share of the endpoint's requests."""
     totals = {(e["method"], e["name"]): e["requests"] for e in endpoints}
-    found: dict[tuple[str, str], list[float]] = {}
+    found: dict[tuple[str, str], tuple[int, float]] = {}  # a count and the slowest: the file is streamed, not kept
     for key, time_ms in lenient_rows(path, lambda row: ((row["method"], row["name"]), float(row["response_time_ms"]))):
-        found.setdefault(key, []).append(time_ms)
+        count, slowest = found.get(key, (0, time_ms))
+        found[key] = (count + 1, max(slowest, time_ms))
     return sorted(
-        ({"method": m, "name": n, "slow": len(times), "slowest_ms": max(times),
-          "share": round(len(times) / totals[(m, n)], 6) if totals.get((m, n)) else None}
-         for (m, n), times in found.items()),
+        ({"method": m, "name": n, "slow": count, "slowest_ms": slowest,
+          "share": round(count / totals[(m, n)], 6) if totals.get((m, n)) else None}
+         for (m, n), (count, slowest) in found.items()),
         key=lambda row: -row["slow"],
     )  # fmt: skip

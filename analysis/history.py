@@ -21,12 +21,16 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
     run_key TEXT PRIMARY KEY, run_id TEXT, scenario TEXT, started TEXT, ended TEXT, verdict TEXT NOT NULL,
     source TEXT NOT NULL, partial INTEGER, path TEXT NOT NULL, recorded_at REAL NOT NULL, summary TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS runs_by_scenario ON runs(scenario, started);
 CREATE TABLE IF NOT EXISTS endpoint_metrics (
     run_key TEXT NOT NULL REFERENCES runs(run_key) ON DELETE CASCADE, method TEXT NOT NULL, name TEXT NOT NULL,
     requests INTEGER, failures INTEGER, error_ratio REAL, rps REAL, p50_ms REAL, p95_ms REAL, p99_ms REAL,
     max_ms REAL, PRIMARY KEY (run_key, method, name));
 """
+INDEXES = {  # what the queries below look runs up by, in the order they sort them (no sort step, no scan)
+    "runs_by_scenario_time": "CREATE INDEX IF NOT EXISTS runs_by_scenario_time ON runs(scenario, started, recorded_at)",
+    "runs_by_time": "CREATE INDEX IF NOT EXISTS runs_by_time ON runs(started, recorded_at)",
+}
+SUPERSEDED_INDEXES = ("runs_by_scenario",)  # (scenario, started): before recorded_at broke ties in the index
 METRIC_COLUMNS = ("requests", "failures", "error_ratio", "rps", "p50_ms", "p95_ms", "p99_ms", "max_ms")
 
 
@@ -87,7 +91,27 @@ def _connect(path: Path) -> sqlite3.Connection:
         db.close()
         raise HistoryError(path, f"has schema version {version}, newer than this swarmgate's {SCHEMA_VERSION}",
                            "upgrade swarmgate, or point --results-dir elsewhere")  # fmt: skip
+    add_indexes(db)
     return db
+
+
+def add_indexes(db: sqlite3.Connection) -> None:
+    """Give a history the indexes its queries need (a file from an older swarmgate lacks them), in one
+    transaction; a file that has them is not written to. The schema version stays: no reader needs them,
+    so a history that cannot be written now (read-only, busy) is read without them, only slower."""
+    names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    if set(INDEXES) <= names and not names & set(SUPERSEDED_INDEXES):
+        return
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        for statement in INDEXES.values():
+            db.execute(statement)
+        for name in SUPERSEDED_INDEXES:
+            db.execute(f"DROP INDEX IF EXISTS {name}")
+        db.execute("COMMIT")
+    except sqlite3.OperationalError:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
 
 
 def run_key(summary: dict, path: Path) -> str:

@@ -40,15 +40,24 @@ class Run:
     csv_aggregate: Endpoint | None = None  # Locust's own Aggregated row, when there is no histogram to merge
     _read: dict = field(default_factory=dict, repr=False, compare=False)  # files read once per run
 
-    def history(self):
-        """Locust's --csv-full-history as a frame (or None), read once for drift, comparison and charts."""
-        if "history" not in self._read:
-            from swarmgate.analysis.compare import read_history  # pandas, only for runs that need it
-            from swarmgate.analysis.stock_stages import COLUMNS
+    def history(self, every_endpoint: bool = False):
+        """One streamed pass over Locust's --csv-full-history (a HistoryDigest, or None), made once per run for
+        the drift, the comparison and the charts. every_endpoint: keep every endpoint's 10 s windows (a
+        comparison with a baseline), not only the Aggregated row's (drift)."""
+        known = self._read.get("history")
+        if known is None or (every_endpoint and not known[0]):
+            from swarmgate.analysis.history_stream import read_history  # DuckDB, only for runs that need it
 
-            columns = COLUMNS if self.source == "locust-csv" else ("User Count",)  # stock runs: stages from it
-            self._read["history"] = read_history(self.locust_file("_stats_history.csv"), columns)
-        return self._read["history"]
+            spans = [(stage.start, stage.end) for stage in self.stages if stage.steady]
+            digest = read_history(self.locust_file("_stats_history.csv"), spans, every_endpoint)
+            self._read["history"] = known = (every_endpoint, digest)
+        return known[1]
+
+    def once(self, name: str, compute: Callable[[], T]) -> T:
+        """What `compute` gives, computed once per run (the judgment and the charts both draw on it)."""
+        if name not in self._read:
+            self._read[name] = compute()
+        return self._read[name]
 
     def locust_file(self, suffix: str) -> Path:
         """One of Locust's files: a results dir holds `locust<suffix>`, stock output is `PREFIX<suffix>`."""
@@ -270,9 +279,9 @@ def load_stock(prefix: Path) -> Run:
         missing.append("requests per second over the run (no _stats_history.csv)")
     meta = {"scenario": None, "run_id": prefix.name, "host": None, "partial": None}
     run = Run("locust-csv", prefix, meta, endpoints, [], duration, missing, None, csv_aggregate)
-    from swarmgate.analysis.stock_stages import STAGES_NOTE, stock_stages  # pandas, only for stock input
+    from swarmgate.analysis.stock_stages import STAGES_NOTE, read_frame, stock_stages  # pandas, for stock input
 
-    run.stages = stock_stages(run.history()) if duration is not None else []
+    run.stages = stock_stages(read_frame(Path(f"{prefix}_stats_history.csv"))) if duration is not None else []
     missing.append(STAGES_NOTE[bool(run.stages)])
     return run
 

@@ -1,63 +1,26 @@
 """The time series a report draws, read from the run dir and cut to a size a browser opens at once.
 
 Locust's history has one row per endpoint per second: a 24-hour, 30-endpoint run holds 2.7 million.
-Each series is averaged into at most MAX_POINTS points (rates and users by their mean, latency
-percentiles by their highest value, so a short spike is not averaged away); `step_s` says how many
-seconds one point stands for. Nothing here judges: the numbers are the run's own.
+Its timeline comes from the run's one streamed pass over the history (history_stream.py); resources
+are averaged into at most MAX_POINTS points the same way. Nothing here judges: the numbers are the
+run's own. The pipeline keeps what this returns as charts.json, so a report is drawn again from it.
 """
 
 from __future__ import annotations
 
 import bisect
+import json
 import math
 from pathlib import Path
 
-import pandas as pd
+import numpy as np
 
 from swarmgate.analysis.drift import downsample, drift_series
+from swarmgate.analysis.history_stream import filled, query_csv, rounded, step_for
 from swarmgate.analysis.load import Run, aggregate, lenient_rows
 
-MAX_POINTS = 600
 DISTRIBUTION_BINS = 40
-HISTORY_COLUMNS = {"User Count": "users", "Requests/s": "rps", "Failures/s": "fps", "50%": "p50_ms",
-                   "95%": "p95_ms", "99%": "p99_ms"}  # fmt: skip
-HIGHEST = ("users", "p50_ms", "p95_ms", "p99_ms")  # the rest are means
-
-
-def step_for(seconds: float) -> int:
-    return max(1, math.ceil(seconds / MAX_POINTS))
-
-
-def rounded(values: pd.Series, places: int = 3) -> list:
-    return [None if pd.isna(v) else round(float(v), places) for v in values]
-
-
-def timeline(history: pd.DataFrame | None) -> dict | None:
-    """Users, and per endpoint rps, failures/s and p50/p95/p99, on one time grid (seconds from the first row)."""
-    if history is None or history.empty:
-        return None
-    frame = history[[c for c in ("Timestamp", "Type", "Name", *HISTORY_COLUMNS) if c in history]]
-    frame = frame.rename(columns=HISTORY_COLUMNS)
-    for column in HISTORY_COLUMNS.values():
-        if column in frame:
-            frame[column] = pd.to_numeric(frame[column], errors="coerce")
-    stamp = pd.to_numeric(frame["Timestamp"], errors="coerce")
-    start = float(stamp.min())
-    step = step_for(float(stamp.max()) - start)
-    frame = frame.assign(point=((stamp - start) // step).astype("int64"))
-    rules = {c: ("max" if c in HIGHEST else "mean") for c in HISTORY_COLUMNS.values() if c in frame}
-    grouped = frame.groupby(["Type", "Name", "point"], sort=False, observed=True).agg(rules)
-    points = pd.RangeIndex(int(frame["point"].max()) + 1)
-    endpoints = []
-    for (method, name), rows in grouped.groupby(level=[0, 1], sort=False, observed=True):
-        rows = rows.droplevel([0, 1]).reindex(points)
-        endpoints.append({"method": method, "name": name,
-                          **{c: rounded(rows[c]) for c in rows.columns if c != "users"}})  # fmt: skip
-    users = frame[frame["Name"] == "Aggregated"].groupby("point")["users"].max().reindex(points) \
-        if "users" in frame else pd.Series(index=points, dtype=float)  # fmt: skip
-    endpoints.sort(key=lambda e: (e["name"] != "Aggregated", e["name"], e["method"]))
-    return {"start": start, "step_s": step, "t": [p * step for p in points], "users": rounded(users, 1),
-            "endpoints": endpoints}  # fmt: skip
+CHARTS_SCHEMA_VERSION = 1
 
 
 def distribution(run: Run) -> list[dict]:
@@ -80,25 +43,28 @@ def distribution(run: Run) -> list[dict]:
 
 def resources(path: Path) -> list[dict]:
     """CPU % (mean) and memory MB (highest) per process over time, one entry per role and node."""
-    if not path.is_file():
+    types = {"timestamp": "DOUBLE", "role": "VARCHAR", "node": "VARCHAR", "cpu_percent": "DOUBLE",
+             "rss_bytes": "DOUBLE"}  # fmt: skip
+    ends = query_csv(path, types, "SELECT min(timestamp) AS low, max(timestamp) AS high FROM rows")
+    if ends is None or np.ma.is_masked(ends["low"][0]):
         return []
-    try:
-        frame = pd.read_csv(path, usecols=["timestamp", "role", "node", "cpu_percent", "rss_bytes"],
-                            dtype={"role": "string", "node": "string"})  # fmt: skip
-    except (ValueError, pd.errors.ParserError):
+    start = float(ends["low"][0])
+    step = step_for(float(ends["high"][0]) - start)
+    points = query_csv(path, types, f"""
+        SELECT role, node, floor((timestamp - {start!r}) / {step}) AS point, avg(cpu_percent) AS cpu,
+               max(rss_bytes / 1e6) AS mb
+        FROM rows WHERE timestamp IS NOT NULL AND role IS NOT NULL AND node IS NOT NULL
+        GROUP BY ALL ORDER BY role, node, point""")  # fmt: skip
+    if points is None:
         return []
-    if frame.empty:
-        return []
-    stamp = pd.to_numeric(frame["timestamp"], errors="coerce")
-    start = float(stamp.min())
-    step = step_for(float(stamp.max()) - start)
-    frame = frame.assign(point=((stamp - start) // step), mb=pd.to_numeric(frame["rss_bytes"], errors="coerce") / 1e6,
-                         cpu=pd.to_numeric(frame["cpu_percent"], errors="coerce"))  # fmt: skip
     found = []
-    for (role, node), rows in frame.groupby(["role", "node"], sort=True):
-        by_point = rows.groupby("point").agg(cpu=("cpu", "mean"), mb=("mb", "max"))
-        found.append({"role": role, "node": node, "start": start, "t": [p * step for p in by_point.index],
-                      "cpu_percent": rounded(by_point["cpu"], 1), "rss_mb": rounded(by_point["mb"], 1)})  # fmt: skip
+    roles, nodes = points["role"].tolist(), points["node"].tolist()
+    for role, node in dict.fromkeys(zip(roles, nodes, strict=True)):
+        mine = (points["role"] == role) & (points["node"] == node)
+        times = [p * step for p in points["point"][mine].tolist()]
+        found.append({"role": role, "node": node, "start": start, "t": times,
+                      "cpu_percent": rounded(filled(points["cpu"][mine]), 1),
+                      "rss_mb": rounded(filled(points["mb"][mine]), 1)})  # fmt: skip
     return found
 
 
@@ -138,10 +104,26 @@ def slow_request(row: dict) -> dict:
             "node": row.get("node")}  # fmt: skip
 
 
+def charts_json(series: dict) -> str:
+    """charts.json: what report.html draws beyond summary.json, kept so a report is drawn again without the run."""
+    return json.dumps({"schema_version": CHARTS_SCHEMA_VERSION, "series": series}, separators=(",", ":")) + "\n"
+
+
+def read_charts(path: Path) -> dict | None:
+    """The series kept in a charts.json, or None when there is none of this schema (then they are cut again)."""
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(kept, dict) or kept.get("schema_version") != CHARTS_SCHEMA_VERSION:
+        return None
+    return kept.get("series") if isinstance(kept.get("series"), dict) else None
+
+
 def report_series(run: Run, summary: dict) -> dict:
     """Everything the report draws beyond summary.json."""
     return {
-        "timeline": timeline(run.history()),
+        "timeline": history.timeline if (history := run.history()) else None,
         "distribution": distribution(run),
         "resources": resources(run.path / "resources.csv") if run.path.is_dir() else [],
         "drift": drift_lines(run, summary.get("drift")),

@@ -14,6 +14,7 @@ so they are rebuilt from the history's rolling ~10 s window percentiles (see `mi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -205,6 +206,28 @@ class EndpointHistory:
         buckets, where = np.unique(self.percentiles[rows].astype(np.int64), return_inverse=True)
         totals = np.bincount(where.ravel(), weights=counts.ravel())
         return {int(b): int(n) for b, n in zip(buckets, totals, strict=True) if n > 0}
+
+
+def read_frame(path: Path) -> pd.DataFrame | None:
+    """The history columns stage inference reads, as one frame (None without a readable file).
+
+    Each endpoint's stage numbers are differences of its cumulative columns at any stage edge, so this
+    reads the rows whole: the one reader that grows with a stock run's length (see history_stream for
+    the rest, which streams)."""
+    if not path.is_file():
+        return None
+    columns = {"Timestamp", "Type", "Name", *COLUMNS}
+    try:
+        frame = pd.read_csv(path, usecols=lambda c: c in columns, na_values=["N/A"], keep_default_na=False,
+                            dtype={"Type": "category", "Name": "category"})  # fmt: skip
+    except (ValueError, pd.errors.ParserError):
+        return None
+    if "Timestamp" not in frame or "Type" not in frame or "Name" not in frame:
+        return None
+    if "" not in frame["Type"].cat.categories:
+        frame["Type"] = frame["Type"].cat.add_categories("")
+    frame["Type"] = frame["Type"].fillna("")  # the Aggregated row has no method
+    return frame
 
 
 def stock_stages(history: pd.DataFrame | None) -> list[Stage]:

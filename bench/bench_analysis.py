@@ -1,13 +1,17 @@
-"""Analysis and report rendering of a synthetic 24-hour, 30-endpoint soak, as ratios to references.
+"""Analysis, report and trend rendering of long synthetic soaks, each step in its own process, as ratios.
 
-Writes a swarmgate run dir whose _stats_history.csv has Locust's header and one row per endpoint
-and per second (~2.7 M rows), then, each in a fresh process, times and measures the peak memory of
-(a) `pandas.read_csv(history)`, (b) the analysis (`analyze(run_dir, report=False)`: summary.json,
-junit.xml, summary.md) and (c) rendering report.html from the analyzed run dir (`swarmgate report`).
-Targets: analysis time <= 2.5 x and peak memory <= 1.5 x (a); render time <= 2 x (b); report.html
-under 6 MB.
+For each --hours (default 24 and 72) writes a swarmgate run dir whose _stats_history.csv has Locust's
+header and one row per endpoint and per second (30 endpoints: ~2.7 M rows a day), then, each in a
+fresh process, times and measures the peak memory of (a) `pandas.read_csv(history)`, (b) the analysis
+(`analyze_and_write(run_dir, report=False)`: summary.json, charts.json, junit.xml, summary.md) and
+(c) rendering report.html from the analyzed run dir (`swarmgate report`). Then renders trend.html from
+a history.sqlite of 50 and of 500 runs x 50 endpoints.
 
-    .venv/bin/python bench/bench_analysis.py [--hours 24] [--endpoints 30] [--keep DIR]
+Targets (the longest soak against the shortest): peak memory <= 1.2 x and <= 600 MB; analysis time per
+history row <= 1.1 x; at every length analysis <= 1.0 x (a) and render <= 0.5 x (b); report.html under
+6 MB; trend.html of 500 runs <= 12 x the time of 50 runs. Exit 0 when every target is met.
+
+    .venv/bin/python bench/bench_analysis.py [--hours 24 --hours 72] [--endpoints 30] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +40,18 @@ start = time.perf_counter()
 {body}
 print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
 """
+TREND = """
+import resource, time
+from pathlib import Path
+from swarmgate.jobs import write_trend
+took = []
+for _ in range({rounds}):
+    start = time.perf_counter()
+    write_trend(Path({results!r}), None, None, None, None)
+    took.append(time.perf_counter() - start)
+print(min(took), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+TREND_ROUNDS = 5  # the fastest of five renders: a 50-run page takes a tenth of a second, easily disturbed
 
 
 def write_run(run_dir: Path, hours: float, endpoints: int) -> tuple[Path, int]:
@@ -89,40 +106,121 @@ def write_run(run_dir: Path, hours: float, endpoints: int) -> tuple[Path, int]:
 
 
 def measure(body: str) -> tuple[float, int]:
-    done = subprocess.run([sys.executable, "-c", MEASURE.format(body=body)], capture_output=True, text=True,
-                          cwd=ROOT, check=True)  # fmt: skip
+    """(seconds, peak bytes) of `body` in a fresh Python process, imports included."""
+    return run_script(MEASURE.format(body=body))
+
+
+def run_script(script: str) -> tuple[float, int]:
+    """Run a script printing (seconds, peak bytes) as its last line, in a fresh Python process."""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=True)
     seconds, peak = done.stdout.split()[-2:]
     return float(seconds), int(peak)
 
 
+def write_history_store(path: Path, runs: int, endpoints: int) -> None:
+    """A history.sqlite of `runs` analyzed runs of one scenario, each with `endpoints` endpoints and Aggregated."""
+    from swarmgate.analysis.history import record
+
+    rng = np.random.default_rng(16)
+    for i in range(runs):
+        rows = [{"method": "GET" if e < endpoints else "", "name": f"/api/endpoint-{e:02d}" if e < endpoints else
+                 "Aggregated", "requests": 30_000, "failures": int(rng.integers(0, 30)), "error_ratio": 0.0005,
+                 "rps": float(rng.normal(50, 2)), "p50_ms": 30.0, "p95_ms": float(rng.normal(80, 5)), "p99_ms": 150.0,
+                 "max_ms": 900.0} for e in range(endpoints + 1)]  # fmt: skip
+        started = (datetime(2020, 1, 6, 3, tzinfo=UTC) + timedelta(days=7 * i)).isoformat()  # weekly runs
+        summary = {
+            "run": {
+                "scenario": "weekly",
+                "run_id": f"run-{i:04d}",
+                "started": started,
+                "ended": None,
+                "source": "swarmgate",
+                "partial": False,
+            },
+            "verdict": "pass",
+            "judged_endpoints": rows,
+        }
+        record(path, summary, path.parent)
+
+
+def line(label: str, seconds: float, peak: int, extra: str = "") -> str:
+    return f"{label + ':':22s}{seconds:6.2f} s, peak {peak / 1e6:6.0f} MB{extra}"
+
+
+def judged(label: str, value: float, target: float, unit: str = "") -> bool:
+    met = value <= target
+    print(f"{label:48s} = {value:7.2f}{unit}  (target <= {target:g}{unit}): {'met' if met else 'NOT MET'}")
+    return met
+
+
+def soak(run_dir: Path, hours: float, endpoints: int) -> dict:
+    """Write (or reuse) one synthetic soak and measure its three steps; their figures."""
+    began = time.perf_counter()
+    history = run_dir / "locust_stats_history.csv"
+    if history.is_file():
+        rows = sum(1 for _ in open(history, "rb")) - 1
+        print(f"\n{hours:g} h soak: {rows:,} history rows, {history.stat().st_size / 1e6:.0f} MB (kept from before)")
+    else:
+        history, rows = write_run(run_dir, hours, endpoints)
+        print(f"\n{hours:g} h soak: {rows:,} history rows, {history.stat().st_size / 1e6:.0f} MB "
+              f"(written in {time.perf_counter() - began:.0f} s)")  # fmt: skip
+    figures = {"rows": rows}
+    figures["read_csv"] = measure(f"import pandas as pd\npd.read_csv({str(history)!r})")
+    print(line("pandas.read_csv", *figures["read_csv"]))
+    figures["analysis"] = measure(
+        f"from swarmgate.pipeline import analyze_and_write\nanalyze_and_write({str(run_dir)!r}, report=False)"
+    )
+    print(line("analysis", *figures["analysis"]))
+    figures["render"] = measure(f"from swarmgate.pipeline import render_report\nrender_report({str(run_dir)!r})")
+    figures["report_mb"] = (run_dir / "report.html").stat().st_size / 1e6
+    print(line("render report.html", *figures["render"], f", {figures['report_mb']:.2f} MB written"))
+    return figures
+
+
+def trend_times(folder: Path, endpoints: int = 50) -> dict[int, tuple[float, int]]:
+    """trend.html from a history of 50 and of 500 runs: (seconds, peak) of rendering it, the fastest of
+    TREND_ROUNDS renders in one process (imports not counted)."""
+    found = {}
+    for runs in (50, 500):
+        results = folder / f"trend-{runs}"
+        if not (results / "history.sqlite").is_file():
+            results.mkdir(parents=True, exist_ok=True)
+            write_history_store(results / "history.sqlite", runs, endpoints)
+        found[runs] = run_script(TREND.format(rounds=TREND_ROUNDS, results=str(results)))
+        print(line(f"trend.html, {runs} runs", *found[runs], f" ({endpoints} endpoints)"))
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hours", type=float, default=24)
+    parser.add_argument("--hours", type=float, action="append", help="a soak's length; give it again for more")
     parser.add_argument("--endpoints", type=int, default=30)
-    parser.add_argument("--keep", type=Path, default=None, help="write the synthetic run here and keep it")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="write the synthetic runs here and keep them (a later run reuses them)")  # fmt: skip
     args = parser.parse_args()
+    lengths = sorted(set(args.hours or [24.0, 72.0]))
     with tempfile.TemporaryDirectory(prefix="swarmgate-soak-") as tmp:
-        run_dir = args.keep or Path(tmp) / "run"
-        began = time.perf_counter()
-        history, rows = write_run(run_dir, args.hours, args.endpoints)
-        size = history.stat().st_size
-        took = time.perf_counter() - began
-        print(f"synthetic soak: {rows:,} history rows, {size / 1e6:.0f} MB (written in {took:.0f} s)")
-        base_s, base_mem = measure(f"import pandas as pd\npd.read_csv({str(history)!r})")
-        ours_s, ours_mem = measure(
-            f"from swarmgate.pipeline import analyze_and_write\nanalyze_and_write({str(run_dir)!r}, report=False)"
-        )
-        render_s, render_mem = measure(f"from swarmgate.pipeline import render_report\nrender_report({str(run_dir)!r})")
-        report_mb = (run_dir / "report.html").stat().st_size / 1e6
-        print(f"pandas.read_csv:      {base_s:6.2f} s, peak {base_mem / 1e6:6.0f} MB")
-        print(f"analysis:             {ours_s:6.2f} s, peak {ours_mem / 1e6:6.0f} MB")
-        print(f"render report.html:   {render_s:6.2f} s, peak {render_mem / 1e6:6.0f} MB, {report_mb:.2f} MB written")
-        print(f"analysis / read_csv, time   = {ours_s / base_s:.2f}  (target <= 2.50)")
-        print(f"analysis / read_csv, memory = {ours_mem / base_mem:.2f}  (target <= 1.50)")
-        print(f"render / analysis, time     = {render_s / ours_s:.2f}  (target <= 2.00)")
-        print(f"report.html size            = {report_mb:.2f} MB  (target < 6)")
-    met = ours_s / base_s <= 2.5 and ours_mem / base_mem <= 1.5 and render_s / ours_s <= 2.0 and report_mb < 6
-    sys.exit(0 if met else 1)
+        folder = args.keep or Path(tmp)
+        figures = {hours: soak(folder / f"{hours:g}h", hours, args.endpoints) for hours in lengths}
+        print()
+        trend = trend_times(folder)
+    print("\ntargets:")
+    met = []
+    for hours, f in figures.items():
+        met.append(judged(f"{hours:g} h: analysis / read_csv, time", f["analysis"][0] / f["read_csv"][0], 1.0))
+        met.append(judged(f"{hours:g} h: render / analysis, time", f["render"][0] / f["analysis"][0], 0.5))
+        met.append(judged(f"{hours:g} h: report.html size", f["report_mb"], 6, " MB"))
+    long = figures[lengths[-1]]
+    if len(lengths) > 1:
+        peak = {h: max(f["analysis"][1], f["render"][1]) for h, f in figures.items()}
+        per_row = {h: f["analysis"][0] / f["rows"] for h, f in figures.items()}
+        pair = f"{lengths[-1]:g} h / {lengths[0]:g} h"
+        met.append(judged(f"{pair}: peak memory", peak[lengths[-1]] / peak[lengths[0]], 1.2))
+        met.append(judged(f"{pair}: analysis time per history row", per_row[lengths[-1]] / per_row[lengths[0]], 1.1))
+    met.append(judged(f"{lengths[-1]:g} h: peak memory", max(long["analysis"][1], long["render"][1]) / 1e6, 600, " MB"))
+    met.append(judged("trend.html: 500 runs / 50 runs, time", trend[500][0] / trend[50][0], 12))
+    print(f"\n{sum(met)} of {len(met)} targets met")
+    sys.exit(0 if all(met) else 1)
 
 
 if __name__ == "__main__":

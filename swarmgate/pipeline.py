@@ -1,4 +1,5 @@
-"""The pipeline after a run: analyze -> write summary.json, junit.xml, summary.md, report.html -> history.
+"""The pipeline after a run: analyze -> write summary.json, charts.json, junit.xml, summary.md, report.html
+-> history.
 
 The only place that wires analysis/ to reports/ and to the history store.
 """
@@ -8,10 +9,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from swarmgate.analysis.analyze import analyze, analyzed, default_folder
+from swarmgate.analysis.analyze import analyze, analyzed, default_folder, results_folder, written_summary
 from swarmgate.analysis.history import check as check_history
 from swarmgate.analysis.history import record
-from swarmgate.analysis.series import report_series
+from swarmgate.analysis.series import charts_json, read_charts, report_series
 from swarmgate.analysis.sla import load_sla
 from swarmgate.core.defaults import default_file
 from swarmgate.core.errors import OutputError
@@ -35,10 +36,11 @@ def analyze_and_write(target: Path | str, sla_path: Path | None = None, out_dir:
         check_history(history)  # a bad history file is refused before any file is written
     summary, run = analyze(target, sla, profile, baseline, force, results_root)
     folder = out_dir or default_folder(run)
-    files = {"summary.json": json.dumps(summary, indent=2) + "\n", "junit.xml": junit_xml(summary),
-             "summary.md": summary_markdown(summary)}  # fmt: skip
+    series = report_series(run, summary)  # from the same pass over the history as the analysis
+    files = {"summary.json": json.dumps(summary, indent=2) + "\n", "charts.json": charts_json(series),
+             "junit.xml": junit_xml(summary), "summary.md": summary_markdown(summary)}  # fmt: skip
     if report:
-        files["report.html"] = report_html(summary, report_series(run, summary))
+        files["report.html"] = report_html(summary, series)
     make_dir(folder)
     staged: list[tuple[Path, Path]] = []
     try:  # every file on disk under a temporary name, then the history, then the names: never half
@@ -59,10 +61,17 @@ def analyze_and_write(target: Path | str, sla_path: Path | None = None, out_dir:
 
 
 def render_report(target: Path | str, out: Path | None = None) -> Path:
-    """Render report.html again from a run dir alone (its files and the summary.json analyze wrote)."""
-    summary, run = analyzed(target)
-    path = out or default_folder(run) / "report.html"
-    html = report_html(summary, report_series(run, summary))
+    """Render report.html again from the summary.json and charts.json analyze wrote, without reading the run's
+    history again; a run analyzed before charts.json was kept has its series cut from its files."""
+    folder = results_folder(target)
+    series = read_charts(folder / "charts.json") if folder else None
+    if series is not None:
+        summary = written_summary(folder / "summary.json", target)
+    else:
+        summary, run = analyzed(target)
+        folder, series = default_folder(run), report_series(run, summary)
+    path = out or folder / "report.html"
+    html = report_html(summary, series)
     make_dir(path.parent)
     write_atomic(path, html)
     return path

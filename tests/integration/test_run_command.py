@@ -43,7 +43,7 @@ def test_default_run_writes_the_whole_contract(tmp_path):
     assert {row["name"] for row in summary["endpoints"]} >= {"Aggregated", "/api/workspaces"}
     assert (run_dir / "junit.xml").read_text().count("<testcase") == len(summary["checks"]) > 20
     assert "PASS" in (run_dir / "summary.md").read_text()
-    for name in [*CONTRACT, "summary.json", "junit.xml", "summary.md"]:
+    for name in [*CONTRACT, "summary.json", "charts.json", "junit.xml", "summary.md"]:
         assert (run_dir / name).is_file(), name
 
     total = stats_rows(run_dir)[("", "Aggregated")]

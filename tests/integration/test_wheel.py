@@ -19,7 +19,7 @@ from tests.helpers import ROOT, stop
 pytestmark = pytest.mark.integration
 
 RUN_FILES = {"run.json", "stages.json", "resources.csv", "locust.json", "locust_stats.csv", "locust_stats_history.csv",
-             "summary.json", "junit.xml", "summary.md", "report.html"}  # fmt: skip
+             "summary.json", "charts.json", "junit.xml", "summary.md", "report.html"}  # fmt: skip
 
 
 def quiet_env() -> dict[str, str]:

@@ -44,7 +44,7 @@ def test_a_swarmgate_run_is_judged_over_its_steady_stages(run_dir):
     whole = summary["endpoints"][-1]
     assert whole["requests"] == sum(e["num_requests"] for e in json.loads((run_dir / "locust.json").read_text()))
     assert all(row["percentiles_from"] == "histogram" for row in summary["endpoints"] if row["requests"])
-    for name in ("summary.json", "junit.xml", "summary.md"):
+    for name in ("summary.json", "charts.json", "junit.xml", "summary.md"):
         assert (run_dir / name).is_file()
 
 

@@ -11,7 +11,8 @@ import math
 
 import pytest
 
-from swarmgate.analysis.compare import history_windows, mann_whitney_p, proportion_p, regression_checks
+from swarmgate.analysis.compare import mann_whitney_p, proportion_p, regression_checks
+from swarmgate.analysis.history_stream import read_history
 from swarmgate.analysis.rules import Rules
 
 RULES = Rules()  # 10 % + 2 ms, 2 requests beyond a percentile, +0.005 error ratio, 10 % rps drop, p < 0.01
@@ -268,6 +269,15 @@ def write_history(path, rows: list[tuple[int, str, str, str, str]]) -> None:
         lines.append(f"{stamp},5,{method},{name},{rps},0.000000,{p95},{p95},{p95},{p95},{p95},{p95},{p95},{p95},"
                      f"{p95},{p95},{p95},100,0,{p95},{p95},1,{p95},120.0")  # fmt: skip
     path.write_text("\n".join(lines) + "\n")
+
+
+def history_windows(path, spans, with_times=False) -> dict:
+    """{(method, name, metric): [(time, value)] or [value]} from one streamed pass over a history file."""
+    digest = read_history(path, spans, every_endpoint=True)
+    if digest is None:
+        return {}
+    return {key: list(zip(times.tolist(), values.tolist(), strict=True)) if with_times else values.tolist()
+            for key, (times, values) in digest.windows.items()}  # fmt: skip
 
 
 def test_history_windows_keep_whole_windows_inside_steady_spans(tmp_path):

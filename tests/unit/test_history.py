@@ -72,3 +72,45 @@ def test_a_writer_killed_halfway_leaves_the_history_readable_and_the_earlier_run
     db.close()
     record(history, summary("fourth"), tmp_path)  # and it takes new runs afterwards
     assert [r["run_id"] for r in runs(history)][-1] == "fourth"
+
+
+OLD_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE runs (
+    run_key TEXT PRIMARY KEY, run_id TEXT, scenario TEXT, started TEXT, ended TEXT, verdict TEXT NOT NULL,
+    source TEXT NOT NULL, partial INTEGER, path TEXT NOT NULL, recorded_at REAL NOT NULL, summary TEXT NOT NULL);
+CREATE INDEX runs_by_scenario ON runs(scenario, started);
+CREATE TABLE endpoint_metrics (
+    run_key TEXT NOT NULL REFERENCES runs(run_key) ON DELETE CASCADE, method TEXT NOT NULL, name TEXT NOT NULL,
+    requests INTEGER, failures INTEGER, error_ratio REAL, rps REAL, p50_ms REAL, p95_ms REAL, p99_ms REAL,
+    max_ms REAL, PRIMARY KEY (run_key, method, name));
+INSERT INTO meta VALUES ('schema_version', '1');
+INSERT INTO runs VALUES ('smoke/a', 'a', 'smoke', '2026-11-21', NULL, 'pass', 'swarmgate', 0, '.', 1.0, '{}');
+"""
+
+
+def plan(db, query: str, *params) -> str:
+    return " | ".join(row[-1] for row in db.execute(f"EXPLAIN QUERY PLAN {query}", params))
+
+
+def test_an_older_history_gets_the_indexes_its_queries_use_once_and_keeps_its_runs(tmp_path):
+    history = tmp_path / "history.sqlite"
+    old = sqlite3.connect(history)
+    old.executescript(OLD_SCHEMA)
+    old.close()
+    for _ in range(2):  # the second open finds them there and writes nothing
+        db = connect(history)
+        named = db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")  # not automatic
+        indexes = {row[0] for row in named}
+        db.close()
+        assert indexes == {"runs_by_scenario_time", "runs_by_time"}
+    modified = history.stat().st_mtime_ns
+    db = connect(history)
+    assert history.stat().st_mtime_ns == modified
+    by_scenario = plan(db, "SELECT run_key FROM runs WHERE scenario IS ? ORDER BY started, recorded_at", "smoke")
+    assert "USING INDEX runs_by_scenario_time" in by_scenario and "TEMP B-TREE" not in by_scenario
+    assert "TEMP B-TREE" not in plan(db, "SELECT run_key FROM runs ORDER BY started, recorded_at")
+    metrics = plan(db, "SELECT name FROM endpoint_metrics WHERE run_key IN (?, ?)", "smoke/a", "smoke/b")
+    assert "INDEX sqlite_autoindex_endpoint_metrics_1 (run_key=?)" in metrics and "SCAN" not in metrics
+    db.close()
+    assert [r["run_id"] for r in runs(history)] == ["a"]

@@ -79,9 +79,13 @@ def test_the_report_renders_again_from_the_run_dir_alone(tmp_path):
     moved = tmp_path / "elsewhere" / "old-run"
     shutil.copytree(run_dir, moved)
     (moved / "report.html").unlink()
+    (moved / "locust_stats_history.csv").unlink()  # drawn from charts.json: the history is not read again
     done = subprocess.run([*SWARMGATE, "report", str(moved)], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert (moved / "report.html").read_text() == first
+    assert page_data(first)["series"] == json.loads((run_dir / "charts.json").read_text())["series"]
+    (moved / "charts.json").unlink()  # a run dir analyzed before charts.json was kept: cut from its files
+    shutil.copy(run_dir / "locust_stats_history.csv", moved)
     done = subprocess.run([*SWARMGATE, "report", str(moved), "--out", str(tmp_path / "copy.html")],
                           capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 0 and (tmp_path / "copy.html").read_text() == first

@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import shutil
 
-from swarmgate.analysis.compare import read_history
+from swarmgate.analysis.history_stream import MAX_POINTS, read_history
 from swarmgate.analysis.load import load_run
-from swarmgate.analysis.series import MAX_POINTS, distribution, timeline
+from swarmgate.analysis.series import distribution
 from tests.helpers import ROOT
 
 FIXTURE = ROOT / "tests" / "fixtures" / "smoke_run"
@@ -32,7 +32,7 @@ def write_history(path, seconds: int, spike_at: int) -> None:
 def test_a_long_history_is_cut_to_max_points_with_spikes_kept_and_rates_averaged(tmp_path):
     path = tmp_path / "locust_stats_history.csv"
     write_history(path, seconds=3 * 3600, spike_at=5000)
-    found = timeline(read_history(path, ("User Count",)))
+    found = read_history(path, []).timeline
     assert found["step_s"] == 18 and len(found["t"]) <= MAX_POINTS
     endpoint, aggregated = sorted(found["endpoints"], key=lambda e: e["name"] != "/a")
     assert endpoint["name"] == "/a" and aggregated["name"] == "Aggregated" and aggregated["method"] == ""
@@ -46,9 +46,9 @@ def test_a_long_history_is_cut_to_max_points_with_spikes_kept_and_rates_averaged
 def test_a_short_history_keeps_every_second(tmp_path):
     path = tmp_path / "locust_stats_history.csv"
     write_history(path, seconds=30, spike_at=3)
-    found = timeline(read_history(path, ("User Count",)))
+    found = read_history(path, []).timeline
     assert found["step_s"] == 1 and found["t"] == list(range(30))
-    assert timeline(read_history(tmp_path / "missing.csv")) is None
+    assert read_history(tmp_path / "missing.csv", []) is None
 
 
 def test_the_distribution_holds_every_timed_request_in_its_band(tmp_path):

@@ -10,12 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from swarmgate.analysis.compare import read_history
 from swarmgate.analysis.load import load_run
 from swarmgate.analysis.stock_stages import (
-    COLUMNS,
     MIN_HOLD_S,
     EndpointHistory,
+    read_frame,
     row_times,
     stage_plan,
     stock_stages,
@@ -184,6 +183,6 @@ def test_without_a_full_history_no_stages_are_inferred_and_that_is_said(steps):
 
 
 def test_stage_inference_reads_what_it_needs_from_the_history_once(steps):
-    frame = read_history(Path(f"{steps}_stats_history.csv"), COLUMNS)
+    frame = read_frame(Path(f"{steps}_stats_history.csv"))
     assert [s.users for s in stock_stages(frame) if s.steady] == [1, 2, 4, 8, 16]
     assert stock_stages(None) == [] and stock_stages(frame.drop(columns=["User Count"])) == []
