@@ -11,6 +11,7 @@ from pathlib import Path
 
 from swarmgate.analysis.checks import Check, check
 from swarmgate.analysis.compare import Rules
+from swarmgate.analysis.server_rules import ServerRule, server_rules
 from swarmgate.core.config import MAX_ITEMS, MAX_MS, MAX_RPS, number_within, printable, read_toml
 from swarmgate.core.errors import InputError
 
@@ -19,7 +20,7 @@ AT_LEAST = ("min_rps", "apdex")
 METRICS = AT_MOST + AT_LEAST
 WHOLE_RUN_ONLY = ("min_rps",)
 DRIFT_METRICS = ("target_rss_mb_per_10min",)  # at most, like every metric not in AT_LEAST
-TOP_KEYS = ("apdex_t_ms", "slow_ms", "defaults", "scenarios", "endpoints", "regression", "drift")
+TOP_KEYS = ("apdex_t_ms", "slow_ms", "defaults", "scenarios", "endpoints", "regression", "drift", "server")
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class SlaConfig:
     endpoints: tuple[EndpointRule, ...]
     regression: Rules = Rules()
     drift_memory: Threshold = Threshold(50.0, 100.0)  # target RSS growth, MB per 10 min (the seeds' bound)
+    server: tuple[ServerRule, ...] = ()  # [[server]] tables: the target's own metrics (analysis/server_rules.py)
 
     def thresholds(self, profile: str | None, method: str, name: str) -> dict[str, Threshold]:
         merged = {**self.defaults, **self.scenarios.get(profile or "", {})}
@@ -159,10 +161,11 @@ def load_sla(path: Path | str) -> SlaConfig:
     drift = _thresholds(_table_at(raw.get("drift", {}), "drift", "[drift]", problems), "drift.", problems,
                         known=DRIFT_METRICS)  # fmt: skip
     memory = drift.get("target_rss_mb_per_10min", Threshold(50.0, 100.0))
+    server = server_rules(raw.get("server"), problems)
     if problems:
         raise InputError(path, "; ".join(problems), "see docs/configuration.md (SLA tables)")
     return SlaConfig(path, numbers["apdex_t_ms"], numbers["slow_ms"], defaults, scenarios, rules, regression,
-                     memory)  # fmt: skip
+                     memory, server)  # fmt: skip
 
 
 def status_of(metric: str, actual: float, threshold: Threshold) -> str:

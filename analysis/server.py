@@ -1,0 +1,119 @@
+"""Checks of kind `server`: the target's own metrics (server_metrics.csv) judged by the `[[server]]` tables.
+
+A level is judged on the metric's aggregate (mean, median, p95, max or min) over the judged window
+(the steady stages, else the whole run); a drift bound on the growth per 10 minutes over the longest
+steady stage after warm-up (as analysis/drift.py fits it: Theil-Sen slope, judged only when Kendall's
+tau says it is significant). A metric without values in the window is not computed, with the reason:
+never a pass.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+
+import numpy
+
+from swarmgate.analysis.checks import Check, check
+from swarmgate.analysis.drift import MIN_POINTS, spans_after_warm_up, trend
+from swarmgate.analysis.load import Run, lenient_rows
+from swarmgate.analysis.server_rules import ServerRule, status_of
+
+SIGNIFICANT_P = 0.01
+AGGREGATE = {"mean": statistics.fmean, "median": statistics.median, "max": max, "min": min,
+             "p95": lambda values: float(numpy.percentile(values, 95))}  # fmt: skip
+WORDS = {"pass": "within target", "warn": "beyond target", "fail": "beyond alert level"}
+
+
+def read_server_metrics(run: Run) -> dict[str, list[tuple[float, float]]]:
+    """(time, value) per metric name, in time order; empty for a run without server_metrics.csv."""
+    if not run.path.is_dir():
+        return {}
+    series: dict[str, list[tuple[float, float]]] = defaultdict(list)
+
+    def parse(row: dict) -> tuple[float, str, float]:
+        return float(row["timestamp"]), row["name"], float(row["value"])
+
+    for stamp, name, value in lenient_rows(run.path / "server_metrics.csv", parse):
+        series[name].append((stamp, value))
+    return {name: sorted(points) for name, points in series.items()}
+
+
+def judged_spans(run: Run) -> tuple[list[tuple[float, float]], str]:
+    steady = [(s.start, s.end) for s in run.stages if s.steady]
+    if steady:
+        return steady, "steady stages"
+    return [(float("-inf"), float("inf"))], "whole run"  # the sources read only during the run
+
+
+def within(points: list[tuple[float, float]], spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    return [(t, v) for t, v in points if any(a <= t <= b for a, b in spans)]
+
+
+def server_judgment(run: Run, rules: tuple[ServerRule, ...]) -> tuple[list[Check], dict | None, list[str]]:
+    """(checks, summary.json's `server` block, not-computed notes) for the run's server metrics."""
+    if not rules:
+        return [], None, []
+    facts = run.meta.get("server_metrics") or {}
+    if not facts.get("source"):
+        reason = facts.get("note") or "no server_metrics.csv (a stock Locust run, or one without a source)"
+        return [], None, [f"server metrics ({reason})"]
+    series = read_server_metrics(run)
+    spans, over = judged_spans(run)
+    notes = facts.get("notes") or {}
+    checks, metrics, missing = [], [], []
+    for rule in rules:
+        points = series.get(rule.name, [])
+        entry = {"name": rule.name, "unit": rule.unit, "aggregate": rule.aggregate, "samples": len(points)}
+        if rule.levels:
+            judged = [v for _, v in within(points, spans)]
+            if judged:
+                found = level_check(rule, AGGREGATE[rule.aggregate](judged), over)
+                checks.append(found)
+                entry.update(value=found["actual"], status=found["status"], target=found["target"],
+                             alert=found["alert"], direction="at_least" if rule.at_least else "at_most")  # fmt: skip
+            else:
+                missing.append(f"server metric {rule.name} ({notes.get(rule.name) or 'no values in the ' + over})")
+        if rule.drift:
+            found, reason = drift_check(rule, points, run)
+            if found:
+                checks.append(found)
+                entry["drift_per_10min"] = found["actual"]
+            elif reason:
+                missing.append(f"server metric {rule.name} drift ({notes.get(rule.name) or reason})")
+        metrics.append(entry)
+    block = {"source": facts.get("source"), "url": facts.get("url"), "judged_over": over, "metrics": metrics}
+    if notes.get("scrape"):
+        missing.append(f"server metrics: {notes['scrape']}")
+    return checks, block, missing
+
+
+def level_check(rule: ServerRule, actual: float, over: str) -> Check:
+    levels = rule.levels
+    status = status_of(actual, levels, at_least=rule.at_least is not None)
+    unit = f" {rule.unit}" if rule.unit else ""
+    side = "at least" if rule.at_least else "at most"
+    message = (f"server {rule.name} {actual:.4g}{unit} ({rule.aggregate} over {over}) is {WORDS[status]} "
+               f"({side} {levels.target:g} / {levels.alert:g}{unit})")  # fmt: skip
+    return check("server", status, message, metric=rule.name, actual=round(actual, 6), target=levels.target,
+                 alert=levels.alert)  # fmt: skip
+
+
+def drift_check(rule: ServerRule, points: list[tuple[float, float]], run: Run,
+                min_steady_s: float = 30.0) -> tuple[Check | None, str | None]:  # fmt: skip
+    """Growth per 10 min over the longest steady stage after warm-up; (None, reason) when not judged."""
+    spans = spans_after_warm_up(run)
+    if not spans or spans[0][1] - spans[0][0] < min_steady_s * 0.9:
+        return None, None  # not an endurance-like run: drift is not asked of it (as for the latency drift)
+    found = trend(within(points, spans))
+    if found is None:
+        return None, f"fewer than {MIN_POINTS} values after warm-up"
+    growth = found["slope_per_s"] * 600.0
+    significant = found["p_value"] < SIGNIFICANT_P
+    status = status_of(growth, rule.drift, at_least=False) if significant else "pass"
+    unit = f" {rule.unit}" if rule.unit else ""
+    word = "significant" if significant else "not significant"
+    message = (f"server {rule.name} grows {growth:.4g}{unit} per 10 min ({word}, p = {found['p_value']:.2g}; "
+               f"{rule.drift.target:g} / {rule.drift.alert:g}{unit})")  # fmt: skip
+    return check("server", status, message, metric=f"{rule.name}_per_10min", actual=round(growth, 6),
+                 target=rule.drift.target, alert=rule.drift.alert), None  # fmt: skip
