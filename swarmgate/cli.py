@@ -61,7 +61,7 @@ def cli(debug: bool) -> None:
               help="read the [[server]] queries of the SLA file from this Prometheus server over the run "
                    "(bearer token: SWARMGATE_METRICS_TOKEN or _FILE)")  # fmt: skip
 @click.option("--scrape", default=None, metavar="URL",
-              help="read the target's /metrics every second during the run (default: the demo's, when it runs)")  # fmt: skip
+              help="read the target's /metrics every second during the run (default: the demo's)")  # fmt: skip
 @demo_knob_options("demo-")
 def run(scenarios: tuple[str, ...], host: str | None, results_dir: Path, slow_threshold_ms: float,
         request_timeout_s: float, time_scale: float, locustfile: Path | None, sla_path: Path | None, quiet: bool,
