@@ -78,9 +78,11 @@ def server_judgment(run: Run, rules: tuple[ServerRule, ...]) -> tuple[list[Check
             found, reason = drift_check(rule, points, run)
             if found:
                 checks.append(found)
-                entry["drift_per_10min"] = found["actual"]
+                entry.update(drift_per_10min=found["actual"], drift_status=found["status"])
             elif reason:
                 missing.append(f"server metric {rule.name} drift ({notes.get(rule.name) or reason})")
+            else:
+                entry["note"] = "drift is judged on a steady stage of 30 s or more"
         metrics.append(entry)
     block = {"source": facts.get("source"), "url": facts.get("url"), "judged_over": over, "metrics": metrics}
     if notes.get("scrape"):
