@@ -74,7 +74,7 @@ def load_config(path: Path) -> WeeklyConfig:
     locustfile = locustfile_of(raw, path, problems)
     prometheus = metrics_url(raw, "prometheus", "http://127.0.0.1:9090", problems)
     scrape = metrics_url(raw, "scrape", "http://127.0.0.1:8000/metrics", problems)
-    if prometheus and scrape:
+    if "prometheus" in raw and "scrape" in raw:
         problems.append("prometheus, scrape: give one source of server metrics")
     if problems:
         raise InputError(path, "; ".join(problems), "fix these keys")
