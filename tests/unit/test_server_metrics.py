@@ -52,8 +52,8 @@ def test_resets_missing_series_and_label_filters():
     second = parse_page('hits_total{shard="a"} 2\nhits_total{shard="b"} 9\nlookups_total 20\n')
     assert derive(Scrape("rate", "hits_total"), (2.0, second), (1.0, first)) is None  # a reset is not a rate
     assert derive(Scrape("rate", "hits_total", labels=(("shard", "b"),)), (2.0, second), (1.0, first)) == 4.0
-    assert derive(Scrape("rate", "hits_total", "lookups_total", labels=(("shard", "b"),)), (2.0, second),
-                  (1.0, first)) is None  # fmt: skip  (no lookups in the window: no ratio)
+    no_lookups = Scrape("rate", "hits_total", "lookups_total", labels=(("shard", "b"),))
+    assert derive(no_lookups, (2.0, second), (1.0, first)) is None  # no lookups in the window: no ratio
     assert bucket_quantile(0.5, {0.1: 0.0, float("inf"): 0.0}) is None
     assert bucket_quantile(0.99, {0.1: 5.0, float("inf"): 10.0}) == 0.1  # in +Inf: the largest finite bound
     with pytest.raises(ValueError):
@@ -67,7 +67,9 @@ def write_sla(tmp_path: Path, server: str) -> Path:
 
 
 def test_bad_server_tables_are_refused_all_at_once(tmp_path):
-    path = write_sla(tmp_path, """
+    path = write_sla(
+        tmp_path,
+        """
 [[server]]
 name = "cpu"
 scrape = { rate = "process_cpu_seconds_total", quantile = 0.5 }
@@ -82,7 +84,8 @@ query = "up"
 name = "lat"
 scrape = { histogram = "db_seconds" }
 at_least = { target = 1, alert = 2 }
-""")
+""",
+    )
     with pytest.raises(InputError) as raised:
         load_sla(path)
     message = raised.value.message
@@ -105,7 +108,9 @@ def judged(tmp_path: Path, sla: Path, rows: list[tuple[float, str, float]], fact
 
 
 def test_server_checks_pass_warn_fail_and_say_what_they_could_not_compute(tmp_path):
-    sla = write_sla(tmp_path, """
+    sla = write_sla(
+        tmp_path,
+        """
 [[server]]
 name = "cpu"
 unit = "%"
@@ -127,7 +132,8 @@ at_most = { target = 200, alert = 300 }
 name = "gone"
 scrape = { gauge = "z" }
 at_most = { target = 1, alert = 2 }
-""")
+""",
+    )
     stages = json.loads((FIXTURE / "stages.json").read_text())["stages"]
     steady = next(s for s in stages if s["steady"])
     inside = [steady["start_ts"] + i for i in range(1, 6)]
