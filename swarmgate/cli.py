@@ -60,14 +60,16 @@ def cli(debug: bool) -> None:
 @click.option("--prometheus", default=None, metavar="URL",
               help="read the [[server]] queries of the SLA file from this Prometheus server over the run "
                    "(bearer token: SWARMGATE_METRICS_TOKEN or _FILE)")  # fmt: skip
+@click.option("--prometheus-step", "prometheus_step_s", type=click.FloatRange(min=1, max=3600), default=5.0,
+              show_default=True, help="with --prometheus: seconds between the values asked for")  # fmt: skip
 @click.option("--scrape", default=None, metavar="URL",
               help="read the target's /metrics every second during the run (default: the demo's)")  # fmt: skip
 @demo_knob_options("demo-")
 def run(scenarios: tuple[str, ...], host: str | None, results_dir: Path, slow_threshold_ms: float,
         request_timeout_s: float, time_scale: float, locustfile: Path | None, sla_path: Path | None, quiet: bool,
         workers: int, insecure: bool, as_master: bool, expect_workers: int, master_bind: str, master_port: int,
-        as_worker: bool, master_host: str | None, prometheus: str | None, scrape: str | None,
-        **knobs) -> None:  # fmt: skip
+        as_worker: bool, master_host: str | None, prometheus: str | None, prometheus_step_s: float,
+        scrape: str | None, **knobs) -> None:  # fmt: skip
     """Run SCENARIOS in order (default: smoke) and print where the results are."""
     from swarmgate import jobs
     from swarmgate.analysis.sla import load_sla
@@ -105,7 +107,8 @@ def run(scenarios: tuple[str, ...], host: str | None, results_dir: Path, slow_th
                          slow_threshold_ms=slow_threshold_ms, quiet=quiet, locustfile=locustfile,
                          workers=workers, insecure=insecure, request_timeout_s=request_timeout_s,
                          remote_workers=expect_workers if as_master else 0, master_bind=master_bind,
-                         master_port=master_port, prometheus=prometheus, scrape=scrape,
+                         master_port=master_port, prometheus=prometheus, prometheus_step_s=prometheus_step_s,
+                         scrape=scrape,
                          server_rules=sla.server)  # fmt: skip
     sys.exit(jobs.run_and_judge(loaded, options, time_scale, sla_path, quiet))
 

@@ -57,6 +57,7 @@ class RunOptions:
     master_bind: str = LOOPBACK
     scrape: str | None = None  # the target's /metrics (default: the demo's, when swarmgate starts it)
     prometheus: str | None = None  # a Prometheus server's base URL (instead of scraping)
+    prometheus_step_s: float = 5.0  # seconds between the values asked of Prometheus
     server_rules: tuple[ServerRule, ...] = ()  # the SLA file's [[server]] tables: what to read
 
 
@@ -229,7 +230,8 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
     waiting = WORKERS_WAIT_S if options.workers or options.remote_workers else 0
     longest_s = scenario.duration_s + EXIT_GRACE_S + waiting
     # A source of server metrics is checked before the run: unreachable is exit 3, a refused query exit 2.
-    metrics = source_for(options.prometheus, options.scrape, options.server_rules, longest_s)
+    metrics = source_for(options.prometheus, options.scrape, options.server_rules, longest_s,
+                         options.prometheus_step_s)  # fmt: skip
     run_id, run_dir = new_run_dir(options.results_root, scenario.name)
     demo: DemoProcess | None = None
     started = datetime.now(UTC)

@@ -40,7 +40,7 @@ COLUMNS = ["timestamp", "name", "value", "source"]
 TOKEN_VARIABLE = "SWARMGATE_METRICS_TOKEN"  # bearer token for --prometheus / --scrape (or its _FILE)
 SCRAPE_INTERVAL_S = 1.0
 REQUEST_TIMEOUT_S = 2.0  # a hanging endpoint costs at most this per scrape, never the run
-STEP_S = 5.0  # Prometheus query_range resolution
+STEP_S = 5.0  # Prometheus query_range resolution, by default (--prometheus-step)
 MAX_POINTS = 11_000  # Prometheus' own limit of points per series in one query_range answer
 
 
@@ -56,12 +56,13 @@ class Collected:
     url: str  # without credentials
     rows: list[tuple[float, str, float]] = field(default_factory=list)
     notes: dict[str, str] = field(default_factory=dict)
+    step_s: float = SCRAPE_INTERVAL_S  # seconds between values
 
     def facts(self, rules: tuple[ServerRule, ...]) -> dict:
         """run.json's `server_metrics`: the source, and what was asked of it (no credentials)."""
         asked = {r.name: (r.query if self.source == "prometheus" else _scrape_text(r)) for r in rules}
-        return {"source": self.source, "url": self.url, "step_s": STEP_S if self.source == "prometheus" else
-                SCRAPE_INTERVAL_S, "metrics": {k: v for k, v in asked.items() if v}, "notes": self.notes}  # fmt: skip
+        return {"source": self.source, "url": self.url, "step_s": self.step_s,
+                "metrics": {k: v for k, v in asked.items() if v}, "notes": self.notes}  # fmt: skip
 
 
 def _scrape_text(rule: ServerRule) -> str | None:
@@ -175,8 +176,9 @@ def _why(exc: Exception) -> str:
 class Prometheus:
     """A Prometheus server's HTTP API: each rule's `query` checked before the run, its range read after."""
 
-    def __init__(self, url: str, rules: tuple[ServerRule, ...]) -> None:
+    def __init__(self, url: str, rules: tuple[ServerRule, ...], step_s: float = STEP_S) -> None:
         self.url = validate_url(url, "--prometheus", "http://127.0.0.1:9090")
+        self.step_s = step_s
         self.rules = tuple(r for r in rules if r.query)
         self.shown = strip_credentials(self.url)
         self.http = session()
@@ -212,8 +214,8 @@ class Prometheus:
 
     def collect(self, start: float, end: float) -> Collected:
         """Each query's values over [start, end] every STEP_S; a query that fails is noted, never raised."""
-        collected = Collected("prometheus", self.shown)
-        step = max(STEP_S, (end - start) / MAX_POINTS)
+        step = max(self.step_s, (end - start) / MAX_POINTS)
+        collected = Collected("prometheus", self.shown, step_s=step)
         for rule in self.rules:
             try:
                 data = self._get("/api/v1/query_range", {"query": rule.query, "start": f"{start:.3f}",
@@ -284,12 +286,12 @@ class PrometheusSource(MetricsSource):
 
 
 def source_for(prometheus: str | None, scrape: str | None, rules: tuple[ServerRule, ...],
-               max_duration_s: float) -> MetricsSource | None:  # fmt: skip
+               max_duration_s: float, step_s: float = STEP_S) -> MetricsSource | None:  # fmt: skip
     """The source the options name, checked now (before the run); None when they name none."""
     if prometheus and scrape:
         raise BadInput("--prometheus and --scrape: give one source of server metrics")
     if prometheus:
-        source = Prometheus(prometheus, rules)
+        source = Prometheus(prometheus, rules, step_s)
         source.probe()
         return PrometheusSource(source, rules) if rules else MetricsSource("the SLA file has no [[server]] tables")
     if scrape:
