@@ -6,6 +6,7 @@ from swarmgate.analysis.capacity import capacity
 from swarmgate.analysis.checks import Check, check, verdict_of
 from swarmgate.analysis.drift import drift, drift_checks
 from swarmgate.analysis.failures import group_failures, slow_requests
+from swarmgate.analysis.generator import generator_checks
 from swarmgate.analysis.load import Run
 from swarmgate.analysis.metrics import judged_window, table
 from swarmgate.analysis.server import server_judgment
@@ -52,6 +53,7 @@ def summarise(run: Run, sla: SlaConfig, profile: str | None) -> dict:
     server_checks, server, server_missing = server_judgment(run, sla.server)
     checks = (
         run_checks(run)
+        + generator_checks(run)
         + sla_checks(judged_rows, sla, profile, over)
         + drift_checks(drifted, sla.drift_memory, sla.regression)
         + server_checks
