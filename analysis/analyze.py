@@ -9,6 +9,7 @@ from swarmgate.analysis.baseline import baseline_dir, differences
 from swarmgate.analysis.checks import verdict_of
 from swarmgate.analysis.compare import history_windows, regression_checks
 from swarmgate.analysis.load import Run, load_run, read_json
+from swarmgate.analysis.server import server_regression_checks
 from swarmgate.analysis.sla import SlaConfig
 from swarmgate.analysis.summary import SCHEMA_VERSION, judged_table, summarise
 from swarmgate.core.errors import InputError
@@ -75,6 +76,7 @@ def add_comparison(summary: dict, run: Run, sla: SlaConfig, baseline: Path | str
     windows = [history_windows(r.history(), [(s.start, s.end) for s in r.stages if s.steady])
                for r in (run, base)]  # fmt: skip
     checks = regression_checks(summary["judged_endpoints"], base_rows, *windows, sla.regression)
+    checks += server_regression_checks(run, base, sla.server, sla.regression)
     summary["checks"] += checks
     summary["baseline"] = {"run_id": base.meta.get("run_id"), "path": str(path), "notes": notes,
                            "regressions": sum(c["status"] == "fail" for c in checks)}  # fmt: skip

@@ -4,7 +4,8 @@ A level is judged on the metric's aggregate (mean, median, p95, max or min) over
 (the steady stages, else the whole run); a drift bound on the growth per 10 minutes over the longest
 steady stage after warm-up (as analysis/drift.py fits it: Theil-Sen slope, judged only when Kendall's
 tau says it is significant). A metric without values in the window is not computed, with the reason:
-never a pass.
+never a pass. Against a baseline, a metric that got worse beyond the minimum effect and beyond noise
+is a regression, as latency is.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections import defaultdict
 import numpy
 
 from swarmgate.analysis.checks import Check, check
+from swarmgate.analysis.compare import WINDOW_S, Rules, mann_whitney_p
 from swarmgate.analysis.drift import MIN_POINTS, spans_after_warm_up, trend
 from swarmgate.analysis.load import Run, lenient_rows
 from swarmgate.analysis.server_rules import ServerRule, status_of
@@ -119,3 +121,45 @@ def drift_check(rule: ServerRule, points: list[tuple[float, float]], run: Run,
                f"{rule.drift.target:g} / {rule.drift.alert:g}{unit})")  # fmt: skip
     return check("server", status, message, metric=f"{rule.name}_per_10min", actual=round(growth, 6),
                  target=rule.drift.target, alert=rule.drift.alert), None  # fmt: skip
+
+
+def windows(points: list[tuple[float, float]], spans: list[tuple[float, float]]) -> list[float]:
+    """The mean of each whole WINDOW_S window inside a span: the values a rank test compares."""
+    grouped: dict[tuple[int, int], list[float]] = defaultdict(list)
+    for index, (start, end) in enumerate(spans):
+        for stamp, value in points:
+            if start <= stamp < start + (end - start) // WINDOW_S * WINDOW_S:
+                grouped[(index, int((stamp - start) // WINDOW_S))].append(value)
+    return [statistics.fmean(values) for values in grouped.values()]
+
+
+def server_regression_checks(run: Run, base: Run, rules: tuple[ServerRule, ...], compare: Rules) -> list[Check]:
+    """A server metric worse than the baseline's by min_increase_pct and beyond run-to-run noise (a one-sided
+    rank test over 10 s windows of the steady stages, as for latency) is a regression."""
+    mine, theirs = read_server_metrics(run), read_server_metrics(base)
+    (spans, _), (base_spans, _) = judged_spans(run), judged_spans(base)
+    checks = []
+    for rule in rules:
+        now_values = [v for _, v in within(mine.get(rule.name, []), spans)]
+        before_values = [v for _, v in within(theirs.get(rule.name, []), base_spans)]
+        if rule.levels is None or not now_values or not before_values:
+            continue
+        now, before = (AGGREGATE[rule.aggregate](v) for v in (now_values, before_values))
+        worse = before - now if rule.at_least else now - before
+        unit = f" {rule.unit}" if rule.unit else ""
+        if worse <= abs(before) * compare.min_increase_pct / 100 or worse <= 0:
+            status, why = "pass", "within the minimum effect"
+        else:
+            current, earlier = windows(mine[rule.name], spans), windows(theirs[rule.name], base_spans)
+            needed = compare.windows_needed()
+            p = mann_whitney_p(current, earlier) if rule.at_least else mann_whitney_p(earlier, current)
+            if min(len(current), len(earlier)) < needed:
+                status, why = "warn", f"moved beyond the minimum effect, but {needed}+ windows per run are needed"
+            elif p < compare.p_value:
+                status, why = "fail", f"regressed beyond the minimum effect and beyond noise (p = {p:.2g})"
+            else:
+                status, why = "warn", f"moved beyond the minimum effect, but within run-to-run noise (p = {p:.2g})"
+        message = f"server {rule.name} {before:.4g} -> {now:.4g}{unit}: {why}"
+        checks.append(check("regression", status, message, metric=rule.name, actual=round(now, 6),
+                            baseline=round(before, 6)))  # fmt: skip
+    return checks

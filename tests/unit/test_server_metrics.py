@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from swarmgate.analysis.analyze import analyze
+from swarmgate.analysis.load import load_run
+from swarmgate.analysis.server import server_regression_checks
 from swarmgate.analysis.server_rules import Scrape
 from swarmgate.analysis.sla import load_sla
 from swarmgate.core.errors import BadInput, InputError, RunFailed
@@ -190,3 +192,47 @@ def test_weekly_config_takes_one_metrics_source(tmp_path):
         load_config(path)
     assert "prometheus: credentials in the URL are refused" in raised.value.message
     assert "give one source" in raised.value.message and "a:b" not in raised.value.message
+
+
+def long_run(tmp_path: Path, name: str, db_ms: float, noise: list[float]):
+    """The recorded smoke run with its steady stage stretched to 60 s and a DB query time series in it."""
+    run_dir = tmp_path / name
+    shutil.copytree(FIXTURE, run_dir)
+    stages = json.loads((run_dir / "stages.json").read_text())
+    steady = next(s for s in stages["stages"] if s["steady"])
+    steady["end_ts"] = steady["start_ts"] + 60
+    (run_dir / "stages.json").write_text(json.dumps(stages))
+    rows = [(steady["start_ts"] + i, "db_query_p95", db_ms + noise[i % len(noise)]) for i in range(60)]
+    rows += [(steady["start_ts"] + i, "cpu", 20.0 + noise[i % len(noise)]) for i in range(60)]
+    write_server_metrics(run_dir, rows, "scrape")
+    return load_run(run_dir)
+
+
+def test_a_server_metric_worse_than_the_baseline_beyond_noise_is_a_regression(tmp_path):
+    rules = load_sla(
+        write_sla(
+            tmp_path,
+            """
+[[server]]
+name = "db_query_p95"
+scrape = { histogram = "db_seconds", quantile = 0.95 }
+at_most = { target = 200, alert = 300 }
+
+[[server]]
+name = "cpu"
+scrape = { rate = "process_cpu_seconds_total" }
+at_most = { target = 70, alert = 85 }
+""",
+        )
+    )
+    noise = [0.0, 1.5, -1.0, 2.0, -0.5, 0.5, -2.0, 1.0]
+    base = long_run(tmp_path, "base", 40.0, noise)
+    slower = long_run(tmp_path, "slower", 60.0, noise)
+    checks = {c["metric"]: c for c in server_regression_checks(slower, base, rules.server, rules.regression)}
+    assert (checks["db_query_p95"]["status"], checks["db_query_p95"]["baseline"]) == (
+        "fail",
+        pytest.approx(40, abs=0.5),
+    )
+    assert checks["db_query_p95"]["kind"] == "regression" and "beyond noise" in checks["db_query_p95"]["message"]
+    assert checks["cpu"]["status"] == "pass"  # the same in both runs
+    assert server_regression_checks(base, slower, rules.server, rules.regression)[0]["status"] == "pass"  # faster
