@@ -163,3 +163,30 @@ def server_regression_checks(run: Run, base: Run, rules: tuple[ServerRule, ...],
         checks.append(check("regression", status, message, metric=rule.name, actual=round(now, 6),
                             baseline=round(before, 6)))  # fmt: skip
     return checks
+
+
+def add_server_capacity(result: dict, run: Run, rules: tuple[ServerRule, ...]) -> None:
+    """Per capacity step, each server metric's value over that stage, and which breached its alert level
+    first (the furthest beyond it at the first stage where any did): what ran out first."""
+    series = read_server_metrics(run)
+    stages = {s.name: s for s in run.stages if s.steady}
+    first = None
+    for step in result["steps"]:
+        stage = stages.get(step["stage"])
+        if stage is None:
+            continue
+        values, worst = {}, None
+        for rule in (r for r in rules if r.levels):
+            points = [v for _, v in within(series.get(rule.name, []), [(stage.start, stage.end)])]
+            if not points:
+                continue
+            value = values[rule.name] = round(AGGREGATE[rule.aggregate](points), 6)
+            if status_of(value, rule.levels, rule.at_least is not None) == "fail":
+                size = rule.levels.alert / value if rule.at_least else value / rule.levels.alert
+                if worst is None or size > worst[0]:
+                    worst = (size, {"metric": rule.name, "actual": value, "alert": rule.levels.alert})
+        step["server"] = values
+        step["server_breach"] = worst and worst[1]
+        if worst and first is None:
+            first = {"stage": step["stage"], "users": step["users"], **worst[1]}
+    result["first_server_breach"] = first

@@ -9,7 +9,7 @@ from swarmgate.analysis.failures import group_failures, slow_requests
 from swarmgate.analysis.generator import generator_checks
 from swarmgate.analysis.load import Run
 from swarmgate.analysis.metrics import judged_window, table
-from swarmgate.analysis.server import server_judgment
+from swarmgate.analysis.server import add_server_capacity, server_judgment
 from swarmgate.analysis.sla import SlaConfig, sla_checks
 from swarmgate.core.files import iso
 
@@ -59,6 +59,9 @@ def summarise(run: Run, sla: SlaConfig, profile: str | None) -> dict:
         + server_checks
     )
     verdict = verdict_of(checks)
+    found_capacity = capacity(run, sla, profile)
+    if found_capacity and sla.server and server:
+        add_server_capacity(found_capacity, run, sla.server)
     meta = run.meta
     workers = meta.get("workers") or {}
     return {
@@ -83,7 +86,7 @@ def summarise(run: Run, sla: SlaConfig, profile: str | None) -> dict:
             for s in run.stages
         ],
         "checks": checks,
-        "capacity": capacity(run, sla, profile) or run.capacity,
+        "capacity": found_capacity or run.capacity,
         "failures": group_failures(run.locust_file("_failures.csv")),
         "slow_requests": slow_requests(run.path / "slow_requests.csv", whole_rows) if run.path.is_dir() else [],
         "drift": drifted,

@@ -16,6 +16,8 @@ from swarmgate.analysis.server_rules import Scrape
 from swarmgate.analysis.sla import load_sla
 from swarmgate.core.errors import BadInput, InputError, RunFailed
 from swarmgate.demo.metrics import DemoMetrics
+from swarmgate.reports.ci_files import summary_markdown
+from swarmgate.reports.html import report_html
 from swarmgate.scrape import bucket_quantile, derive, parse_page
 from swarmgate.server_metrics import REQUEST_TIMEOUT_S, Prometheus, Scraper, source_for, write_server_metrics
 from swarmgate.weekly import load_config
@@ -236,3 +238,46 @@ at_most = { target = 70, alert = 85 }
     assert checks["db_query_p95"]["kind"] == "regression" and "beyond noise" in checks["db_query_p95"]["message"]
     assert checks["cpu"]["status"] == "pass"  # the same in both runs
     assert server_regression_checks(base, slower, rules.server, rules.regression)[0]["status"] == "pass"  # faster
+
+
+def test_capacity_says_which_server_metric_breached_first(tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(FIXTURE, run_dir)
+    stages = json.loads((run_dir / "stages.json").read_text())
+    low, high = stages["stages"]
+    low.update(steady=True, target_users=6)  # two steady load levels: a capacity run
+    (run_dir / "stages.json").write_text(json.dumps(stages))
+    meta = json.loads((run_dir / "run.json").read_text())
+    (run_dir / "run.json").write_text(json.dumps({**meta, "server_metrics": {"source": "scrape", "url": "u"}}))
+    rows = [(low["start_ts"] + 0.5, "cpu", 50.0), (low["start_ts"] + 0.5, "pool", 10.0)]
+    rows += [(high["start_ts"] + i, "cpu", 90.0) for i in range(1, 6)]
+    rows += [(high["start_ts"] + i, "pool", 100.0) for i in range(1, 6)]
+    write_server_metrics(run_dir, rows, "scrape")
+    sla = write_sla(
+        tmp_path,
+        """
+[[server]]
+name = "cpu"
+scrape = { rate = "process_cpu_seconds_total" }
+at_most = { target = 70, alert = 85 }
+
+[[server]]
+name = "pool"
+scrape = { gauge = "in_use", divide_by = "size" }
+at_most = { target = 80, alert = 99 }
+""",
+    )
+    summary, _ = analyze(run_dir, load_sla(sla))
+    steps = summary["capacity"]["steps"]
+    assert [s["server"] for s in steps] == [{"cpu": 50.0, "pool": 10.0}, {"cpu": 90.0, "pool": 100.0}]
+    assert steps[0]["server_breach"] is None
+    assert summary["capacity"]["first_server_breach"] == {
+        "stage": "steady",
+        "users": 12,
+        "metric": "cpu",
+        "actual": 90.0,
+        "alert": 85.0,
+    }  # 90/85 beyond 100/99
+    assert "Server ran out first of: cpu 90 (alert 85) at 12 users" in summary_markdown(summary)
+    assert "The server ran out first of <strong>cpu</strong>" in report_html(summary, {"timeline": None,
+        "distribution": [], "resources": [], "drift": [], "server": [], "slowest": []})  # fmt: skip
