@@ -23,10 +23,12 @@ def run_with(tmp_path):
         shutil.copytree(FIXTURE, run_dir)
         stages = json.loads((run_dir / "stages.json").read_text())["stages"]
         start = next(s for s in stages if s["steady"])["start_ts"]
-        rows = ["timestamp,role,node,pid,cpu_percent,rss_bytes"]
+        rows = ["timestamp,role,node,pid,cpu_percent,rss_bytes,cpu_demand_percent"]
         for (role, node), values in cpu_by_process.items():
-            rows += [f"{start + 0.5 + i / 2},{role},{node},1,{cpu},1000000" for i, cpu in enumerate(values)]
-            rows.append(f"{start - 100},{role},{node},1,100.0,1000000")  # before the judged window: not counted
+            for i, cpu in enumerate(values):  # (used, used or waited for) or used alone (no schedstat)
+                used, demand = cpu if isinstance(cpu, tuple) else (cpu, "")
+                rows.append(f"{start + 0.5 + i / 2},{role},{node},1,{used},1000000,{demand}")
+            rows.append(f"{start - 100},{role},{node},1,100.0,1000000,")  # before the judged window: not counted
         (run_dir / "resources.csv").write_text("\n".join(rows) + "\n")
         return load_run(run_dir)
 
@@ -42,3 +44,6 @@ def test_a_generator_near_a_full_core_warns_and_a_pinned_one_fails(run_with):
     assert (pinned["status"], pinned["actual"]) == ("fail", 1.0)
     assert "load generator worker 3" in pinned["message"] and "add workers" in pinned["message"]
     assert generator_checks(run_with({("local", "local"): [99.0] * 3})) == []  # too few samples to say
+    (starved,) = generator_checks(run_with({("local", "local"): [(55.0, 99.5)] * 10}))  # a busy machine's share
+    assert starved["status"] == "fail"
+    assert generator_checks(run_with({("local", "local"): [(20.0, 30.0)] * 10})) == []
