@@ -16,7 +16,7 @@ from swarmgate.core.config import MAX_ITEMS, MAX_MS, MAX_RPS, number_within, pri
 from swarmgate.core.errors import InputError
 
 AT_MOST = ("p50_ms", "p75_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms", "error_ratio", "slow_ratio")
-AT_LEAST = ("min_rps", "apdex")
+AT_LEAST = ("min_rps", "apdex", "uptime_ratio")
 METRICS = AT_MOST + AT_LEAST
 WHOLE_RUN_ONLY = ("min_rps",)
 DRIFT_METRICS = ("target_rss_mb_per_10min",)  # at most, like every metric not in AT_LEAST
@@ -60,7 +60,7 @@ class SlaConfig:
 
 def metric_bound(metric: str) -> float:
     """The largest level a metric can sensibly have: ratios 1, rates MAX_RPS, times an hour in ms."""
-    if metric in ("error_ratio", "slow_ratio", "apdex"):
+    if metric in ("error_ratio", "slow_ratio", "apdex", "uptime_ratio"):
         return 1.0
     return MAX_RPS if metric == "min_rps" else MAX_MS
 
