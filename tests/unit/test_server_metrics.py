@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import shutil
 import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -281,3 +283,32 @@ at_most = { target = 80, alert = 99 }
     assert "Server ran out first of: cpu 90 (alert 85) at 12 users" in summary_markdown(summary)
     assert "The server ran out first of <strong>cpu</strong>" in report_html(summary, {"timeline": None,
         "distribution": [], "resources": [], "drift": [], "server": [], "slowest": []})  # fmt: skip
+
+
+def test_the_metrics_token_is_sent_as_a_bearer_header_and_written_nowhere(monkeypatch):
+    seen: list[str | None] = []
+
+    class Metrics(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the http.server API
+            seen.append(self.headers.get("Authorization"))
+            body = b"# TYPE up gauge\nup 1\n"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Metrics)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("SWARMGATE_METRICS_TOKEN", "s3cret-token")
+        rules = load_sla(ROOT / "sla.toml").server
+        source = source_for(None, f"http://127.0.0.1:{server.server_port}/metrics", rules, 10)
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+    assert seen == ["Bearer s3cret-token"]
+    assert "s3cret-token" not in json.dumps(source.scraper.collected.facts(rules))
