@@ -180,6 +180,7 @@ class Prometheus:
         self.url = validate_url(url, "--prometheus", "http://127.0.0.1:9090")
         self.step_s = step_s
         self.rules = tuple(r for r in rules if r.query)
+        self.unasked = tuple(r.name for r in rules if not r.query)
         self.shown = strip_credentials(self.url)
         self.http = session()
 
@@ -216,6 +217,7 @@ class Prometheus:
         """Each query's values over [start, end] every STEP_S; a query that fails is noted, never raised."""
         step = max(self.step_s, (end - start) / MAX_POINTS)
         collected = Collected("prometheus", self.shown, step_s=step)
+        collected.notes.update((name, "no query = '...' for --prometheus") for name in self.unasked)
         for rule in self.rules:
             try:
                 data = self._get("/api/v1/query_range", {"query": rule.query, "start": f"{start:.3f}",
