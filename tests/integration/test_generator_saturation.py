@@ -16,7 +16,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def test_a_saturated_generator_is_flagged(tmp_path):
-    (tmp_path / "busy.toml").write_text(constant_scenario(20, "12s", BusyUser=1))
+    (tmp_path / "busy.toml").write_text(constant_scenario(20, "8s", BusyUser=1))
     done = subprocess.run([*SWARMGATE, "run", str(tmp_path / "busy.toml"), "--locustfile",
                            str(HERE / "busy_generator_locustfile.py"), "--results-dir", str(tmp_path / "results")],
                           capture_output=True, text=True, timeout=180)  # fmt: skip
