@@ -134,8 +134,9 @@ def windows(points: list[tuple[float, float]], spans: list[tuple[float, float]])
 
 
 def server_regression_checks(run: Run, base: Run, rules: tuple[ServerRule, ...], compare: Rules) -> list[Check]:
-    """A server metric worse than the baseline's by min_increase_pct and beyond run-to-run noise (a one-sided
-    rank test over 10 s windows of the steady stages, as for latency) is a regression."""
+    """A server metric worse than the baseline's by min_increase_pct (of the baseline's value, and at least of
+    its target level: 1 % CPU against 1.1 % is no regression when the target is 70 %) and beyond run-to-run
+    noise (a one-sided rank test over 10 s windows of the steady stages, as for latency) is a regression."""
     mine, theirs = read_server_metrics(run), read_server_metrics(base)
     (spans, _), (base_spans, _) = judged_spans(run), judged_spans(base)
     checks = []
@@ -147,7 +148,8 @@ def server_regression_checks(run: Run, base: Run, rules: tuple[ServerRule, ...],
         now, before = (AGGREGATE[rule.aggregate](v) for v in (now_values, before_values))
         worse = before - now if rule.at_least else now - before
         unit = f" {rule.unit}" if rule.unit else ""
-        if worse <= abs(before) * compare.min_increase_pct / 100 or worse <= 0:
+        minimum = max(abs(before), rule.levels.target) * compare.min_increase_pct / 100
+        if worse <= 0 or worse < minimum:
             status, why = "pass", "within the minimum effect"
         else:
             current, earlier = windows(mine[rule.name], spans), windows(theirs[rule.name], base_spans)
