@@ -10,6 +10,7 @@ is a regression, as latency is.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import defaultdict
 
@@ -22,6 +23,7 @@ from swarmgate.analysis.load import Run, lenient_rows
 from swarmgate.analysis.server_rules import ServerRule, status_of
 
 SIGNIFICANT_P = 0.01
+MIN_COVERAGE = 0.5  # of the judged window's expected points: fewer, and the metric is not judged
 AGGREGATE = {"mean": statistics.fmean, "median": statistics.median, "max": max, "min": min,
              "p95": lambda values: float(numpy.percentile(values, 95))}  # fmt: skip
 WORDS = {"pass": "within target", "warn": "beyond target", "fail": "beyond alert level"}
@@ -58,7 +60,7 @@ def server_judgment(run: Run, rules: tuple[ServerRule, ...]) -> tuple[list[Check
         return [], None, []
     facts = run.meta.get("server_metrics") or {}
     if not facts.get("source"):
-        reason = facts.get("note") or "no server_metrics.csv (a stock Locust run, or one without a source)"
+        reason = facts.get("note") or "the run recorded no source of them"
         return [], None, [f"server metrics ({reason})"]
     series = read_server_metrics(run)
     spans, over = judged_spans(run)
@@ -69,13 +71,15 @@ def server_judgment(run: Run, rules: tuple[ServerRule, ...]) -> tuple[list[Check
         entry = {"name": rule.name, "unit": rule.unit, "aggregate": rule.aggregate, "samples": len(points)}
         if rule.levels:
             judged = [v for _, v in within(points, spans)]
-            if judged:
+            short = too_sparse(len(judged), spans, facts.get("step_s"))
+            if judged and not short:
                 found = level_check(rule, AGGREGATE[rule.aggregate](judged), over)
                 checks.append(found)
                 entry.update(value=found["actual"], status=found["status"], target=found["target"],
                              alert=found["alert"], direction="at_least" if rule.at_least else "at_most")  # fmt: skip
             else:
-                missing.append(f"server metric {rule.name} ({notes.get(rule.name) or 'no values in the ' + over})")
+                reason = notes.get(rule.name) or short or f"no values in the {over}"
+                missing.append(f"server metric {rule.name} ({reason})")
         if rule.drift:
             found, reason = drift_check(rule, points, run)
             if found:
@@ -90,6 +94,18 @@ def server_judgment(run: Run, rules: tuple[ServerRule, ...]) -> tuple[list[Check
     if notes.get("scrape"):
         missing.append(f"server metrics: {notes['scrape']}")
     return checks, block, missing
+
+
+def too_sparse(values: int, spans: list[tuple[float, float]], step_s: object) -> str | None:
+    """Why values covering under MIN_COVERAGE of the judged window are not judged (a metric that vanished
+    mid-run, or one with values only now and then), else None."""
+    seconds = sum(b - a for a, b in spans)
+    if not isinstance(step_s, int | float) or step_s <= 0 or not math.isfinite(seconds) or seconds <= 0:
+        return None
+    expected = max(1, int(seconds / step_s))
+    if values >= MIN_COVERAGE * expected:
+        return None
+    return f"values for {values} of the {expected} points of the judged window: the metric vanished or is sparse"
 
 
 def level_check(rule: ServerRule, actual: float, over: str) -> Check:

@@ -138,6 +138,11 @@ at_most = { target = 200, alert = 300 }
 name = "gone"
 scrape = { gauge = "z" }
 at_most = { target = 1, alert = 2 }
+
+[[server]]
+name = "vanished"
+scrape = { gauge = "v" }
+at_most = { target = 1, alert = 2 }
 """,
     )
     stages = json.loads((FIXTURE / "stages.json").read_text())["stages"]
@@ -145,14 +150,17 @@ at_most = { target = 1, alert = 2 }
     inside = [steady["start_ts"] + i for i in range(1, 6)]
     rows = [(t, "cpu", 75.0) for t in inside] + [(steady["start_ts"] - 30, "cpu", 500.0)]  # before: not judged
     rows += [(t, "hits", 65.0) for t in inside] + [(t, "p95", 100.0 + 50 * i) for i, t in enumerate(inside)]
+    rows += [(t, "vanished", 0.5) for t in inside[:2]]  # then gone for the rest of the 8 s window
     note = "no value from z on http://127.0.0.1:1/metrics"
-    summary = judged(tmp_path, sla, rows, {"source": "scrape", "url": "http://127.0.0.1:1/metrics",
+    summary = judged(tmp_path, sla, rows, {"source": "scrape", "url": "http://127.0.0.1:1/metrics", "step_s": 1.0,
                                            "notes": {"gone": note}})  # fmt: skip
     by_name = {c["metric"]: c for c in summary["checks"] if c["kind"] == "server"}
     assert (by_name["cpu"]["status"], by_name["cpu"]["actual"]) == ("warn", 75.0)
     assert (by_name["hits"]["status"], by_name["p95"]["status"], by_name["p95"]["actual"]) == ("warn", "warn", 300.0)
     assert "gone" not in by_name  # never a pass
     assert f"server metric gone ({note})" in summary["not_computed"]
+    assert "vanished" not in by_name and "server metric vanished (values for 2 of the 8 points of the judged window: " \
+        "the metric vanished or is sparse)" in summary["not_computed"]  # fmt: skip
     assert summary["verdict"] == "warn" and summary["server"]["source"] == "scrape"
 
 
