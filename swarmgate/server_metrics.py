@@ -41,7 +41,12 @@ TOKEN_VARIABLE = "SWARMGATE_METRICS_TOKEN"  # bearer token for --prometheus / --
 SCRAPE_INTERVAL_S = 1.0
 REQUEST_TIMEOUT_S = 2.0  # a hanging endpoint costs at most this per scrape, never the run
 STEP_S = 5.0  # Prometheus query_range resolution, by default (--prometheus-step)
+MAX_PAGE_BYTES = 20_000_000  # a /metrics page is KBs to a few MB; more would eat the orchestrator's memory
 MAX_POINTS = 11_000  # Prometheus' own limit of points per series in one query_range answer
+
+
+class PageTooLarge(ValueError):
+    """A /metrics page beyond MAX_PAGE_BYTES: not read further."""
 
 
 class QueryRefused(Exception):
@@ -132,9 +137,12 @@ class Scraper:
         return self.collected
 
     def _page(self) -> dict:
-        answer = self.http.get(self.url, timeout=REQUEST_TIMEOUT_S)
-        answer.raise_for_status()
-        return parse_page(answer.text)
+        with self.http.get(self.url, timeout=REQUEST_TIMEOUT_S, stream=True) as answer:
+            answer.raise_for_status()
+            body = answer.raw.read(MAX_PAGE_BYTES + 1, decode_content=True)
+        if len(body) > MAX_PAGE_BYTES:
+            raise PageTooLarge(f"a page over {MAX_PAGE_BYTES:,} bytes")
+        return parse_page(body.decode("utf-8", "replace"))
 
     def _loop(self) -> None:
         next_at = time.monotonic()
@@ -168,6 +176,8 @@ def _why(exc: Exception) -> str:
         return "connection refused or host unreachable"
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
         return f"HTTP {exc.response.status_code}"
+    if isinstance(exc, PageTooLarge):
+        return str(exc)
     if isinstance(exc, ValueError):
         return "not Prometheus text format"
     return type(exc).__name__
