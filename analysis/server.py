@@ -14,8 +14,6 @@ import math
 import statistics
 from collections import defaultdict
 
-import numpy
-
 from swarmgate.analysis.checks import Check, check
 from swarmgate.analysis.compare import WINDOW_S, Rules, mann_whitney_p
 from swarmgate.analysis.drift import MIN_POINTS, spans_after_warm_up, trend
@@ -25,7 +23,8 @@ from swarmgate.analysis.server_rules import ServerRule, status_of
 SIGNIFICANT_P = 0.01
 MIN_COVERAGE = 0.5  # of the judged window's expected points: fewer, and the metric is not judged
 AGGREGATE = {"mean": statistics.fmean, "median": statistics.median, "max": max, "min": min,
-             "p95": lambda values: float(numpy.percentile(values, 95))}  # fmt: skip
+             "p95": lambda values: statistics.quantiles(values, n=20, method="inclusive")[18] if len(values) > 1
+             else values[0]}  # fmt: skip
 WORDS = {"pass": "within target", "warn": "beyond target", "fail": "beyond alert level"}
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from swarmgate.analysis.analyze import analyze
 from swarmgate.analysis.load import load_run
-from swarmgate.analysis.server import server_regression_checks
+from swarmgate.analysis.server import AGGREGATE, server_regression_checks
 from swarmgate.analysis.server_rules import Scrape
 from swarmgate.analysis.sla import load_sla
 from swarmgate.core.errors import BadInput, InputError, RunFailed
@@ -64,6 +64,7 @@ def test_resets_missing_series_and_label_filters():
     assert bucket_quantile(0.99, {0.1: 5.0, float("inf"): 10.0}) == 0.1  # in +Inf: the largest finite bound
     with pytest.raises(ValueError):
         parse_page("this is { not a metrics page\n")
+    assert AGGREGATE["p95"](list(range(1, 101))) == pytest.approx(95.05) and AGGREGATE["p95"]([7.0]) == 7.0
 
 
 def write_sla(tmp_path: Path, server: str) -> Path:
