@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 bash tools/bootstrap.sh test
 bash tools/install_chromium.sh
+bash tools/install_prometheus.sh
 pytest=(.venv/bin/python -m pytest)
 
 worst=0

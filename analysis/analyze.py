@@ -10,6 +10,7 @@ from swarmgate.analysis.checks import verdict_of
 from swarmgate.analysis.compare import regression_checks
 from swarmgate.analysis.history_stream import HistoryDigest
 from swarmgate.analysis.load import Run, load_run, read_json
+from swarmgate.analysis.server import server_regression_checks
 from swarmgate.analysis.sla import SlaConfig
 from swarmgate.analysis.summary import SCHEMA_VERSION, judged_table, summarise
 from swarmgate.core.errors import InputError
@@ -94,6 +95,7 @@ def add_comparison(summary: dict, run: Run, sla: SlaConfig, baseline: Path | str
     base_rows, _, _ = judged_table(base, sla)  # the baseline's own rows only, not a whole summary of it
     windows = [window_values(r.history(every_endpoint=True)) for r in (run, base)]
     checks = regression_checks(summary["judged_endpoints"], base_rows, *windows, sla.regression)
+    checks += server_regression_checks(run, base, sla.server, sla.regression)
     summary["checks"] += checks
     summary["baseline"] = {"run_id": base.meta.get("run_id"), "path": str(path), "notes": notes,
                            "regressions": sum(c["status"] == "fail" for c in checks)}  # fmt: skip

@@ -16,6 +16,7 @@ def endpoint_metrics(endpoint: Endpoint, seconds: float | None, apdex_t_ms: floa
     row = {
         "method": endpoint.method, "name": endpoint.name, "requests": requests, "failures": endpoint.failures,
         "error_ratio": round(endpoint.failures / requests, 6) if requests else None,
+        "uptime_ratio": round(1 - endpoint.failures / requests, 6) if requests else None,  # of a health check
         "rps": round(requests / seconds, 3) if seconds else None,
         "mean_ms": round(endpoint.total_ms / requests, 2) if requests and endpoint.total_ms is not None else None,
         "max_ms": round(endpoint.max_ms, 2) if endpoint.max_ms is not None else None,

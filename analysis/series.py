@@ -88,6 +88,23 @@ def drift_lines(run: Run, drift: dict | None) -> list[dict]:
     return found
 
 
+def server_lines(run: Run, summary: dict) -> list[dict]:
+    """Each judged server metric over the run (averaged down to at most 400 points), with its levels."""
+    from swarmgate.analysis.server import read_server_metrics  # only for runs with server metrics
+
+    series = read_server_metrics(run)
+    found = []
+    for metric in (summary.get("server") or {}).get("metrics", []):  # in the SLA file's order
+        name, points = metric["name"], series.get(metric["name"])
+        if not points:
+            continue
+        points = downsample(points)
+        found.append({"name": name, "unit": metric.get("unit") or "", "start": points[0][0],
+                      "t": [round(x - points[0][0], 3) for x, _ in points], "values": [round(y, 4) for _, y in points],
+                      "target": metric.get("target"), "alert": metric.get("alert")})  # fmt: skip
+    return found
+
+
 def slow_request_sample(path: Path, limit: int = 50) -> list[dict]:
     """The slowest requests of the run (at most `limit`), slowest first."""
     rows: list[dict] = []
@@ -127,5 +144,6 @@ def report_series(run: Run, summary: dict) -> dict:
         "distribution": distribution(run),
         "resources": resources(run.path / "resources.csv") if run.path.is_dir() else [],
         "drift": drift_lines(run, summary.get("drift")),
+        "server": server_lines(run, summary),
         "slowest": slow_request_sample(run.path / "slow_requests.csv") if run.path.is_dir() else [],
     }

@@ -11,16 +11,17 @@ from pathlib import Path
 
 from swarmgate.analysis.checks import Check, check
 from swarmgate.analysis.rules import Rules
+from swarmgate.analysis.server_rules import ServerRule, server_rules
 from swarmgate.core.config import MAX_ITEMS, MAX_MS, MAX_RPS, number_within, parse_duration, printable, read_toml
 from swarmgate.core.errors import InputError
 
 AT_MOST = ("p50_ms", "p75_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms", "error_ratio", "slow_ratio")
-AT_LEAST = ("min_rps", "apdex")
+AT_LEAST = ("min_rps", "apdex", "uptime_ratio")
 METRICS = AT_MOST + AT_LEAST
 WHOLE_RUN_ONLY = ("min_rps",)
 DRIFT_METRICS = ("target_rss_mb_per_10min",)  # at most, like every metric not in AT_LEAST
 LEVEL_KEYS = {"target", "alert", "abort_after", "abort_during"}
-TOP_KEYS = ("apdex_t_ms", "slow_ms", "defaults", "scenarios", "endpoints", "regression", "drift")
+TOP_KEYS = ("apdex_t_ms", "slow_ms", "defaults", "scenarios", "endpoints", "regression", "drift", "server")
 
 
 ABORT_DURING = ("steady", "all")
@@ -51,6 +52,7 @@ class SlaConfig:
     endpoints: tuple[EndpointRule, ...]
     regression: Rules = Rules()
     drift_memory: Threshold = Threshold(50.0, 100.0)  # target RSS growth, MB per 10 min (the seeds' bound)
+    server: tuple[ServerRule, ...] = ()  # [[server]] tables: the target's own metrics (analysis/server_rules.py)
 
     def thresholds(self, profile: str | None, method: str, name: str) -> dict[str, Threshold]:
         merged = {**self.defaults, **self.scenarios.get(profile or "", {})}
@@ -64,7 +66,7 @@ class SlaConfig:
 
 def metric_bound(metric: str) -> float:
     """The largest level a metric can sensibly have: ratios 1, rates MAX_RPS, times an hour in ms."""
-    if metric in ("error_ratio", "slow_ratio", "apdex"):
+    if metric in ("error_ratio", "slow_ratio", "apdex", "uptime_ratio"):
         return 1.0
     return MAX_RPS if metric == "min_rps" else MAX_MS
 
@@ -193,10 +195,11 @@ def load_sla(path: Path | str) -> SlaConfig:
     drift = _thresholds(_table_at(raw.get("drift", {}), "drift", "[drift]", problems), "drift.", problems,
                         known=DRIFT_METRICS, gates=False)  # fmt: skip
     memory = drift.get("target_rss_mb_per_10min", Threshold(50.0, 100.0))
+    server = server_rules(raw.get("server"), problems)
     if problems:
         raise InputError(path, "; ".join(problems), "see docs/configuration.md (SLA tables)")
     return SlaConfig(path, numbers["apdex_t_ms"], numbers["slow_ms"], defaults, scenarios, rules, regression,
-                     memory)  # fmt: skip
+                     memory, server)  # fmt: skip
 
 
 def status_of(metric: str, actual: float, threshold: Threshold) -> str:

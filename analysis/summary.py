@@ -6,8 +6,10 @@ from swarmgate.analysis.capacity import capacity
 from swarmgate.analysis.checks import Check, check, verdict_of
 from swarmgate.analysis.drift import drift, drift_checks
 from swarmgate.analysis.failures import group_failures, slow_requests
+from swarmgate.analysis.generator import generator_checks
 from swarmgate.analysis.load import Run
 from swarmgate.analysis.metrics import judged_window, table
+from swarmgate.analysis.server import add_server_capacity, server_judgment
 from swarmgate.analysis.sla import SlaConfig, sla_checks
 from swarmgate.core.files import iso
 
@@ -51,12 +53,18 @@ def summarise(run: Run, sla: SlaConfig, profile: str | None) -> dict:
     judged_rows, seconds, over = judged_table(run, sla)
     whole_rows = table(run.endpoints, run.duration_s, sla.apdex_t_ms, sla.slow_ms, run.csv_aggregate)
     drifted = drift(run)
+    server_checks, server, server_missing = server_judgment(run, sla.server)
     checks = (
         run_checks(run)
+        + generator_checks(run)
         + sla_checks(judged_rows, sla, profile, over)
         + drift_checks(drifted, sla.drift_memory, sla.regression)
+        + server_checks
     )
     verdict = verdict_of(checks)
+    found_capacity = capacity(run, sla, profile)
+    if found_capacity and sla.server and server:
+        add_server_capacity(found_capacity, run, sla.server)
     meta = run.meta
     workers = meta.get("workers") or {}
     return {
@@ -82,9 +90,10 @@ def summarise(run: Run, sla: SlaConfig, profile: str | None) -> dict:
             for s in run.stages
         ],
         "checks": checks,
-        "capacity": capacity(run, sla, profile) or run.capacity,
+        "capacity": found_capacity or run.capacity,
         "failures": group_failures(run.locust_file("_failures.csv")),
         "slow_requests": slow_requests(run.path / "slow_requests.csv", whole_rows) if run.path.is_dir() else [],
         "drift": drifted,
-        "not_computed": run.missing,
+        "server": server,
+        "not_computed": run.missing + server_missing,
     }  # fmt: skip

@@ -1,4 +1,5 @@
-"""Trends across runs from results/history.sqlite: per endpoint p95, error ratio and rps run by run.
+"""Trends across runs from results/history.sqlite: per endpoint p95, error ratio and rps run by run, and
+the target's server metrics as each run judged them.
 
 Each series gets the scenario's promoted baseline (when there is one) and a noise band around it:
 the run-to-run spread of the runs shown (1.4826 x the median absolute deviation, a robust standard
@@ -101,6 +102,23 @@ def baseline_rows(results_root: Path, scenario: str | None) -> tuple[str | None,
         return None, {}
 
 
+def server_series(db, runs: list[dict]) -> list[dict]:
+    """Each judged server metric run by run (from the summaries the history keeps), in first-seen order."""
+    series: dict[str, dict] = {}
+    for index, run in enumerate(runs):
+        row = db.execute("SELECT summary FROM runs WHERE run_key = ?", (run["key"],)).fetchone()
+        try:
+            metrics = (json.loads(row[0]).get("server") or {}).get("metrics") or []
+        except (TypeError, ValueError, AttributeError):
+            continue  # a summary from before server metrics, or unreadable: no values for this run
+        for metric in metrics:
+            if isinstance(metric, dict) and isinstance(metric.get("value"), int | float):
+                entry = series.setdefault(metric["name"], {"name": metric["name"], "unit": metric.get("unit") or "",
+                                                           "values": [None] * len(runs)})  # fmt: skip
+                entry["values"][index] = metric["value"]
+    return list(series.values())
+
+
 def scenario_trend(db, scenario: str | None, last: int | None, results_root: Path, rules: Rules) -> dict:
     query = (
         "SELECT run_key, run_id, started, verdict, partial FROM runs WHERE scenario IS ? ORDER BY started, recorded_at"
@@ -128,7 +146,7 @@ def scenario_trend(db, scenario: str | None, last: int | None, results_root: Pat
         endpoints.append({"method": method, "name": name, "values": per_metric, "band": bands,
                           "baseline": {m: base.get(m) for m in METRICS}, "flags": endpoint_flags})  # fmt: skip
     return {"scenario": scenario, "runs": runs, "baseline_run_id": baseline_id, "endpoints": endpoints,
-            "flagged": sum(len(e["flags"]) for e in endpoints)}  # fmt: skip
+            "server": server_series(db, runs), "flagged": sum(len(e["flags"]) for e in endpoints)}  # fmt: skip
 
 
 def trend(history: Path, scenario: str | None, last: int | None, results_root: Path, rules: Rules) -> dict:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 from urllib.parse import parse_qsl
 
 import gevent
@@ -12,9 +11,11 @@ from gevent.lock import BoundedSemaphore
 
 from swarmgate.demo.api import Request, Response, Route, error, router
 from swarmgate.demo.faults import Faults
-from swarmgate.demo.store import Store
+from swarmgate.demo.metrics import CONTENT_TYPE, DemoMetrics, LruCache
+from swarmgate.demo.store import Session, Store
 
 MAX_BODY_BYTES = 1 << 20
+SERVER_POOL_SIZE = 10_000  # the server's greenlet pool (demo/server.py): the pool when --max-concurrency is 0
 UNLIMITED_PATHS = ("/health", "/metrics")  # monitoring stays answerable when the API queues
 STATUS_TEXT = {
     200: "OK",
@@ -37,18 +38,22 @@ class DemoApp:
     def __init__(self, store: Store, faults: Faults) -> None:
         self.store = store
         self.faults = faults
-        self.started = time.time()
-        self.requests: Counter[tuple[str, int]] = Counter()
         self.in_flight = 0
         self.queued = 0
         self.limiter = BoundedSemaphore(faults.max_concurrency) if faults.max_concurrency else None
         self.leaked: list[bytes] = []
+        self.metrics = DemoMetrics(faults.max_concurrency or SERVER_POOL_SIZE, int(faults.memory_limit_mb * 1024**2))
+        self.metrics.pool_in_use.set_function(lambda: self.in_flight)
+        self.metrics.queued.set_function(lambda: self.queued)
+        self.metrics.leaked_bytes.set_function(lambda: sum(len(b) for b in self.leaked))
+        store.observe_query = self.metrics.db_query_seconds.observe
+        self.sessions = LruCache(faults.cache_size, self.metrics)  # bearer token -> session
 
     def __call__(self, environ: dict, start_response) -> list[bytes]:
         method = environ["REQUEST_METHOD"].upper()
         path = environ.get("PATH_INFO") or "/"
         if path == "/metrics" and method == "GET":
-            return self._send(start_response, Response(200, self.metrics_text(), "text/plain; version=0.0.4"))
+            return self._send(start_response, Response(200, self.metrics.text().decode(), CONTENT_TYPE))
         route, ids, known = router.match(method, path)
         if route is None:
             response = error(405, "method not allowed") if known else error(404, "no such route")
@@ -99,7 +104,7 @@ class DemoApp:
         if route.auth != "none":
             header = environ.get("HTTP_AUTHORIZATION", "")
             scheme, _, token = header.partition(" ")
-            account = self.store.account_for_token(token.strip()) if scheme.lower() == "bearer" else None
+            account = self._account(token.strip()) if scheme.lower() == "bearer" else None
             if account is None:
                 return request, error(401, "a valid bearer token is required")
             if route.auth == "admin" and account.role != "admin":
@@ -107,9 +112,18 @@ class DemoApp:
             request.account = account
         return request, None
 
+    def _account(self, token: str):
+        """The token's account through the session cache (a miss asks the database)."""
+
+        def fresh(cached: object) -> bool:
+            return isinstance(cached, Session) and cached.expires > time.time()
+
+        session = self.sessions.get(token, lambda: self.store.session_for_token(token), fresh)
+        return session.account if session else None
+
     def _send(self, start_response, response: Response, route_key: str | None = None) -> list[bytes]:
         if route_key is not None:
-            self.requests[(route_key, response.status)] += 1
+            self.metrics.requests.labels(route_key, str(response.status)).inc()
         if isinstance(response.body, str):
             payload = response.body.encode()
         else:
@@ -120,16 +134,3 @@ class DemoApp:
             [("Content-Type", response.content_type), ("Content-Length", str(len(payload)))],
         )
         return [payload]
-
-    def metrics_text(self) -> str:
-        """Prometheus text format, so the same endpoint works with a scraper."""
-        lines = ["# TYPE demo_requests_total counter"]
-        for (route_key, status), count in sorted(self.requests.items()):
-            lines.append(f'demo_requests_total{{route="{route_key}",status="{status}"}} {count}')
-        lines += [
-            f"demo_in_flight {self.in_flight}",
-            f"demo_queued {self.queued}",
-            f"demo_leaked_bytes {sum(len(b) for b in self.leaked)}",
-            f"demo_uptime_seconds {time.time() - self.started:.1f}",
-        ]
-        return "\n".join(lines) + "\n"

@@ -21,6 +21,10 @@ DEMO_KNOBS: list[tuple[str, dict]] = [
                            "help": "requests handled at once; more wait in a queue (0: no limit)"}),
     ("--leak-kb-per-request", {"type": click.FloatRange(min=0), "default": 0.0, "metavar": "KB",
                                "help": "memory kept forever per request: a known leak"}),
+    ("--cache-size", {"type": click.IntRange(min=0, max=10_000_000), "default": 1024, "metavar": "N",
+                      "help": "sessions the demo's cache holds (fewer than the users lowers its hit ratio; 0: none)"}),
+    ("--memory-limit-mb", {"type": click.FloatRange(min=1, max=1_000_000), "default": 512.0, "metavar": "MB",
+                           "help": "the memory limit its /metrics reports usage against (like a container's)"}),
     ("--seed", {"type": int, "default": None, "help": "seed for the random fault knobs"}),
 ]  # fmt: skip
 
@@ -50,6 +54,8 @@ def faults_from_knobs(values: dict, prefix: str) -> Faults:
             ],
             max_concurrency=values[f"{key}max_concurrency"],
             leak_kb_per_request=values[f"{key}leak_kb_per_request"],
+            cache_size=values[f"{key}cache_size"],
+            memory_limit_mb=values[f"{key}memory_limit_mb"],
             seed=values[f"{key}seed"],
         )
     except FaultSpecError as exc:
@@ -64,7 +70,7 @@ def demo_args_from(values: dict, prefix: str) -> list[str]:
         if kwargs.get("multiple"):
             for item in value or ():
                 args.append(f"{flag}={item}")
-        elif value not in (None, 0, 0.0):
+        elif value is not None and value != kwargs.get("default"):
             args.append(f"{flag}={value}")
     return args
 

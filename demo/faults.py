@@ -1,4 +1,4 @@
-"""Fault knobs of the demo target, fixed at start: latency, errors, wrong bodies, capacity, a leak."""
+"""Knobs of the demo target, fixed at start: latency, errors, wrong bodies, capacity, a leak, its cache size."""
 
 from __future__ import annotations
 
@@ -53,6 +53,8 @@ class Faults:
     bad_body_ratio: list[RouteValue] = field(default_factory=list)
     max_concurrency: int = 0
     leak_kb_per_request: float = 0.0
+    cache_size: int = 1024  # sessions the demo's cache holds; a small one lowers the cache hit ratio
+    memory_limit_mb: float = 512.0  # the limit its memory usage is measured against (like a container's)
     seed: int | None = None
     rng: random.Random = field(default_factory=random.Random)
 
@@ -61,6 +63,10 @@ class Faults:
             raise FaultSpecError("--max-concurrency must be 0 (unlimited) or more")
         if self.leak_kb_per_request < 0:
             raise FaultSpecError("--leak-kb-per-request must be 0 or more")
+        if self.cache_size < 0:
+            raise FaultSpecError("--cache-size must be 0 (no cache) or more")
+        if self.memory_limit_mb <= 0:
+            raise FaultSpecError("--memory-limit-mb must be above 0")
         self.rng.seed(self.seed)
 
     @staticmethod

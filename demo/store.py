@@ -6,6 +6,7 @@ import hashlib
 import secrets
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,10 +47,18 @@ class Account:
     role: str
 
 
+@dataclass(frozen=True)
+class Session:
+    account: Account
+    expires: float
+
+
 class Store:
     """One connection; the server runs on gevent in one thread, so calls never interleave."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, observe_query: Callable[[float], None] | None = None) -> None:
+        """observe_query(seconds) is told how long each query of the API took (the demo's DB query metric)."""
+        self.observe_query = observe_query or (lambda seconds: None)
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -58,6 +67,14 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    def _query(self, sql: str, params: tuple, fetch: str | None) -> object:
+        """Execute (and fetch: "one", "all" or None for the cursor), timed as one database query."""
+        started = time.perf_counter()
+        cursor = self.db.execute(sql, params)
+        result = cursor.fetchone() if fetch == "one" else cursor.fetchall() if fetch == "all" else cursor
+        self.observe_query(time.perf_counter() - started)
+        return result
 
     # accounts and sessions
     def upsert_account(self, username: str, password: str, role: str) -> None:
@@ -68,7 +85,7 @@ class Store:
         )
 
     def login(self, username: str, password: str) -> str | None:
-        row = self.db.execute("SELECT id, password_hash FROM accounts WHERE username = ?", (username,)).fetchone()
+        row = self._query("SELECT id, password_hash FROM accounts WHERE username = ?", (username,), "one")
         if row is None or not secrets.compare_digest(row["password_hash"], hash_secret(password)):
             return None
         token = secrets.token_urlsafe(24)
@@ -76,37 +93,43 @@ class Store:
         return token
 
     def add_session(self, token: str, account_id: int, seconds: float = SESSION_SECONDS) -> None:
-        self.db.execute(
+        self._query(
             "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?)",
             (hash_secret(token), account_id, time.time() + seconds),
+            None,
         )
 
     def account_id(self, username: str) -> int:
         return self.db.execute("SELECT id FROM accounts WHERE username = ?", (username,)).fetchone()["id"]
 
     def account_for_token(self, token: str) -> Account | None:
-        row = self.db.execute(
-            "SELECT a.id, a.username, a.role FROM sessions s JOIN accounts a ON a.id = s.account_id "
+        session = self.session_for_token(token)
+        return session.account if session else None
+
+    def session_for_token(self, token: str) -> Session | None:
+        row = self._query(
+            "SELECT a.id, a.username, a.role, s.expires FROM sessions s JOIN accounts a ON a.id = s.account_id "
             "WHERE s.token_hash = ? AND s.expires > ?",
             (hash_secret(token), time.time()),
-        ).fetchone()
-        return Account(row["id"], row["username"], row["role"]) if row else None
+            "one",
+        )
+        return Session(Account(row["id"], row["username"], row["role"]), row["expires"]) if row else None
 
     def prune_sessions(self) -> None:
         self.db.execute("DELETE FROM sessions WHERE expires <= ?", (time.time(),))
 
     # records
     def audit(self, actor: str, action: str) -> None:
-        self.db.execute("INSERT INTO audit_log(at, actor, action) VALUES (?, ?, ?)", (time.time(), actor, action))
+        self._query("INSERT INTO audit_log(at, actor, action) VALUES (?, ?, ?)", (time.time(), actor, action), None)
 
     def insert(self, sql: str, params: tuple) -> int:
-        return int(self.db.execute(sql, params).lastrowid)
+        return int(self._query(sql, params, None).lastrowid)
 
     def one(self, sql: str, params: tuple = ()) -> sqlite3.Row | None:
-        return self.db.execute(sql, params).fetchone()
+        return self._query(sql, params, "one")
 
     def all(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
-        return self.db.execute(sql, params).fetchall()
+        return self._query(sql, params, "all")
 
     def count(self, table: str) -> int:
-        return int(self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])  # noqa: S608 - fixed names
+        return int(self._query(f"SELECT COUNT(*) FROM {table}", (), "one")[0])  # noqa: S608 - fixed names

@@ -18,7 +18,7 @@ ENV = {
     ),
 }
 SECRET_VARIABLES = (*(name for token, _, password, *_ in ENV.values() for name in (token, password)),
-                    "SWARMGATE_WEB_PASSWORD")  # fmt: skip
+                    "SWARMGATE_WEB_PASSWORD", "SWARMGATE_METRICS_TOKEN")  # fmt: skip
 
 
 @dataclass(frozen=True)

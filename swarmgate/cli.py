@@ -60,12 +60,20 @@ def cli(debug: bool) -> None:
               help="multi-host: run one worker for the master at --master-host (until that run ends)")  # fmt: skip
 @click.option("--master-host", default=None, metavar="HOST", help="with --worker: where the master runs")
 @metrics_options
+@click.option("--prometheus", default=None, metavar="URL",
+              help="read the [[server]] queries of the SLA file from this Prometheus server over the run "
+                   "(bearer token: SWARMGATE_METRICS_TOKEN or _FILE)")  # fmt: skip
+@click.option("--prometheus-step", "prometheus_step_s", type=click.FloatRange(min=1, max=3600), default=5.0,
+              show_default=True, help="with --prometheus: seconds between the values asked for")  # fmt: skip
+@click.option("--scrape", default=None, metavar="URL",
+              help="read the target's /metrics every second during the run (default: the demo's)")  # fmt: skip
 @demo_knob_options("demo-")
 def run(scenarios: tuple[str, ...], host: str | None, results_dir: Path, slow_threshold_ms: float,
         request_timeout_s: float, time_scale: float, locustfile: Path | None, sla_path: Path | None,
         no_abort: bool, quiet: bool, workers: int, insecure: bool, as_master: bool, expect_workers: int,
         master_bind: str, master_port: int, as_worker: bool, master_host: str | None, metrics_port: int,
-        metrics_host: str, **knobs) -> None:  # fmt: skip
+        metrics_host: str, prometheus: str | None, prometheus_step_s: float, scrape: str | None,
+        **knobs) -> None:  # fmt: skip
     """Run SCENARIOS in order (default: smoke) and print where the results are."""
     from swarmgate import jobs
     from swarmgate.analysis.sla import load_sla
@@ -99,7 +107,7 @@ def run(scenarios: tuple[str, ...], host: str | None, results_dir: Path, slow_th
     loaded = [load_scenario(name) for name in (scenarios or ("smoke",))]  # all refused before any runs
     faults_from_knobs(knobs, "demo-")  # bad knobs are refused now, not by the demo process later
     sla_file = default_file("sla.toml", sla_path)
-    load_sla(sla_file)  # and a bad SLA file before any load is made
+    sla = load_sla(sla_file)  # and a bad SLA file before any load is made
     loaded = [bind(scenario, locustfile) for scenario in loaded]  # unknown classes, a broken locustfile
     if insecure:
         click.echo("swarmgate: warning: TLS certificates are NOT verified in this run (--insecure)", err=True)
@@ -108,7 +116,8 @@ def run(scenarios: tuple[str, ...], host: str | None, results_dir: Path, slow_th
                          workers=workers, insecure=insecure, request_timeout_s=request_timeout_s,
                          remote_workers=expect_workers if as_master else 0, master_bind=master_bind,
                          master_port=master_port, sla_file=sla_file, abort=not no_abort, metrics_port=metrics_port,
-                         metrics_host=metrics_host)  # fmt: skip
+                         metrics_host=metrics_host, prometheus=prometheus, prometheus_step_s=prometheus_step_s,
+                         scrape=scrape, server_rules=sla.server)  # fmt: skip
     sys.exit(jobs.run_and_judge(loaded, options, time_scale, sla_path, quiet))
 
 

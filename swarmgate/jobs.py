@@ -131,9 +131,10 @@ def weekly_job(config_path: Path | None, options: RunOptions, time_scale: float 
     config = load_config(default_file("weekly.toml", config_path))
     loaded = [load_scenario(name) for name in config.scenarios]  # all refused before any runs
     sla_file = default_file("sla.toml", sla_path)
-    load_sla(sla_file)
+    sla = load_sla(sla_file)
     loaded = [bind(scenario, config.locustfile or options.locustfile) for scenario in loaded]
-    options = replace(options, host=config.host, workers=config.workers, sla_file=sla_file)
+    options = replace(options, host=config.host, workers=config.workers, sla_file=sla_file,
+                      prometheus=config.prometheus, scrape=config.scrape, server_rules=sla.server)  # fmt: skip
     results_dir, quiet = options.results_root, options.quiet
     worst = 0
     with WeeklyLock(results_dir):

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import swarmgate
+from swarmgate.analysis.server_rules import ServerRule
 from swarmgate.console import RunConsole
 from swarmgate.core.defaults import package_file
 from swarmgate.core.errors import EXIT_INTERRUPTED, EXIT_PASS, EXIT_RUN, BadInput, RunFailed
@@ -22,6 +23,7 @@ from swarmgate.core.plan import plan_to_json
 from swarmgate.locustfile import bind, inspect_locustfile, locust_files
 from swarmgate.locustfiles.auth import from_env
 from swarmgate.scenarios import Scenario
+from swarmgate.server_metrics import demo_source, source_for
 from swarmgate.supervisor import (
     LOCUST,
     DemoProcess,
@@ -57,6 +59,10 @@ class RunOptions:
     abort: bool = True  # False: --no-abort, the gates judge but never stop the run
     metrics_port: int = 0  # >0: the master (or single process) serves live metrics for Prometheus here
     metrics_host: str = LOOPBACK
+    scrape: str | None = None  # the target's /metrics (default: the demo's, when swarmgate starts it)
+    prometheus: str | None = None  # a Prometheus server's base URL (instead of scraping)
+    prometheus_step_s: float = 5.0  # seconds between the values asked of Prometheus
+    server_rules: tuple[ServerRule, ...] = ()  # the SLA file's [[server]] tables: what to read
 
 
 @dataclass
@@ -258,6 +264,11 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
     host = validate_host(options.host) if options.host is not None else None
     if host is not None:
         check_reachable(host)  # before anything is written: an unreachable target leaves no clutter
+    waiting = WORKERS_WAIT_S if options.workers or options.remote_workers else 0
+    longest_s = scenario.duration_s + EXIT_GRACE_S + waiting
+    # A source of server metrics is checked before the run: unreachable is exit 3, a refused query exit 2.
+    metrics = source_for(options.prometheus, options.scrape, options.server_rules, longest_s,
+                         options.prometheus_step_s)  # fmt: skip
     run_id, run_dir = new_run_dir(options.results_root, scenario.name)
     demo: DemoProcess | None = None
     started = datetime.now(UTC)
@@ -269,6 +280,8 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
             demo, users_env = start_local_demo(supervisor, run_dir, options)
             host = demo.url
         check_reachable(host)
+        if metrics is None:  # the demo's own /metrics, when swarmgate started it
+            metrics = demo_source(f"{demo.url}/metrics" if demo else None, options.server_rules, longest_s)
         write_atomic(run_dir / PLAN_FILE, plan_to_json(list(scenario.plan), scenario.capacity))
         env = run_env(scenario, options, run_id, run_dir, users_env, demo)
         say(options, f"swarmgate: running '{scenario.name}' ({scenario.users} users, "
@@ -287,10 +300,9 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
             say(options, f"swarmgate: master on {LOOPBACK}:{options.master_port} with {options.workers} workers "
                          f"(pids {', '.join(str(w.pid) for w in workers)})")  # fmt: skip
         if not supervisor.interrupted:
-            waiting = WORKERS_WAIT_S if options.workers or options.remote_workers else 0
             started_s = time.monotonic()
-            deadline = started_s + scenario.duration_s + EXIT_GRACE_S + waiting
-            with RunConsole(label, run_dir, scenario.duration_s, options.quiet) as console:
+            deadline = started_s + longest_s
+            with RunConsole(label, run_dir, scenario.duration_s, options.quiet) as console, metrics.during():
                 show = (console.every_s, lambda: console.show(time.monotonic() - started_s))
                 killed = supervisor.wait(proc, deadline, every=show)
             if killed:
@@ -299,12 +311,13 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
         deadline = time.monotonic() + 15  # workers quit when their master tells them; stragglers are stopped
         for worker in workers:
             supervisor.wait(worker, deadline)
-    return finish_run(scenario, options, run_id, run_dir, started, supervisor, killed, proc, demo)
+    server_facts = metrics.finish(run_dir, started.timestamp(), time.time())
+    return finish_run(scenario, options, run_id, run_dir, started, supervisor, killed, proc, demo, server_facts)
 
 
 def finish_run(scenario: Scenario, options: RunOptions, run_id: str, run_dir: Path, started: datetime,
                supervisor: Supervisor, killed: bool, proc: subprocess.Popen | None,
-               demo: DemoProcess | None) -> RunOutcome:  # fmt: skip
+               demo: DemoProcess | None, server_facts: dict | None = None) -> RunOutcome:  # fmt: skip
     """Record what the orchestrator knows in run.json; the outcome, or RunFailed when Locust failed."""
     status = run_status(supervisor, killed, proc, read_run_json(run_dir).get("status"))
     partial = status != "finished"  # aborted, interrupted, killed or crashed
@@ -315,6 +328,7 @@ def finish_run(scenario: Scenario, options: RunOptions, run_id: str, run_dir: Pa
         "locust_exit_code": proc.returncode if proc else None, "partial": partial,
         "status": status, "orchestrator_started": started.isoformat(timespec="seconds"),
         "worker_processes": options.workers, "remote_workers": options.remote_workers,
+        "server_metrics": server_facts,
     })  # fmt: skip
     requests, failures = count_requests(run_dir)
     by_class = document.get("requests_by_user_class") or {}

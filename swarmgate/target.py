@@ -16,32 +16,37 @@ def validate_host(url: str) -> str:
     if not url.strip():
         raise BadInput("--host: empty; give the base URL of the API, e.g. http://127.0.0.1:8000 (leave --host out "
                        "for the embedded demo)")  # fmt: skip
+    return validate_url(url, "--host", "http://127.0.0.1:8000", "put a bearer token in SWARMGATE_TOKEN instead")
+
+
+def validate_url(url: str, option: str, example: str,
+                 token_fix: str = "put a bearer token in SWARMGATE_METRICS_TOKEN instead") -> str:  # fmt: skip
+    """A URL given to `option` (--host, --scrape, --prometheus), without a trailing slash, or BadInput."""
+    if not url.strip():
+        raise BadInput(f"{option}: empty; give a URL, e.g. {example}")
     if len(url) > MAX_URL_LENGTH:
-        raise BadInput(f"--host: {len(url)} characters is too long for a URL (at most {MAX_URL_LENGTH}); "
-                       "give the base URL of the API, e.g. http://127.0.0.1:8000")  # fmt: skip
+        raise BadInput(f"{option}: {len(url)} characters is too long for a URL (at most {MAX_URL_LENGTH}); "
+                       f"give a URL such as {example}")  # fmt: skip
     if any(ch.isspace() for ch in url) or any(ord(ch) < 32 for ch in url):
-        raise BadInput(f"--host {url!r}: contains whitespace or control characters; give a plain URL")
+        raise BadInput(f"{option} {url!r}: contains whitespace or control characters; give a plain URL")
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise BadInput(f"--host: not a valid URL ({exc}); expected e.g. http://127.0.0.1:8000") from None
+        raise BadInput(f"{option}: not a valid URL ({exc}); expected e.g. {example}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BadInput("--host: expected an http:// or https:// URL with a host name, e.g. http://127.0.0.1:8000")
+        raise BadInput(f"{option}: expected an http:// or https:// URL with a host name, e.g. {example}")
     try:
         parts.hostname.encode("idna")
     except UnicodeError:
-        raise BadInput("--host: the host name is not a valid DNS name (a label is empty or over 63 characters); "
+        raise BadInput(f"{option}: the host name is not a valid DNS name (a label is empty or over 63 characters); "
                        "check the URL") from None  # fmt: skip
     if parts.username or parts.password:
-        raise BadInput(
-            "--host: credentials in the URL are refused (they would end up in reports); "
-            "put a bearer token in SWARMGATE_TOKEN instead"
-        )
+        raise BadInput(f"{option}: credentials in the URL are refused (they would end up in reports); {token_fix}")
     if parts.query or parts.fragment:
-        raise BadInput("--host: give the base URL only, without ?query or #fragment")
+        raise BadInput(f"{option}: give the URL only, without ?query or #fragment")
     if port == 0:
-        raise BadInput("--host: port 0 is not a port a server listens on")
+        raise BadInput(f"{option}: port 0 is not a port a server listens on")
     return url.rstrip("/")
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from swarmgate.core.config import MAX_ITEMS, number_within, printable, read_toml, whole_within
 from swarmgate.core.errors import BadInput, InputError, RunFailed
-from swarmgate.target import validate_host
+from swarmgate.target import validate_host, validate_url
 
-KEYS = {"scenarios", "time_scale", "host", "workers", "retention", "locustfile"}
+KEYS = {"scenarios", "time_scale", "host", "workers", "retention", "locustfile", "prometheus", "scrape"}
 RETENTION_KEYS = {"keep_runs", "keep_days"}
 
 
@@ -33,6 +33,8 @@ class WeeklyConfig:
     keep_runs: int = 12
     keep_days: float = 90.0
     locustfile: Path | None = None  # relative to the config file's folder; None: scenarios' own, else the demo's
+    prometheus: str | None = None  # server metrics from this Prometheus server ...
+    scrape: str | None = None  # ... or from the target's /metrics
 
 
 def load_config(path: Path) -> WeeklyConfig:
@@ -70,9 +72,29 @@ def load_config(path: Path) -> WeeklyConfig:
     if keep_days is None:
         problems.append("retention.keep_days: must be a number of days from 0 to 36,500")
     locustfile = locustfile_of(raw, path, problems)
+    prometheus = metrics_url(raw, "prometheus", "http://127.0.0.1:9090", problems)
+    scrape = metrics_url(raw, "scrape", "http://127.0.0.1:8000/metrics", problems)
+    if "prometheus" in raw and "scrape" in raw:
+        problems.append("prometheus, scrape: give one source of server metrics")
     if problems:
         raise InputError(path, "; ".join(problems), "fix these keys")
-    return WeeklyConfig(path, tuple(scenarios), scale, host, workers, keep_runs, keep_days, locustfile)
+    return WeeklyConfig(path, tuple(scenarios), scale, host, workers, keep_runs, keep_days, locustfile, prometheus,
+                        scrape)  # fmt: skip
+
+
+def metrics_url(raw: dict, key: str, example: str, problems: list[str]) -> str | None:
+    """The `prometheus` or `scrape` key: a URL without credentials (a token goes in SWARMGATE_METRICS_TOKEN)."""
+    value = raw.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        problems.append(f"{key}: must be a URL, e.g. {example}")
+        return None
+    try:
+        return validate_url(value, key, example)
+    except BadInput as exc:
+        problems.append(exc.message)
+        return None
 
 
 def locustfile_of(raw: dict, path: Path, problems: list[str]) -> Path | None:

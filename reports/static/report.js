@@ -79,6 +79,25 @@
     });
   }
 
+  const serverBox = document.getElementById("server-charts");
+  if (serverBox && series.server) {
+    /* on the load charts' time axis: seconds since the history's first row (else the metric's own first point) */
+    const origin = timeline ? timeline.start : Math.min(...series.server.map((m) => m.start));
+    const users = () => line("users", xy(timeline.t, timeline.users), PALETTE[6], { yAxisID: "y2", stepped: true });
+    series.server.forEach((m, i) => {
+      const unit = m.unit ? `, ${m.unit}` : "";
+      const points = xy(m.t.map((x) => x + m.start - origin), m.values).filter((p) => p.x >= 0);  /* from the load's start */
+      if (!points.length) return;
+      const id = addFigure(serverBox, `chart-server-${i}`, `${m.name}${unit}`);
+      const span = [points[0].x, points[points.length - 1].x];
+      const datasets = [line(m.name, points, PALETTE[0])];
+      if (m.target !== null && m.target !== undefined) datasets.push(line("target", xy(span, [m.target, m.target]), PALETTE[3], { borderDash: [6, 4], pointRadius: 0 }));
+      if (m.alert !== null && m.alert !== undefined) datasets.push(line("alert", xy(span, [m.alert, m.alert]), PALETTE[1], { borderDash: [2, 3], pointRadius: 0 }));
+      if (timeline) datasets.push(users());  /* a chart of its own: Chart.js keeps state in each dataset */
+      timeChart(id, datasets, m.name + unit, timeline ? "users" : undefined);
+    });
+  }
+
   if (series.resources.length) {
     const start = Math.min(...series.resources.map((r) => r.start));
     const named = series.resources.map((r, i) => ({ r, name: r.node && r.node !== r.role ? `${r.role} ${r.node}` : r.role, color: PALETTE[i % PALETTE.length] }));

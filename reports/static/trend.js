@@ -32,5 +32,15 @@
       }
     }
     fillPicker(select, scenario.endpoints.map((e, i) => [String(i), label(e.method, e.name)]), (v) => pick(Number(v)));
+    const serverBox = document.getElementById(`trend-server-${index}`);
+    if (serverBox) {
+      scenario.server.forEach((metric, m) => {
+        const title = metric.unit ? `${metric.name}, ${metric.unit}` : metric.name;
+        const id = addFigure(serverBox, `trend-${index}-server-${m}`, title);
+        draw(id, { type: "line", data: { labels: runs, datasets: [{ label: metric.name, data: metric.values,
+          borderColor: PALETTE[0], backgroundColor: PALETTE[0], borderWidth: 2, spanGaps: true, pointRadius: 3 }] },
+          options: { scales: { y: { beginAtZero: true } } } });
+      });
+    }
   });
 })();

@@ -75,7 +75,9 @@ def test_report_opens_offline_and_draws_every_chart_for_every_endpoint(runs):
     assert_clean(page)
     ids = {c["id"] for c in page.canvases}
     assert {"chart-load", "chart-errors", "chart-latency", "chart-endpoint-rate", "chart-distribution",
-            "chart-capacity", "chart-cpu", "chart-memory"} <= ids, ids  # fmt: skip
+            "chart-capacity", "chart-cpu", "chart-memory", "chart-server-0"} <= ids, ids  # fmt: skip
+    server = json.loads((runs["second"] / "summary.json").read_text())["server"]  # the demo, scraped by default
+    assert sum(c["id"].startswith("chart-server-") for c in page.canvases) == len(server["metrics"])
     assert_drawn(page.canvases, "on load")
     assert len(page.picked) >= 5  # Aggregated, three hostile names, the workspaces list
     for option, canvases in page.picked:
@@ -83,7 +85,7 @@ def test_report_opens_offline_and_draws_every_chart_for_every_endpoint(runs):
     summary = json.loads((runs["second"] / "summary.json").read_text())
     assert summary["baseline"]["run_id"] == runs["first"].name
     for heading in ("Checks", "Baseline comparison", "Over time", "Capacity", "Endpoints", "Stages", "Failures",
-                    "Slow requests", "Load generators and target", "Run"):  # fmt: skip
+                    "Slow requests", "Load generators and target", "Server metrics", "Run"):  # fmt: skip
         assert heading in page.text, heading
     assert summary["verdict"].upper() in page.text
 

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.integration
 CONTRACT = [
     *("locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv", "locust_exceptions.csv"),
     *("locust.json", "locust_report.html", "run.json", "stages.json", "resources.csv", "slow_requests.csv"),
+    "server_metrics.csv",
 ]
 USER_CLASSES = {"BaselineUser", "PeakUser", "AdminUser", "StressTestUser"}
 
@@ -43,6 +44,11 @@ def test_default_run_writes_the_whole_contract(tmp_path):
     assert {row["name"] for row in summary["endpoints"]} >= {"Aggregated", "/api/workspaces"}
     assert (run_dir / "junit.xml").read_text().count("<testcase") == len(summary["checks"]) > 20
     assert "PASS" in (run_dir / "summary.md").read_text()
+    # The demo's own metrics, scraped by default and judged by the packaged sla.toml's server table:
+    server = {c["metric"]: c for c in summary["checks"] if c["kind"] == "server"}
+    assert {"cpu", "memory", "db_query_p95", "cache_hit_ratio", "pool_in_use"} <= set(server), summary["not_computed"]
+    assert summary["server"]["source"] == "scrape" and all(c["status"] == "pass" for c in server.values())
+    assert not [c for c in summary["checks"] if c["metric"] == "generator_cpu_share"]  # a smoke run: not saturated
     for name in [*CONTRACT, "summary.json", "charts.json", "junit.xml", "summary.md"]:
         assert (run_dir / name).is_file(), name
 

@@ -56,12 +56,14 @@ def test_a_wrong_body_is_a_failure_and_slow_requests_are_listed(tmp_path):
 def test_the_auth_token_appears_in_no_output_file(tmp_path):
     """A distributed run (master and two workers); the admin token comes from a file, as a mounted secret."""
     user_token, admin_token = f"tok-{secrets.token_urlsafe(24)}", f"adm-{secrets.token_urlsafe(24)}"
+    metrics_token = f"met-{secrets.token_urlsafe(24)}"  # sent with every scrape of the demo's /metrics
     secret_file = tmp_path / "secrets" / "admin-token"
     secret_file.parent.mkdir()
     secret_file.write_text(admin_token + "\n")
     # long enough that the one AdminUser reaches admin-only endpoints (each task: 7 in 9 do)
     done, run_dir = run(tmp_path, "--workers", "2", env={"SWARMGATE_TOKEN": user_token,
-                        "SWARMGATE_ADMIN_TOKEN_FILE": str(secret_file)}, scale="0.6")  # fmt: skip
+                        "SWARMGATE_ADMIN_TOKEN_FILE": str(secret_file), "SWARMGATE_METRICS_TOKEN": metrics_token},
+                        scale="0.6")  # fmt: skip
     assert json.loads((run_dir / "run.json").read_text())["workers"]["seen"] == 2
     stats = stats_rows(run_dir)
     # the tokens were really used: nobody logged in, and the demo accepted every request
@@ -72,7 +74,8 @@ def test_the_auth_token_appears_in_no_output_file(tmp_path):
     assert sum(int(row["Request Count"]) for row in admin_only) > 0
     files = [p for p in run_dir.rglob("*") if p.is_file()]
     assert len(files) >= 10
-    for token in (user_token, admin_token):
+    assert (run_dir / "server_metrics.csv").stat().st_size > 100  # the scraper ran, with its token
+    for token in (user_token, admin_token, metrics_token):
         for path in files:
             assert token.encode() not in path.read_bytes(), f"token found in {path.relative_to(run_dir)}"
         assert token not in done.stdout and token not in done.stderr

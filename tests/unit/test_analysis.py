@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from swarmgate.analysis.load import load_run
-from swarmgate.analysis.sla import load_sla
+from swarmgate.analysis.metrics import endpoint_metrics
+from swarmgate.analysis.records import Endpoint
+from swarmgate.analysis.sla import load_sla, sla_checks
 from swarmgate.core.errors import InputError
 from swarmgate.pipeline import analyze_and_write as analyze
 from swarmgate.reports.ci_files import junit_xml, summary_markdown
@@ -313,3 +315,15 @@ def test_csv_files_with_a_byte_order_mark_are_read_as_without(stock):
     marked, _ = analyze(stock)
     assert marked["endpoints"] == plain["endpoints"] and marked["failures"] == plain["failures"]
     assert marked["endpoints"] and marked["verdict"] == plain["verdict"]
+
+
+def test_uptime_is_the_share_of_successful_health_checks():
+    sla = load_sla(SLA)  # the packaged table: the health check's uptime 99.9 %, alert below 99.5 %
+    health = Endpoint("GET", "/health", 1000, 3, 1000.0, 5.0, {1: 1000})
+    statuses = []
+    for failures in (0, 3, 10):
+        health.failures = failures
+        row = endpoint_metrics(health, 60.0, sla.apdex_t_ms, sla.slow_ms)
+        (uptime,) = [c for c in sla_checks([row], sla, None, "steady stages") if c["metric"] == "uptime_ratio"]
+        statuses.append((uptime["actual"], uptime["status"]))
+    assert statuses == [(1.0, "pass"), (0.997, "warn"), (0.99, "fail")]

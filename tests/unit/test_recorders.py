@@ -426,6 +426,8 @@ def test_resources_sample_this_process_and_the_target_until_it_is_gone(tmp_path)
         ("local", "local", os.getpid()), ("target", "target", target.pid), ("local", "local", os.getpid())]  # fmt: skip
     assert all(int(r["rss_bytes"]) > 1_000_000 for r in rows)
     assert rows[0]["timestamp"] == rows[1]["timestamp"]  # one timestamp per sample
+    if sys.platform.startswith("linux"):  # used or waited for, between two readings (none before the first)
+        assert rows[0]["cpu_demand_percent"] == "" and float(rows[2]["cpu_demand_percent"]) >= 0
     assert [p[0] for p in recorder.processes] == ["local"]
 
 
@@ -436,7 +438,7 @@ def test_resources_on_a_worker_sample_only_itself_under_its_client_id():
     recorder.sample()
     data: dict = {}
     env.events.report_to_master.fire(client_id="worker-3", data=data)
-    ((_, role, node, pid, _, rss),) = data["swarmgate_resources.csv"]
+    ((_, role, node, pid, _, rss, _),) = data["swarmgate_resources.csv"]
     assert (role, node, pid) == ("worker", "worker-3", os.getpid()) and rss > 0
 
 

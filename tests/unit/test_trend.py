@@ -8,6 +8,7 @@ import subprocess
 from swarmgate.analysis.history import record
 from swarmgate.analysis.rules import Rules
 from swarmgate.analysis.trend import band, flags, trend
+from swarmgate.reports.html import trend_html
 from tests.helpers import SWARMGATE
 
 RULES = Rules()
@@ -114,3 +115,15 @@ def test_a_percentile_of_too_few_requests_is_not_flagged_as_the_comparison_does(
     runs = [{"run_id": "a", "started": "2026-11-01T03:00:00+00:00"}, {"run_id": "b", "started": None}]
     assert flags("p95_ms", runs, [2, 5], [15, 15], None, RULES) == []  # p95 of 15 requests: one request
     assert [f["run_id"] for f in flags("p95_ms", runs, [2, 5], [1000, 900], None, RULES)] == ["b"]
+
+
+def test_server_metrics_are_drawn_run_by_run(tmp_path):
+    history = tmp_path / "history.sqlite"
+    for week, db_ms in enumerate([40.0, None, 60.0]):
+        found = summary(f"run-{week}", 1 + 7 * week, 100.0)
+        metrics = [{"name": "db_query_p95", "unit": "ms"} | ({"value": db_ms} if db_ms is not None else {})]
+        found["server"] = {"source": "prometheus", "metrics": metrics} if week != 1 else None  # week 1: no source
+        record(history, found, tmp_path)
+    (scenario,) = trend(history, None, None, tmp_path, Rules())["scenarios"]
+    assert scenario["server"] == [{"name": "db_query_p95", "unit": "ms", "values": [40.0, None, 60.0]}]
+    assert 'id="trend-server-0"' in trend_html(trend(history, None, None, tmp_path, Rules()))
