@@ -20,9 +20,13 @@ from dataclasses import asdict, dataclass
 from swarmgate.analysis.checks import Check, verdict_of
 from swarmgate.analysis.metrics import table, window_endpoints
 from swarmgate.analysis.records import Endpoint, Stage
+from swarmgate.analysis.server_rules import ServerRule
+from swarmgate.analysis.server_rules import status_of as server_status
 from swarmgate.analysis.sla import AT_LEAST, SlaConfig, Threshold, sla_checks, status_of
 
 LIVE_WINDOW_S = 10.0
+SERVER_LIVE_FILE = ".server_live.json"  # {"time", "values": {name: value}}: the scraper's latest, each second
+SERVER_FRESH_S = 5.0  # an older server value is no evidence (the scrape failed or stalled)
 RATIO_COUNTS = {"error_ratio": "failures"}  # the count a ratio gate needs enough of (see min_tail_requests)
 Key = tuple[str, str]
 
@@ -39,6 +43,7 @@ class Gate:
     beyond_since: float | None = None
     judging: bool = False
     waiting: str | None = None  # why it is not judging now, e.g. too few requests in the window
+    rule: ServerRule | None = None  # a server metric's gate (method "", metric "server")
 
     def view(self, now: float) -> dict:
         beyond_for = now - self.beyond_since if self.beyond_since is not None else 0.0
@@ -74,6 +79,11 @@ def clock(seconds: float) -> str:
 
 def sentence(gate: Gate, actual: float, at_s: float) -> str:
     """'aborted at 4:12: p95 of GET /api/x beyond 750 ms for 30 s'"""
+    if gate.rule is not None:  # a server metric
+        unit = f" {gate.rule.unit}" if gate.rule.unit else ""
+        side = "below" if gate.rule.at_least else "beyond"
+        return (f"aborted at {clock(at_s)}: server {gate.name} {side} {gate.threshold.alert:g}{unit} for "
+                f"{gate.threshold.abort_after_s:g} s (now: {actual:g}{unit})")  # fmt: skip
     what = f"{gate.method} {gate.name}" if gate.method else "all requests"
     metric = "throughput" if gate.metric == "min_rps" else gate.metric.removesuffix("_ms").replace("_", " ")
     unit = " ms" if gate.metric.endswith("_ms") else " req/s" if gate.metric == "min_rps" else ""
@@ -97,13 +107,10 @@ class LiveJudge:
         self.elapsed_s = 0.0
         self.aborted: Abort | None = None
 
-    def gated(self) -> bool:
-        """Whether any threshold of the SLA table carries abort_after (gates are armed per endpoint as seen)."""
-        tables = [self.config.defaults, *self.config.scenarios.values(), *(r.thresholds for r in self.config.endpoints)]
-        return any(t.abort_after_s for table in tables for t in table.values())
-
-    def update(self, now: float, started: float, stages: list[Stage], open_stage: bool) -> Abort | None:
-        """Judge the stages so far (the last one still open when open_stage); an Abort once, when a gate trips."""
+    def update(self, now: float, started: float, stages: list[Stage], open_stage: bool,
+               server: dict | None = None) -> Abort | None:  # fmt: skip
+        """Judge the stages so far (the last one still open when open_stage); an Abort once, when a gate trips.
+        server: the scraper's latest values ({"time", "values"}), when server metrics are scraped."""
         self.elapsed_s = now - started
         if not stages:
             return None
@@ -120,7 +127,9 @@ class LiveJudge:
         self.window_rows, self.window_s = self.windowed(now, len(stages) - 1, current)
         if self.gates_on and self.aborted is None:
             judging = current.steady or (len(stages) > 1)
-            self.aborted = self.judge_gates(now, started, judging, current)
+            self.aborted = self.judge_gates(now, started, judging, current) or self.judge_server(
+                now, started, current, server or {}
+            )
             return self.aborted
         return None
 
@@ -158,9 +167,36 @@ class LiveJudge:
                                  round(at, 1), current.name, sentence(gate, gate.value, at))  # fmt: skip
         seen = {(r["method"], r["name"]) for r in self.window_rows}
         for gate in self.gates.values():  # an endpoint with no requests in the window: no evidence either way
-            if (gate.method, gate.name) not in seen:
+            if gate.rule is None and (gate.method, gate.name) not in seen:
                 gate.judging, gate.value, gate.beyond_since = False, None, None
                 gate.waiting = f"no requests in the last {LIVE_WINDOW_S:g} s"
+        return None
+
+    def judge_server(self, now: float, started: float, current: Stage, server: dict) -> Abort | None:
+        """Gates on scraped server metrics: the latest value (each second) beyond alert for abort_after."""
+        values, read_at = server.get("values") or {}, server.get("time") or 0.0
+        for rule in self.config.server:
+            levels = rule.levels
+            if levels is None or not levels.abort_after_s:
+                continue
+            threshold = Threshold(levels.target, levels.alert, levels.abort_after_s)
+            gate = self.gates.setdefault(("", rule.name, "server"), Gate("", rule.name, "server", threshold, rule=rule))
+            gate.value = values.get(rule.name)
+            if not current.steady:
+                gate.waiting = "not a steady stage"
+            elif gate.value is None or now - read_at > SERVER_FRESH_S:
+                gate.waiting, gate.value = "no fresh value scraped (server gates need --scrape)", None
+            else:
+                gate.waiting = None
+            gate.judging = gate.waiting is None
+            if not gate.judging or server_status(gate.value, levels, rule.at_least is not None) != "fail":
+                gate.beyond_since = None
+                continue
+            gate.beyond_since = gate.beyond_since if gate.beyond_since is not None else now
+            if now - gate.beyond_since >= levels.abort_after_s:
+                at = now - started
+                return Abort("", rule.name, "server", gate.value, levels.alert, levels.abort_after_s, round(at, 1),
+                             current.name, sentence(gate, gate.value, at))  # fmt: skip
         return None
 
     def waiting(self, metric: str, row: dict, during: bool, value: float | None) -> str | None:

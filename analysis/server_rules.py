@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from swarmgate.core.config import IDENTIFIER, MAX_ITEMS, number_within, printable
+from swarmgate.core.config import IDENTIFIER, MAX_ITEMS, number_within, parse_duration, printable
 
 KEYS = ("name", "unit", "scale", "query", "scrape", "at_most", "at_least", "drift", "aggregate")
 SCRAPE_KINDS = ("gauge", "rate", "histogram")
@@ -28,6 +28,7 @@ MAX_UNIT_CHARS = 16
 class Levels:
     target: float
     alert: float
+    abort_after_s: float | None = None  # a gate (scraped metrics): beyond alert this long stops the run
 
 
 @dataclass(frozen=True)
@@ -70,14 +71,24 @@ def status_of(actual: float, levels: Levels, at_least: bool) -> str:
     return "fail" if actual > levels.alert else "warn" if actual > levels.target else "pass"
 
 
-def _levels(value: object, where: str, at_least: bool, problems: list[str]) -> Levels | None:
+def _levels(value: object, where: str, at_least: bool, problems: list[str], gate: bool = True) -> Levels | None:
     if value is None:
         return None
-    numbers = [number_within(v, 0, MAX_VALUE) for v in value.values()] if isinstance(value, dict) else [None]
-    if not isinstance(value, dict) or set(value) != {"target", "alert"} or None in numbers:
-        problems.append(f"{where}: write {{ target = N, alert = M }} with numbers from 0 to {MAX_VALUE:g}")
+    keys = {"target", "alert", "abort_after"} if gate else {"target", "alert"}
+    given = isinstance(value, dict)
+    numbers = [number_within(value.get(k), 0, MAX_VALUE) for k in ("target", "alert")] if given else []
+    if not given or not {"target", "alert"} <= set(value) <= keys or None in numbers:
+        more = ' (and optionally abort_after = "30s")' if gate else ""
+        problems.append(f"{where}: write {{ target = N, alert = M }} with numbers from 0 to {MAX_VALUE:g}{more}")
         return None
-    levels = Levels(float(value["target"]), float(value["alert"]))
+    abort_after = None
+    if "abort_after" in value:
+        try:
+            abort_after = parse_duration(value["abort_after"])
+        except ValueError as problem:
+            problems.append(f"{where}.abort_after: {problem}")
+            return None
+    levels = Levels(float(value["target"]), float(value["alert"]), abort_after)
     if (at_least and levels.alert > levels.target) or (not at_least and levels.alert < levels.target):
         problems.append(f"{where}: the alert level must be {'at or below' if at_least else 'at or beyond'} the target")
         return None
@@ -160,7 +171,7 @@ def _rule(table: object, index: int, problems: list[str]) -> ServerRule | None:
         problems.append(f"{where}: needs query = 'PromQL' (for --prometheus) and/or scrape = {{ ... }} (for --scrape)")
     at_most = _levels(table.get("at_most"), f"{where}.at_most", False, problems)
     at_least = _levels(table.get("at_least"), f"{where}.at_least", True, problems)
-    drift = _levels(table.get("drift"), f"{where}.drift", False, problems)
+    drift = _levels(table.get("drift"), f"{where}.drift", False, problems, gate=False)
     if "at_most" in table and "at_least" in table:
         problems.append(f"{where}: give at_most or at_least, not both")
     if not any(key in table for key in ("at_most", "at_least", "drift")):

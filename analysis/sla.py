@@ -114,6 +114,9 @@ def _gate(value: dict, where: str, problems: list[str]) -> tuple[float | None, s
         problems.append(f'{where}.abort_during: must be "steady" (steady stages only) or "all" (after the first stage)')
         return None
     if after is None:
+        if "abort_during" in value:
+            problems.append(f'{where}.abort_during: only with abort_after = "30s" (it says when a gate judges)')
+            return None
         return None, during
     try:
         seconds = parse_duration(after)

@@ -11,18 +11,30 @@ from swarmgate.analysis.load import Run
 from swarmgate.analysis.metrics import judged_window, table
 from swarmgate.analysis.server import add_server_capacity, server_judgment
 from swarmgate.analysis.sla import SlaConfig, sla_checks
+from swarmgate.core.errors import InputError
 from swarmgate.core.files import iso
 
 SCHEMA_VERSION = 1
+
+
+def gate_record(run: Run) -> dict | None:
+    """run.json's `aborted`: the gate that stopped the run (a record with its sentence), or None."""
+    aborted = run.meta.get("aborted")
+    if aborted is None:
+        return None
+    if not isinstance(aborted, dict) or not isinstance(aborted.get("message"), str):
+        raise InputError(run.path / "run.json", "has an `aborted` that is not an abort gate's record",
+                         "give the run.json swarmgate wrote")  # fmt: skip
+    return aborted
 
 
 def run_checks(run: Run) -> list[Check]:
     """Whole-run checks: an interrupted or crashed run is never silently passed."""
     checks = []
     status = run.meta.get("status")
-    aborted = run.meta.get("aborted")
+    aborted = gate_record(run)
     if aborted:  # a gate stopped the run: a verdict, with the gate's sentence
-        checks.append(("fail", str(aborted.get("message") or "aborted by an abort gate")))
+        checks.append(("fail", aborted["message"]))
     elif status == "crashed" or status == "killed":
         checks.append(("fail", f"the run {status}; its numbers are incomplete"))
     elif status == "ended":
@@ -79,7 +91,7 @@ def summarise(run: Run, sla: SlaConfig, profile: str | None) -> dict:
             "source": run.source, "sla_profile": profile, "sla_file": sla.path.name,
         },
         "verdict": verdict,
-        "aborted": meta.get("aborted"),
+        "aborted": gate_record(run),
         "judged_over": {"window": over, "seconds": round(seconds, 3) if seconds else None},
         "endpoints": whole_rows,
         "judged_endpoints": judged_rows,

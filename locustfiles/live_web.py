@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from locust.env import Environment
+if TYPE_CHECKING:  # swarmgate web reads the file names above without loading Locust
+    from locust.env import Environment
 
 MARKS = {"pass": "🟢 pass", "warn": "🟡 warn", "fail": "🔴 fail"}
 REPORT_ROUTE = "/swarmgate/report"
+TEST_ENDED = ".test_ended"  # the recorders: a web-UI test ended (its end time), its files are written
+REPORT_FOR = ".report_for"  # swarmgate web: report.html is of the test whose end marker held this
 STATE_ROUTE = "/swarmgate/live.json"
 TABLES = {
     "swarmgate-sla": [("status", "status"), ("check", "check"), ("value", "live value"), ("target", "target"),
@@ -39,11 +43,15 @@ def shown(value: object) -> str:
 
 
 def report_ready(out_dir: Path | None) -> bool:
-    """Whether report.html is the report of the test that ended last (written after its end marker)."""
+    """Whether report.html is the report of the test that ended last (swarmgate web names the test it
+    analyzed; a report of an earlier test, finished late, is not this one)."""
     if out_dir is None:
         return False
-    marker, report = out_dir / ".test_ended", out_dir / "report.html"
-    return marker.is_file() and report.is_file() and report.stat().st_mtime >= marker.stat().st_mtime
+    try:
+        ended = (out_dir / TEST_ENDED).read_text(encoding="utf-8")
+        return ended == (out_dir / REPORT_FOR).read_text(encoding="utf-8") and (out_dir / "report.html").is_file()
+    except OSError:
+        return False
 
 
 def sla_rows(state: dict, running: bool, ready: bool) -> list[dict]:
@@ -51,6 +59,8 @@ def sla_rows(state: dict, running: bool, ready: bool) -> list[dict]:
     where = f"stage {stage.get('name')} · {stage.get('users')} users" if stage else "no stage yet"
     if running:
         head = f"verdict so far ({state['judged_over']}) · {where}"
+    elif not stage:
+        head = "no test yet: start one"
     else:
         head = f"verdict: {state['verdict'].upper()} · report: " + (REPORT_ROUTE if ready else "being written")
     if state.get("aborted"):

@@ -186,4 +186,4 @@ def mark_test_end(environment: Environment, out_dir: Path) -> None:
     """`.test_ended`: a test stopped in the web UI and its files are written (swarmgate web then
     analyzes them into the report the UI links to)."""
     if ended_in_web_ui(environment):
-        write_atomic(out_dir / ".test_ended", f"{time.time():.3f}\n")
+        write_atomic(out_dir / live_web.TEST_ENDED, f"{time.time():.3f}\n")

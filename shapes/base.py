@@ -51,6 +51,12 @@ class PlannedShape(LoadTestShape):
     def build_plan(self) -> list[Stage]:
         raise NotImplementedError
 
+    def reset_time(self) -> None:
+        """Locust calls this as each test starts: the web UI runs a shape again from its first stage."""
+        super().reset_time()
+        self.index = -1
+        self.completed = False
+
     @property
     def plan(self) -> list[Stage]:
         if self._plan is None:

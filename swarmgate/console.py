@@ -16,6 +16,7 @@ from typing import TextIO
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 PLAIN_EVERY_S = 10.0
 LIVE_EVERY_S = 1.0
@@ -65,14 +66,14 @@ def progress_line(label: str, shown: dict[str, str]) -> str:
 
 
 def panel(label: str, shown: dict[str, str]) -> Table:
-    table = Table(title=f"swarmgate: {label} · {shown['elapsed']} elapsed", title_justify="left", expand=False)
+    table = Table(title=Text(f"swarmgate: {label} · {shown['elapsed']} elapsed"), title_justify="left", expand=False)
     headers = ("stage", "users", "req/s", "p95 (10 s)", "failed", "beyond target", "left")
     for header in headers:
         table.add_column(header, justify="left" if header == "stage" else "right")
     keys = ("stage", "users", "rps", "p95", "failures", "checks", "left")
-    table.add_row(*(shown[key] for key in keys))
+    table.add_row(*(Text(shown[key]) for key in keys))  # Text: names like /items?id=[id] are not markup
     if shown["gates"] != "-":
-        table.caption = f"abort gates: {shown['gates']}"
+        table.caption = Text(f"abort gates: {shown['gates']}")
         table.caption_style = "bold red"
     return table
 

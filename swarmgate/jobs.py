@@ -79,7 +79,7 @@ def run_and_judge(loaded: list[Scenario], options: RunOptions, time_scale: float
             click.echo(f"swarmgate: scenario {index} of {len(loaded)}: {scenario.name}", err=True)
         outcome = run_scenario(scenario.scaled(time_scale), options, label)
         print_outcome(outcome, quiet)
-        if outcome.partial and not outcome.requests:  # interrupted before Locust made (or wrote) anything
+        if outcome.partial and not outcome.requests and outcome.status != "aborted":  # interrupted before any request
             click.echo("swarmgate: the run was interrupted before any request was made; nothing to analyze", err=True)
             worst = max(worst, outcome.exit_code)
             break

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import swarmgate
+from swarmgate.analysis.live import SERVER_LIVE_FILE
 from swarmgate.analysis.server_rules import ServerRule
 from swarmgate.console import RunConsole
 from swarmgate.core.defaults import package_file
@@ -133,9 +134,8 @@ def check_metrics_port(host: str, port: int) -> None:
 
 
 def metrics_args(options: RunOptions) -> list[str]:
-    """The metrics options, for the master's (or single process's) command line only: workers serve none."""
-    if not options.metrics_port:
-        return []
+    """The metrics options, for the master's (or single process's) command line only: workers serve none.
+    Always given (0: off), so a SWARMGATE_METRICS_PORT left in the shell cannot open an unchecked port."""
     return [f"--metrics-port={options.metrics_port}", f"--metrics-host={options.metrics_host}"]
 
 
@@ -234,9 +234,10 @@ def run_env(scenario: Scenario, options: RunOptions, run_id: str, run_dir: Path,
 def live_env(sla_file: Path | None, profile: str, abort: bool) -> dict[str, str]:
     """What the master's live judge reads: the SLA file, its profile, and whether gates may stop the run."""
     if sla_file is None:
-        return {}
-    env = {"SWARMGATE_SLA_FILE": str(sla_file.resolve()), "SWARMGATE_SLA_PROFILE": profile}
-    return env if abort else {**env, "SWARMGATE_NO_ABORT": "true"}
+        return {"SWARMGATE_SLA_FILE": ""}
+    # always set: a SWARMGATE_NO_ABORT left in the shell must not turn the gates off unasked
+    return {"SWARMGATE_SLA_FILE": str(sla_file.resolve()), "SWARMGATE_SLA_PROFILE": profile,
+            "SWARMGATE_NO_ABORT": "false" if abort else "true"}  # fmt: skip
 
 
 def plan_facts(scenario: Scenario) -> dict:
@@ -302,7 +303,8 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
         if not supervisor.interrupted:
             started_s = time.monotonic()
             deadline = started_s + longest_s
-            with RunConsole(label, run_dir, scenario.duration_s, options.quiet) as console, metrics.during():
+            live_server = run_dir / SERVER_LIVE_FILE  # scraped values for the gates inside Locust
+            with RunConsole(label, run_dir, scenario.duration_s, options.quiet) as console, metrics.during(live_server):
                 show = (console.every_s, lambda: console.show(time.monotonic() - started_s))
                 killed = supervisor.wait(proc, deadline, every=show)
             if killed:
@@ -339,7 +341,7 @@ def finish_run(scenario: Scenario, options: RunOptions, run_id: str, run_dir: Pa
     elif proc is None or proc.returncode != 0 or killed:
         code = proc.returncode if proc else "none"
         raise RunFailed(f"Locust failed (exit code {code}); its log is {run_dir / 'locust.out'}")
-    elif requests == 0:
+    elif requests == 0 and status != "aborted":  # a gate that stopped a run before any answer is a verdict
         raise RunFailed(f"the run made no requests; see {run_dir / 'locust.log'}")
     return outcome
 

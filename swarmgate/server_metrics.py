@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import threading
 import time
@@ -113,6 +114,7 @@ class Scraper:
         self.failures = 0
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="swarmgate-scrape", daemon=True)
+        self.live_file: Path | None = None  # the latest values, for the live judge's gates inside Locust
 
     def probe(self) -> None:
         """Before the run: the endpoint answers with Prometheus text, or RunFailed (exit 3)."""
@@ -163,10 +165,17 @@ class Scraper:
         while self.pages and self.pages[0][0] < now - RATE_WINDOW_S - SCRAPE_INTERVAL_S / 2:
             self.pages.popleft()
         before = self.pages[0] if len(self.pages) > 1 else None
+        latest = {}
         for rule in self.rules:
             value = derive(rule.scrape, (now, page), before)
             if value is not None and math.isfinite(value):
                 self.collected.rows.append((now, rule.name, value * rule.scale))
+                latest[rule.name] = value * rule.scale
+        if self.live_file is not None:
+            try:
+                write_atomic(self.live_file, json.dumps({"time": now, "values": latest}))
+            except OSError:
+                pass  # the gates see no fresh value and wait; server_metrics.csv is written at the end
 
 
 def _why(exc: Exception) -> str:
@@ -258,8 +267,8 @@ class MetricsSource:
         self.reason = reason
 
     @contextmanager
-    def during(self) -> Iterator[None]:
-        """While Locust runs (a scraper reads the target meanwhile)."""
+    def during(self, live_file: Path | None = None) -> Iterator[None]:
+        """While Locust runs (a scraper reads the target meanwhile, and keeps live_file current)."""
         yield
 
     def finish(self, run_dir: Path, start: float, end: float) -> dict:
@@ -274,12 +283,15 @@ class ScrapeSource(MetricsSource):
         self.collected = Collected("scrape", scraper.collected.url, notes={"scrape": "the run ended before it began"})
 
     @contextmanager
-    def during(self) -> Iterator[None]:
+    def during(self, live_file: Path | None = None) -> Iterator[None]:
+        self.scraper.live_file = live_file
         self.scraper.start()
         try:
             yield
         finally:
             self.collected = self.scraper.stop()
+            if live_file is not None:
+                live_file.unlink(missing_ok=True)
 
     def finish(self, run_dir: Path, start: float, end: float) -> dict:
         write_server_metrics(run_dir, self.collected.rows, "scrape")

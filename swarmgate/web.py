@@ -15,8 +15,10 @@ from pathlib import Path
 
 from swarmgate.core.defaults import package_file
 from swarmgate.core.errors import EXIT_INTERRUPTED, BadInput, RunFailed, SwarmgateError
+from swarmgate.core.files import write_atomic
 from swarmgate.core.net import EVERY_INTERFACE, LOOPBACK, is_loopback
 from swarmgate.locustfile import inspect_locustfile, locust_files
+from swarmgate.locustfiles.live_web import REPORT_FOR, TEST_ENDED
 from swarmgate.run import (
     RunOptions,
     check_metrics_port,
@@ -119,7 +121,7 @@ class ReportWriter:
         self.done = 0.0
 
     def check(self) -> None:
-        marker = self.run_dir / ".test_ended"
+        marker = self.run_dir / TEST_ENDED
         try:
             ended = marker.stat().st_mtime
         except OSError:
@@ -127,6 +129,10 @@ class ReportWriter:
         if ended <= self.done:
             return
         self.done = ended
+        try:
+            which = marker.read_text(encoding="utf-8")  # read first: another test may end while this one is analyzed
+        except OSError:
+            return
         from swarmgate.pipeline import analyze_and_write  # pandas, only once a test has ended
 
         try:
@@ -134,5 +140,10 @@ class ReportWriter:
         except SwarmgateError as problem:
             say(self.options, f"swarmgate: the test's report could not be written: {problem.message}")
             return
+        except Exception as problem:  # noqa: BLE001  (one test's report must not end the session)
+            say(self.options, f"swarmgate: the test's report could not be written: {type(problem).__name__}: "
+                              f"{problem}; the UI goes on")  # fmt: skip
+            return
+        write_atomic(self.run_dir / REPORT_FOR, which)  # which test the report is of
         say(self.options, f"swarmgate: test ended, verdict {summary['verdict'].upper()}; report: "
                           f"{folder / 'report.html'}")  # fmt: skip

@@ -10,6 +10,7 @@ live views (web UI tab, Prometheus endpoint, console through .progress.json).
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import asdict
@@ -18,7 +19,7 @@ from pathlib import Path
 import gevent
 from locust.env import Environment
 
-from swarmgate.analysis.live import LiveJudge
+from swarmgate.analysis.live import SERVER_LIVE_FILE, LiveJudge
 from swarmgate.analysis.records import Endpoint, Stage
 from swarmgate.analysis.sla import load_sla
 from swarmgate.core.errors import InputError
@@ -77,9 +78,19 @@ class LiveRecorder:
         open_stage = bool(self.stages.stages) and self.stages.stages[-1].end is None
         return records, open_stage
 
+    def server_values(self) -> dict:
+        """The scraped server metrics' latest values (swarmgate run writes them each second), or none."""
+        if self.out_dir is None:
+            return {}
+        try:
+            found = json.loads((self.out_dir / SERVER_LIVE_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return found if isinstance(found, dict) and isinstance(found.get("values"), dict) else {}
+
     def tick(self) -> None:
         now = time.time()
-        abort = self.judge.update(now, self.started or now, *self.stage_records(now))
+        abort = self.judge.update(now, self.started or now, *self.stage_records(now), self.server_values())
         if abort is not None and self.abort is None:
             self.stop_run(asdict(abort))
 

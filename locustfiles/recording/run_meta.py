@@ -49,6 +49,11 @@ class RunRecorder:
                quitting=self.on_quitting, quit=self.on_quit)  # fmt: skip
 
     def on_test_start(self, environment: Environment, **_kwargs) -> None:
+        if self.ended is not None and ended_in_web_ui(environment):  # the web UI's next test: its own numbers
+            self.started = self.ended = None
+            self.peak_users = 0
+            if self.user_classes is not None:
+                self.user_classes.counts.clear()
         self.started = self.started or time.time()
         self.write(status="running", exit_code=None)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from locust.env import Environment
 
-from swarmgate.locustfiles.recording.common import node_role
+from swarmgate.locustfiles.recording.common import ended_in_web_ui, node_role
 from swarmgate.locustfiles.recording.shipped_csv import ShippedCsv
 
 COLUMNS = ["timestamp", "method", "name", "response_time_ms", "failed", "node"]
@@ -21,6 +21,12 @@ class SlowRequestRecorder:
         self.node = role if role != "worker" else str(environment.runner.client_id)
         self.csv = ShippedCsv(environment, out_dir, "slow_requests.csv", COLUMNS, max_rows=MAX_ROWS, flush_every=100)
         environment.events.quit.add_listener(self.on_quit)
+        if role != "worker":
+            environment.events.test_stop.add_listener(self.on_test_stop)
+
+    def on_test_stop(self, environment: Environment, **_kwargs) -> None:
+        if ended_in_web_ui(environment):  # the UI's report of this test reads the file now
+            self.csv.flush()
 
     def record(self, request_type: str, name: str, response_time: float, failed: bool) -> None:
         """Called by RequestTap for requests slower than threshold_ms."""

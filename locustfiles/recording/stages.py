@@ -150,6 +150,7 @@ class StageRecorder:
         users = getattr(environment.parsed_options, "num_users", None)
         if self.stages and self.stages[-1].end is not None and ended_in_web_ui(environment):
             self.stages, self.windows = [], {}  # the web UI's next test: its own stages, as Locust's stats restart
+            self.annotations = {}
             self.switch(0)
         if self.plain_run:
             self.begin("ramp-up", users, steady=False)

@@ -21,6 +21,7 @@ from tests.helpers import SWARMGATE, constant_scenario, stop
 
 ROUTE = "/api/workspaces"
 ABORT_AFTER_S = 5
+SCRAPE_S = 1  # swarmgate reads the target's /metrics each second
 WORKER_REPORT_S = 3  # Locust's workers report every 3 s: the master sees a breach that much later
 SLA = f"""
 [defaults]
@@ -30,6 +31,14 @@ error_ratio = {{ target = 0.01, alert = 0.02 }}
 method = "GET"
 name = "{ROUTE}"
 p95_ms = {{ target = 100, alert = 150, abort_after = "{ABORT_AFTER_S}s" }}
+"""
+SERVER_SLA = """
+[[server]]
+name = "memory"
+unit = "%"
+scale = 100
+scrape = { gauge = "process_resident_memory_bytes", divide_by = "demo_memory_limit_bytes" }
+at_most = { target = 80, alert = 90, abort_after = "3s" }
 """
 
 
@@ -44,18 +53,32 @@ def run_dir_of(results: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Three runs side by side (they measure no throughput): gated and slow in one process, gated and slow
-    with two workers, and the same scenario without the latency on a pseudo-terminal."""
+    """Four runs side by side (they measure no throughput): gated and slow in one process, gated and slow
+    with two workers, the same scenario without the latency on a pseudo-terminal, and a demo whose
+    memory is far beyond its limit under a gate on that server metric."""
     work = tmp_path_factory.mktemp("gates")
     (work / "scenarios").mkdir()
     (work / "scenarios" / "gated.toml").write_text(constant_scenario(16, "2m", BaselineUser=50, StressTestUser=50))
     (work / "sla.toml").write_text(SLA)
+    (work / "server_sla.toml").write_text(SERVER_SLA)
     slow = ["--demo-latency", f"GET {ROUTE}=400"]
     common = ["run", "gated", "--sla", "sla.toml", "--time-scale", "0.25"]
     commands = {
         "one": [*common, "--results-dir", "one", *slow],
         "workers": [*common, "--results-dir", "workers", "--workers", "2", *slow],
         "clean": [*common, "--results-dir", "clean"],
+        "server": [
+            "run",
+            "gated",
+            "--sla",
+            "server_sla.toml",
+            "--time-scale",
+            "0.25",
+            "--results-dir",
+            "server",
+            "--demo-memory-limit-mb",
+            "1",
+        ],
     }
     terminal, pty_side = pty.openpty()
     procs = {}
@@ -130,3 +153,17 @@ def test_without_the_breach_the_run_ends_as_planned_and_its_live_checks_are_the_
     assert live["judged_over"] == summary["judged_over"]["window"] == "steady stages"
     # the console on a pseudo-terminal: the rich panel, redrawn in place, with the live columns
     assert "beyond target" in shown and "p95 (10 s)" in shown and "\x1b[1A" in shown, shown[-2000:]
+
+
+def test_a_gate_on_a_scraped_server_metric_stops_the_run(runs):
+    work, codes, outputs, _ = runs
+    assert codes["server"] == 1, outputs["server"]
+    run_dir = run_dir_of(work / "server")
+    aborted = read(run_dir / "run.json")["aborted"]
+    assert (aborted["name"], aborted["metric"], aborted["alert"]) == ("memory", "server", 90)
+    assert "server memory beyond 90 % for 3 s" in aborted["message"] and aborted["actual"] > 90
+    stages = read(run_dir / "stages.json")["stages"]
+    steady_s = next(s for s in stages if s["steady"])["start_ts"] - min(s["start_ts"] for s in stages)
+    assert 3 <= aborted["at_s"] - steady_s <= 3 + 2 * SCRAPE_S, aborted  # a reading each second, written by the scraper
+    assert not (run_dir / ".server_live.json").exists()  # the live values are not part of the results
+    assert read(run_dir / "summary.json")["verdict"] == "fail"

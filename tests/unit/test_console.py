@@ -64,3 +64,14 @@ def test_live_checks_and_a_gate_counting_down_are_shown_in_both_forms(tmp_path):
         console.show(20.0)
     shown = terminal.getvalue()
     assert "beyond target" in shown and "2 of 14" in shown and "GET /api/workspaces p95_ms: stops in 6 s" in shown
+
+
+def test_names_with_brackets_are_shown_as_written_not_read_as_markup(tmp_path):
+    gate = {"what": "GET /items?id=[id]", "metric": "p95_ms", "left_s": 3}
+    progress = {**PROGRESS, "stage": "hold [/x]", "checks": 2, "beyond_target": 1, "gates": [gate], "aborted": None}
+    (tmp_path / ".progress.json").write_text(json.dumps(progress))
+    terminal = Terminal()
+    with RunConsole("smoke", tmp_path, 30, quiet=False, stream=terminal) as console:
+        console.show(20.0)
+    shown = terminal.getvalue()
+    assert "GET /items?id=[id] p95_ms" in shown and "[/x]" in shown

@@ -11,6 +11,7 @@ from swarmgate.analysis.live import LIVE_WINDOW_S, LiveJudge, clock
 from swarmgate.analysis.metrics import table
 from swarmgate.analysis.records import Endpoint, Stage
 from swarmgate.analysis.sla import load_sla, sla_checks
+from swarmgate.core.errors import InputError
 
 SLA = """
 [defaults]
@@ -125,3 +126,30 @@ def test_the_live_checks_are_the_analyzers_checks_over_the_steady_stages(config)
 
 def test_the_clock_reads_minutes_and_hours():
     assert (clock(9.9), clock(252), clock(3723)) == ("0:09", "4:12", "1:02:03")
+
+
+def test_a_scraped_server_metric_gate_trips_on_fresh_values_only(tmp_path):
+    (tmp_path / "sla.toml").write_text(
+        '[[server]]\nname = "cpu"\nunit = "%"\nscrape = { gauge = "cpu_ratio" }\n'
+        'at_most = { target = 70, alert = 85, abort_after = "3s" }\n'
+    )
+    feed = Feed(LiveJudge(load_sla(tmp_path / "sla.toml"), None))
+    feed.begin("steady", steady=True)
+    update = feed.judge.update
+
+    def second(value: float, age_s: float = 0.0):
+        feed.now += 1
+        return update(feed.now, feed.started, feed.stages, True, {"time": feed.now - age_s, "values": {"cpu": value}})
+
+    assert second(95, age_s=30) is None  # a stale reading (the scrape stalled) is no evidence
+    gate = feed.judge.gates[("", "cpu", "server")]
+    assert gate.waiting.startswith("no fresh value") and gate.beyond_since is None
+    answers = [second(95) for _ in range(5)]
+    abort = next(a for a in answers if a is not None)
+    assert answers.index(abort) == 3  # beyond at the first fresh reading, 3 s later it trips
+    assert abort.message == "aborted at 0:05: server cpu beyond 85 % for 3 s (now: 95 %)"
+    (tmp_path / "bad.toml").write_text(
+        '[[server]]\nname = "m"\nscrape = { gauge = "m" }\ndrift = { target = 1, alert = 2, abort_after = "3s" }\n'
+    )
+    with pytest.raises(InputError, match=r"server.m.drift: write \{ target = N, alert = M \}"):
+        load_sla(tmp_path / "bad.toml")

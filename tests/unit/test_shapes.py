@@ -137,3 +137,11 @@ def test_scenario_shape_searches_capacity_when_the_scenario_says_so(tmp_path):
     shape, clock = make(ScenarioShape, recorder, stage_plan_file=plan_of(str(path), tmp_path))
     assert [r[0] for r in drive(shape, clock, 1000)[:-1]] == [2, 4, 6, 8]
     assert recorder.annotations["capacity"]["breaking_step"]["users"] == 8
+
+
+def test_a_shape_runs_again_from_its_first_stage_when_locust_starts_another_test():
+    shape, clock = make(Constant, shape_users=10, shape_duration_s=30, shape_spawn_rate=5)
+    assert drive(shape, clock, 100) == [(10, 5.0), None] and shape.completed
+    shape.reset_time()  # the web UI's next test with the same shape
+    clock["t"] = 0.0
+    assert not shape.completed and drive(shape, clock, 100) == [(10, 5.0), None]
