@@ -148,3 +148,31 @@ def swarm_until_stopped(base: str, form: dict, timeout_s: float = 40) -> None:
     while requests.get(f"{base}/stats/requests", timeout=5).json()["state"] != "stopped":
         assert time.monotonic() < deadline, "the shape did not end by itself"
         time.sleep(0.3)
+
+
+def start_prometheus(work_dir: Path, config: str, timeout_s: float = 30) -> tuple[subprocess.Popen, str]:
+    """A real Prometheus server (Debian's) on a free loopback port with this prometheus.yml, once it is
+    ready to query: (process, its address). Its log is work_dir/prometheus.log."""
+    import shutil
+
+    import requests  # only tests of a Prometheus need it
+
+    binary = shutil.which("prometheus")
+    assert binary, "Prometheus is missing: ./run_tests.sh installs Debian's prometheus package"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    (work_dir / "prometheus.yml").write_text(config)
+    address = f"127.0.0.1:{free_port()}"
+    with open(work_dir / "prometheus.log", "wb") as log:
+        proc = subprocess.Popen([binary, f"--config.file={work_dir / 'prometheus.yml'}",
+                                 f"--storage.tsdb.path={work_dir / 'tsdb'}", f"--web.listen-address={address}"],
+                                stdout=subprocess.DEVNULL, stderr=log)  # fmt: skip
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if requests.get(f"http://{address}/-/ready", timeout=1).status_code == 200:
+                return proc, f"http://{address}"
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    stop(proc)
+    raise AssertionError(f"Prometheus did not become ready: {(work_dir / 'prometheus.log').read_text()[-2000:]}")

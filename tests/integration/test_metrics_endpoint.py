@@ -17,7 +17,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.helpers import ROOT, SWARMGATE, closed_port, constant_scenario, json_entries, stop
+from tests.helpers import ROOT, SWARMGATE, closed_port, constant_scenario, json_entries, start_prometheus, stop
 
 pytestmark = pytest.mark.integration
 USERS = 4
@@ -30,26 +30,6 @@ def readme_scrape_config(metrics_port: int) -> str:
     assert "127.0.0.1:9646" in config and "scrape_interval: 5s" in config
     return config.replace("127.0.0.1:9646", f"127.0.0.1:{metrics_port}").replace("scrape_interval: 5s",
                                                                                   "scrape_interval: 1s")  # fmt: skip
-
-
-def start_prometheus(work_dir: Path, metrics_port: int) -> tuple[subprocess.Popen, str]:
-    """A real Prometheus server on loopback, ready to query: (process, its address)."""
-    assert PROMETHEUS, "the metrics test needs a Prometheus server: apt-get install prometheus"
-    work_dir.mkdir()
-    (work_dir / "prometheus.yml").write_text(readme_scrape_config(metrics_port))
-    address = f"http://127.0.0.1:{closed_port()}"
-    proc = subprocess.Popen([PROMETHEUS, f"--config.file={work_dir / 'prometheus.yml'}",
-                             f"--storage.tsdb.path={work_dir / 'data'}", f"--web.listen-address={address[7:]}"],
-                            stdout=subprocess.DEVNULL, stderr=open(work_dir / "prometheus.log", "wb"))  # noqa: SIM115  # fmt: skip
-    deadline = time.monotonic() + 30
-    while True:
-        assert proc.poll() is None and time.monotonic() < deadline, (work_dir / "prometheus.log").read_text()
-        try:
-            if requests.get(f"{address}/-/ready", timeout=2).status_code == 200:
-                return proc, address
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)
 
 
 def query(prometheus: str, promql: str) -> list[dict]:
@@ -95,7 +75,7 @@ def test_a_running_load_is_scraped_with_locusts_numbers(tmp_path, workers):
     scenario = tmp_path / "live.toml"
     scenario.write_text(constant_scenario(USERS, "5s", BaselineUser=60, StressTestUser=40))
     results, port = tmp_path / "results", closed_port()
-    prometheus_proc, prometheus = start_prometheus(tmp_path / "prometheus", port)
+    prometheus_proc, prometheus = start_prometheus(tmp_path / "prometheus", readme_scrape_config(port))
     proc = subprocess.Popen([*SWARMGATE, "run", str(scenario), "--workers", str(workers), "--metrics-port", str(port),
                              "--results-dir", str(results)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)  # fmt: skip

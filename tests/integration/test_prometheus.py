@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
 from swarmgate.scrape import parse_page, total
-from swarmgate.supervisor import free_port
-from tests.helpers import SWARMGATE, closed_port, constant_scenario, start_demo, stop
+from tests.helpers import SWARMGATE, closed_port, constant_scenario, start_demo, start_prometheus, stop
 
 pytestmark = pytest.mark.integration
 READY_TIMEOUT_S = 30
@@ -57,28 +54,11 @@ at_least = {{ target = 0.7, alert = 0.6 }}
 """
 
 
-def start_prometheus(work: Path, targets: list[str]) -> tuple[subprocess.Popen, str]:
-    """Prometheus on a free loopback port scraping `targets` each second; returns once it is ready."""
-    binary = shutil.which("prometheus")
-    assert binary, "Prometheus is missing: ./run_tests.sh installs Debian's prometheus package"
-    config = work / "prometheus.yml"
+def scrape_config(targets: list[str]) -> str:
+    """prometheus.yml scraping `targets` each second as job "demo"."""
     listed = ", ".join(f'"{t}"' for t in targets)
-    config.write_text(f"global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n"
-                      f"  - job_name: demo\n    static_configs:\n      - targets: [{listed}]\n")  # fmt: skip
-    url = f"http://127.0.0.1:{free_port()}"
-    proc = subprocess.Popen([binary, f"--config.file={config}", f"--storage.tsdb.path={work / 'tsdb'}",
-                             f"--web.listen-address={url.removeprefix('http://')}"],
-                            stdout=subprocess.DEVNULL, stderr=open(work / "prometheus.log", "wb"))  # noqa: SIM115  # fmt: skip
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if requests.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                return proc, url
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.1)
-    stop(proc)
-    raise AssertionError(f"Prometheus did not become ready: {(work / 'prometheus.log').read_text()[-2000:]}")
+    return (f"global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n"
+            f"  - job_name: demo\n    static_configs:\n      - targets: [{listed}]\n")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +69,7 @@ def setup(tmp_path_factory):
     plain = start_demo(work / "plain", f"--memory-limit-mb={MEMORY_LIMIT_MB}")
     prometheus = None
     try:
-        prometheus, url = start_prometheus(work, [f"127.0.0.1:{leaky.port}", f"127.0.0.1:{plain.port}"])
+        prometheus, url = start_prometheus(work, scrape_config([f"127.0.0.1:{leaky.port}", f"127.0.0.1:{plain.port}"]))
         yield {"work": work, "leaky": leaky, "plain": plain, "url": url}
     finally:
         for proc in (prometheus, leaky.proc, plain.proc):
