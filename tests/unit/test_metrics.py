@@ -176,5 +176,6 @@ def test_the_metrics_options_reach_the_master_and_not_its_workers(tmp_path):
     assert "--metrics-port=9646" in master and "--metrics-host=127.0.0.2" in master
     worker = worker_command(None, "127.0.0.1", 5557, tmp_path / "worker-1.log")
     assert not [word for word in worker if word.startswith("--metrics")]
-    assert not [word for word in locust_command(scenario, RunOptions(), "http://127.0.0.1:8000", tmp_path)
-                if word.startswith("--metrics")]  # off by default  # fmt: skip
+    off = [word for word in locust_command(scenario, RunOptions(), "http://127.0.0.1:8000", tmp_path)
+           if word.startswith("--metrics-port")]  # fmt: skip
+    assert off == ["--metrics-port=0"]  # off, and said: a SWARMGATE_METRICS_PORT in the shell opens nothing
