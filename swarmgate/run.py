@@ -185,9 +185,10 @@ def read_run_json(run_dir: Path) -> dict:
     return document if isinstance(document, dict) else {"schema_version": 1}
 
 
-def finish_run_json(run_dir: Path, facts: dict) -> dict:
-    """Merge what only the orchestrator knows into the run.json the recorders wrote (or start one)."""
-    document = {**read_run_json(run_dir), **facts}
+def finish_run_json(run_dir: Path, facts: dict, recorded: dict | None = None) -> dict:
+    """Merge what only the orchestrator knows into the run.json the recorders wrote (or start one);
+    `recorded`: that run.json, when the caller has read it already."""
+    document = {**(recorded if recorded is not None else read_run_json(run_dir)), **facts}
     write_atomic(run_dir / "run.json", json.dumps(document, indent=2) + "\n")
     return document
 
@@ -321,7 +322,8 @@ def finish_run(scenario: Scenario, options: RunOptions, run_id: str, run_dir: Pa
                supervisor: Supervisor, killed: bool, proc: subprocess.Popen | None,
                demo: DemoProcess | None, server_facts: dict | None = None) -> RunOutcome:  # fmt: skip
     """Record what the orchestrator knows in run.json; the outcome, or RunFailed when Locust failed."""
-    status = run_status(supervisor, killed, proc, read_run_json(run_dir).get("status"))
+    recorded = read_run_json(run_dir)
+    status = run_status(supervisor, killed, proc, recorded.get("status"))
     partial = status != "finished"  # aborted, interrupted, killed or crashed
     document = finish_run_json(run_dir, {
         "run_id": run_id, "scenario": scenario.name, "time_scale": scenario.time_scale, "plan": plan_facts(scenario),
@@ -331,7 +333,7 @@ def finish_run(scenario: Scenario, options: RunOptions, run_id: str, run_dir: Pa
         "status": status, "orchestrator_started": started.isoformat(timespec="seconds"),
         "worker_processes": options.workers, "remote_workers": options.remote_workers,
         "server_metrics": server_facts,
-    })  # fmt: skip
+    }, recorded)  # fmt: skip
     requests, failures = count_requests(run_dir)
     by_class = document.get("requests_by_user_class") or {}
     outcome = RunOutcome(run_dir, EXIT_PASS, partial, requests, failures, by_class, count_exceptions(run_dir),

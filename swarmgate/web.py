@@ -107,8 +107,9 @@ def serve(options: RunOptions, web_host: str, web_port: int, web_login: bool) ->
         say_metrics(options)
         supervisor.wait(proc, every=(1.0, ReportWriter(run_dir, options).check))
     # Locust ended its last test by itself and exited cleanly: the session is confirmed finished
-    if read_run_json(run_dir).get("status") == "ended" and proc.returncode == 0:
-        finish_run_json(run_dir, {"status": "finished", "partial": False})
+    recorded = read_run_json(run_dir)
+    if recorded.get("status") == "ended" and proc.returncode == 0:
+        finish_run_json(run_dir, {"status": "finished", "partial": False}, recorded)
     return EXIT_INTERRUPTED if supervisor.interrupted else proc.returncode
 
 
