@@ -39,7 +39,8 @@ def query(prometheus: str, promql: str) -> list[dict]:
 
 
 def progress_in_steady_state(results: Path, proc: subprocess.Popen, timeout_s: float = 90) -> tuple[Path, dict]:
-    """(run dir, its .progress.json) once the run holds all its users in its steady stage."""
+    """(run dir, its .progress.json) once the run holds all its users in its steady stage and the live judge
+    has checks (on a master, after the workers' first report has reached it and its next tick)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         assert proc.poll() is None, f"the run ended (exit {proc.returncode}) before its steady stage"
@@ -48,7 +49,8 @@ def progress_in_steady_state(results: Path, proc: subprocess.Popen, timeout_s: f
                 progress = json.loads(path.read_text())
             except (OSError, ValueError):
                 continue
-            if progress.get("stage") == "steady" and progress.get("users") == USERS and progress.get("requests"):
+            steady = progress.get("stage") == "steady" and progress.get("users") == USERS
+            if steady and progress.get("requests") and progress.get("checks"):
                 return path.parent, progress
         time.sleep(0.2)
     raise AssertionError(f"no run under {results} reached its steady stage within {timeout_s:g} s")

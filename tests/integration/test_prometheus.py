@@ -122,7 +122,9 @@ def test_prometheus_judges_memory_drift_and_the_cache_as_the_demo_reports_them(s
         with open(run_dir / "server_metrics.csv", newline="") as handle:
             rows = list(csv.DictReader(handle))
         assert {r["name"] for r in rows} == {"memory_mb", "memory_limit_mb", "cache_hit_ratio"}
-        assert {r["source"] for r in rows} == {"prometheus"} and len(rows) > 3 * 30
+        assert {r["source"] for r in rows} == {"prometheus"}
+        per_metric = {name: sum(r["name"] == name for r in rows) for name in ("memory_mb", "memory_limit_mb")}
+        assert min(per_metric.values()) >= 25, per_metric  # a value each second of a ~30 s run (step 1 s)
         assert "Server metrics" in (run_dir / "report.html").read_text()
 
 
