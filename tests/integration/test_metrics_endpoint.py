@@ -75,7 +75,7 @@ def listening_addresses(port: int) -> set[str]:
 @pytest.mark.parametrize("workers", [0, 2], ids=["one-process", "two-workers"])
 def test_a_running_load_is_scraped_with_locusts_numbers(tmp_path, workers):
     scenario = tmp_path / "live.toml"
-    scenario.write_text(constant_scenario(USERS, "5s", BaselineUser=60, StressTestUser=40))
+    scenario.write_text(constant_scenario(USERS, "10s", BaselineUser=60, StressTestUser=40))  # room for a report
     results, port = tmp_path / "results", closed_port()
     prometheus_proc, prometheus = start_prometheus(tmp_path / "prometheus", readme_scrape_config(port))
     proc = subprocess.Popen([*SWARMGATE, "run", str(scenario), "--workers", str(workers), "--metrics-port", str(port),
