@@ -59,6 +59,6 @@ class ProgressRecorder:
         write_atomic(self.path, json.dumps(progress))
 
     def on_quit(self, exit_code: int, **_kwargs) -> None:
-        self.greenlet.kill(block=False)
+        self.greenlet.kill(block=True)  # no write of its may land after the file is removed
         if self.path.exists():
             os.unlink(self.path)
