@@ -102,7 +102,7 @@ def summarise(run: Run, sla: SlaConfig, profile: str | None) -> dict:
             for s in run.stages
         ],
         "checks": checks,
-        "capacity": found_capacity or run.capacity,
+        "capacity": found_capacity,
         "failures": group_failures(run.locust_file("_failures.csv")),
         "slow_requests": slow_requests(run.path / "slow_requests.csv", whole_rows) if run.path.is_dir() else [],
         "drift": drifted,

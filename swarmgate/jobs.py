@@ -100,6 +100,9 @@ def report_verdict(summary: dict, folder: Path) -> None:
     click.echo(f"verdict: {summary['verdict'].upper()} ({len(checks)} checks){why}")
     for note in summary["not_computed"]:
         click.echo(f"  not computed: {note}", err=True)
+    search = (summary.get("capacity") or {}).get("search")
+    if search:
+        click.echo(f"capacity: {capacity_found(search)}")
     if summary.get("baseline"):
         base = summary["baseline"]
         click.echo(f"baseline: {base['run_id']}: {base['regressions']} regression(s)")
@@ -107,6 +110,15 @@ def report_verdict(summary: dict, folder: Path) -> None:
             click.echo(f"  note: {note}", err=True)
     click.echo(f"summary: {folder / 'summary.json'}")
     click.echo(f"report: {folder / 'report.html'}")
+
+
+def capacity_found(search: dict) -> str:
+    """Where a capacity search ended, in one line: the limit it found, or that it found none."""
+    steps, breaking, good = search.get("steps") or [], search.get("breaking_step"), search.get("last_good_step")
+    if breaking is None:
+        return f"no step breached the scenario's levels, up to {steps[-1]['users'] if steps else 0} users"
+    last_good = f"; last good step {good['users']} users" if good else "; no step was good"
+    return f"stopped at {breaking['users']} users ({breaking['why']}){last_good}"
 
 
 def write_trend(results_dir: Path, scenario: str | None, last: int | None, sla_path: Path | None,
