@@ -135,6 +135,7 @@ def impact(timeline: Timeline, key: tuple[str, str], window: tuple[float, float,
         "recovered": (back is not None) if enough else None,
         "recovery_s": round(back - end, 3) if back is not None else None,
         "recovered_at": iso(back) if back is not None else None,
+        "recovered_at_ts": back,
     })  # fmt: skip
     return found
 
@@ -143,8 +144,8 @@ def fault_result(fault: dict, timeline: Timeline, before_from: float, rules: Res
     window = fault["window"]
     start, end = window["start_ts"], window["end_ts"]
     hold = float(fault.get("recovery_hold_s") or 3.0)
-    result = {"name": fault["name"], "start": window["start"], "end": window["end"], "undo_ok": end is not None,
-              "recovery_hold_s": hold}  # fmt: skip
+    result = {"name": fault["name"], "start": window["start"], "end": window["end"], "start_ts": start,
+              "end_ts": end, "undo_ok": end is not None, "recovery_hold_s": hold}  # fmt: skip
     if end is None:  # the undo failed: the fault never ended
         return {**result, "seconds": None, "recovered": False, "recovery_s": None, "endpoints": []}
     aggregate = impact(timeline, AGGREGATE, (before_from, start, end), hold, rules)
@@ -177,8 +178,9 @@ def resilience(run: Run, rules: ResilienceRules) -> tuple[dict | None, list[Chec
 
 
 def rule_text(rules: ResilienceRules, resolution_s: float) -> str:
-    return (f"recovered at the first {resolution_s:g} s bin after the fault's end whose error ratio is within the pre-fault "
-            f"ratio + {rules.error_tolerance:g}, from which, for the fault's recovery hold, the error ratio stays "
+    return (f"recovered at the first {resolution_s:g} s bin after the fault's end whose error ratio is within the "
+            f"pre-fault ratio + {rules.error_tolerance:g}, from which, for the fault's recovery hold, the error ratio "
+            f"stays "
             f"within that level and the p95 within the pre-fault p95 + {rules.p95_tolerance_pct:g} % + "
             f"{rules.p95_tolerance_ms:g} ms")  # fmt: skip
 

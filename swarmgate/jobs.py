@@ -101,6 +101,8 @@ def report_verdict(summary: dict, folder: Path) -> None:
     worst = [c for c in checks if c["status"] == summary["verdict"] and c["status"] != "pass"]
     why = f": {worst[0]['message']}" + (f" (and {len(worst) - 1} more)" if len(worst) > 1 else "") if worst else ""
     click.echo(f"verdict: {summary['verdict'].upper()} ({len(checks)} checks){why}")
+    for undo in (c for c in checks if c["kind"] == "resilience" and c["metric"] == "undo"):
+        click.secho(f"  {undo['message']}", err=True, fg="red", bold=True)  # the system may be left broken
     for note in summary["not_computed"]:
         click.echo(f"  not computed: {note}", err=True)
     if summary.get("baseline"):
