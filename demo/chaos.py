@@ -82,10 +82,16 @@ class Chaos:
             return False
         fault.ending_at = time.time()
         self.say(f"fault '{kind}' off requested at {stamp(fault.ending_at)}; recovering in {fault.recovery_s:g} s")
-        gevent.spawn_later(fault.recovery_s, self.recovered, fault)
+        gevent.spawn(self.recovered, fault, fault.ending_at + fault.recovery_s)
         return True
 
-    def recovered(self, fault: ActiveFault) -> None:
+    def recovered(self, fault: ActiveFault, due: float) -> None:
+        """At `due` by the wall clock (gevent's timers run on the loop's cached time, which can lag it)."""
+        for _ in range(1000):
+            left = due - time.time()
+            if left <= 0:
+                break
+            gevent.sleep(left)
         if self.active.get(fault.kind) is fault:
             del self.active[fault.kind]
             self.say(f"fault '{fault.kind}' recovered at {stamp(time.time())}")
