@@ -5,8 +5,8 @@
 recovery_s = { target = 2, alert = 5 }                  # from a fault's end until back to the pre-fault level
 error_ratio_during_fault = { target = 0.5, alert = 1 }  # the share of requests that failed while it lasted
 error_tolerance = 0.01     # back within the pre-fault error ratio plus 1 point ...
-p95_tolerance_pct = 20     # ... and its p95 plus 20 % ...
-p95_tolerance_ms = 5       # ... plus 5 ms
+p95_tolerance_pct = 50     # ... and its p95 plus 50 % ...
+p95_tolerance_ms = 20      # ... plus 20 ms
 ```
 """
 
@@ -34,8 +34,8 @@ class ResilienceRules:
     recovery_s: ResilienceLevel | None = None
     error_ratio_during_fault: ResilienceLevel | None = None
     error_tolerance: float = 0.01
-    p95_tolerance_pct: float = 20.0
-    p95_tolerance_ms: float = 5.0
+    p95_tolerance_pct: float = 50.0
+    p95_tolerance_ms: float = 20.0
 
     def error_level(self, before: float) -> float:
         return before + self.error_tolerance

@@ -119,6 +119,24 @@ def server_series(db, runs: list[dict]) -> list[dict]:
     return list(series.values())
 
 
+def resilience_series(db, runs: list[dict]) -> list[dict]:
+    """Each fault phase's recovery time run by run (None: it did not recover, or the run had no such fault)."""
+    series: dict[str, dict] = {}
+    for index, run in enumerate(runs):
+        row = db.execute("SELECT summary FROM runs WHERE run_key = ?", (run["key"],)).fetchone()
+        try:
+            faults = (json.loads(row[0]).get("resilience") or {}).get("faults") or []
+        except (TypeError, ValueError, AttributeError):
+            continue  # a summary from before fault phases, or unreadable
+        for fault in faults:
+            if isinstance(fault, dict) and isinstance(fault.get("name"), str):
+                entry = series.setdefault(fault["name"], {"name": fault["name"], "recovery_s": [None] * len(runs),
+                                                          "recovered": [None] * len(runs)})  # fmt: skip
+                entry["recovery_s"][index] = fault.get("recovery_s")
+                entry["recovered"][index] = fault.get("recovered")
+    return list(series.values())
+
+
 def scenario_trend(db, scenario: str | None, last: int | None, results_root: Path, rules: Rules) -> dict:
     query = (
         "SELECT run_key, run_id, started, verdict, partial FROM runs WHERE scenario IS ? ORDER BY started, recorded_at"
@@ -146,7 +164,8 @@ def scenario_trend(db, scenario: str | None, last: int | None, results_root: Pat
         endpoints.append({"method": method, "name": name, "values": per_metric, "band": bands,
                           "baseline": {m: base.get(m) for m in METRICS}, "flags": endpoint_flags})  # fmt: skip
     return {"scenario": scenario, "runs": runs, "baseline_run_id": baseline_id, "endpoints": endpoints,
-            "server": server_series(db, runs), "flagged": sum(len(e["flags"]) for e in endpoints)}  # fmt: skip
+            "server": server_series(db, runs), "resilience": resilience_series(db, runs),
+            "flagged": sum(len(e["flags"]) for e in endpoints)}  # fmt: skip
 
 
 def trend(history: Path, scenario: str | None, last: int | None, results_root: Path, rules: Rules) -> dict:

@@ -73,9 +73,11 @@ def variables_for(faults: tuple[FaultPhase, ...], provided: dict[str, str], wher
         raise BadInput(f"{where}: the fault actions use ${{{missing[0]}}}, which is not set; export it (the demo's "
                        "SWARMGATE_DEMO_URL and SWARMGATE_DEMO_FAULT_TOKEN are set only when swarmgate starts the "
                        "demo, without --host)")  # fmt: skip
-    secret_names = {n for a in actions for n in a.header_variables}
-    secret_names |= {n for n in names if any(word in n.upper() for word in SECRET_NAME)}
-    return Variables(values, {values[n] for n in secret_names if values[n]})
+    secrets = {values[n] for a in actions for n in a.header_variables if values[n]}
+    # a command sees the whole environment: any secret in it may reach its output, named or not
+    environment = {**os.environ, **provided}
+    secrets |= {v for n, v in environment.items() if any(w in n.upper() for w in SECRET_NAME) and len(v) >= 4}
+    return Variables(values, secrets)
 
 
 def preflight(faults: tuple[FaultPhase, ...], variables: Variables) -> None:
