@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from swarmgate.core.config import MAX_ITEMS, printable, shown
 from swarmgate.core.plan import Stage
-
-if TYPE_CHECKING:
-    from swarmgate.scenarios import Fields
 
 FAULT_KEYS = {"name", "start", "stage", "duration", "recovery_hold", "action", "undo"}
 COMMAND_KEYS = {"command", "timeout"}
@@ -29,6 +26,18 @@ DEFAULT_TIMEOUT_S = {"command": 60.0, "http": 10.0}
 DEFAULT_HOLD_S = 3.0
 MAX_FAULTS = 20
 MAX_TEXT = 10_000
+
+
+class Fields(Protocol):
+    """The scenario loader's table reader (swarmgate.scenarios.Fields): it collects every problem of a file."""
+
+    table: dict
+    where: str
+    problems: list[str]
+
+    def problem(self, key: str, text: str) -> None: ...
+    def unknown(self, allowed: set[str]) -> None: ...
+    def duration(self, key: str, default: Any = None) -> float: ...
 
 
 @dataclass(frozen=True)
