@@ -15,6 +15,7 @@ run's data ends: "did not recover within the run".
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,16 +65,25 @@ class Timeline:
 
     resolution_s: float
     bins: dict[tuple[str, str], dict[float, Totals]]
+    sorted_starts: dict[tuple[str, str], list[float]] = field(default_factory=dict)
 
     @property
     def end(self) -> float:
         return max(self.bins[AGGREGATE]) + self.resolution_s if self.bins.get(AGGREGATE) else 0.0
 
+    def starts(self, key: tuple[str, str]) -> list[float]:
+        """The key's bin starts, sorted (once per key: a soak has thousands of bins, each window looks up a few)."""
+        if key not in self.sorted_starts:
+            self.sorted_starts[key] = sorted(self.bins.get(key, {}))
+        return self.sorted_starts[key]
+
     def totals(self, key: tuple[str, str], start: float, end: float) -> Totals:
-        found = Totals()
-        for bin_start, totals in self.bins.get(key, {}).items():
-            if start <= bin_start + self.resolution_s / 2 < end:  # a bin belongs where its middle lies
-                found.add(totals.requests, totals.failures, totals.response_times)
+        """The bins whose middle lies in [start, end), added up."""
+        found, bins, starts = Totals(), self.bins.get(key, {}), self.starts(key)
+        half = self.resolution_s / 2
+        for bin_start in starts[bisect_left(starts, start - half) : bisect_left(starts, end - half)]:
+            totals = bins[bin_start]
+            found.add(totals.requests, totals.failures, totals.response_times)
         return found
 
 
@@ -95,8 +105,10 @@ def recovered_at(timeline: Timeline, key: tuple[str, str], end: float, level: tu
     """The start of the first bin from the fault's end on that meets the recovery rule (see the module), or None."""
     error_level, p95_level = level
     step = timeline.resolution_s
-    bins = timeline.bins.get(key, {})
-    for start in sorted(b for b in bins if b + step > end):
+    bins, starts = timeline.bins.get(key, {}), timeline.starts(key)
+    for start in starts[bisect_left(starts, end - step) :]:
+        if start + step <= end:
+            continue
         first = bins[start]
         if not first.requests or first.error_ratio > error_level:
             continue
@@ -145,13 +157,23 @@ def fault_result(fault: dict, timeline: Timeline, before_from: float, rules: Res
     start, end = window["start_ts"], window["end_ts"]
     hold = float(fault.get("recovery_hold_s") or 3.0)
     result = {"name": fault["name"], "start": window["start"], "end": window["end"], "start_ts": start,
-              "end_ts": end, "undo_ok": end is not None, "recovery_hold_s": hold}  # fmt: skip
+              "end_ts": end, "undo_ok": end is not None, "recovery_hold_s": hold,
+              "action": action_record(fault.get("action")), "undo": action_record(fault.get("undo"))}  # fmt: skip
     if end is None:  # the undo failed: the fault never ended
         return {**result, "seconds": None, "recovered": False, "recovery_s": None, "endpoints": []}
     aggregate = impact(timeline, AGGREGATE, (before_from, start, end), hold, rules)
     endpoints = [{"method": key[0], "name": key[1], **impact(timeline, key, (before_from, start, end), hold, rules)}
                  for key in sorted(timeline.bins, key=lambda k: (k[1], k[0])) if key != AGGREGATE]  # fmt: skip
     return {**result, "seconds": round(end - start, 3), **aggregate, "endpoints": endpoints}
+
+
+# what summary.json (and so the history) keeps of each action: run.json's record, its secrets already masked
+ACTION_FIELDS = ("kind", "command", "method", "url", "started", "ended", "seconds", "ok", "exit_status", "error",
+                 "reason", "output")  # fmt: skip
+
+
+def action_record(action: object) -> dict | None:
+    return {k: action[k] for k in ACTION_FIELDS if k in action} if isinstance(action, dict) else None
 
 
 def resilience(run: Run, rules: ResilienceRules) -> tuple[dict | None, list[Check], list[str]]:
