@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from swarmgate.core.config import MAX_ITEMS, printable, shown
 from swarmgate.core.plan import Stage
@@ -119,6 +120,9 @@ def action_of(table: Fields, key: str) -> FaultAction | None:
     url = text(action, "url", raw["url"])
     if url is not None and not re.match(r"^(https?://|\$\{)", url):
         action.problem("url", f"must start with http:// or https:// (or a ${{VARIABLE}} holding one), got {shown(url)}")
+    elif url is not None and "@" in urlsplit(url).netloc:
+        action.problem("url", "holds credentials; send them in a header from an environment variable, e.g. "
+                              'headers = { Authorization = "Bearer ${API_TOKEN}" }')  # fmt: skip
     method = raw.get("method", "POST")
     if method not in METHODS:
         action.problem("method", f"must be one of {', '.join(METHODS)}, got {shown(method)}")

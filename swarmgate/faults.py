@@ -12,7 +12,8 @@ the undo is guaranteed:
   finds one left behind and says loudly which undo never ran (`pending_undos`).
 
 Commands run without a shell, with a timeout, their output kept with secrets masked; HTTP calls
-follow no redirect (a header holding a token never goes to another host).
+follow no redirect and use no proxy from the environment (a header holding a token goes only to the
+URL written).
 """
 
 from __future__ import annotations
@@ -153,7 +154,7 @@ def call_http(action: FaultAction, variables: Variables) -> tuple[bool, int | No
     if body is not None:
         headers.setdefault("Content-Type", "application/json")
     request = urllib.request.Request(url, data=body, headers=headers, method=action.method)
-    opener = urllib.request.build_opener(NoRedirect)
+    opener = urllib.request.build_opener(NoRedirect, urllib.request.ProxyHandler({}))  # no proxy from the environment
     try:
         with opener.open(request, timeout=action.timeout_s) as response:
             return True, response.status, response.read(OUTPUT_KEPT).decode(errors="replace"), None

@@ -46,6 +46,8 @@ def test_fault_phases_are_read_placed_on_the_clock_and_time_scaled(tmp_path):
     ('[[faults]]\nstart = "5s"\nduration = "1s"\naction = { command = "rm -rf x" }\nundo = { command = ["true"] }\n',
      "must be a list of arguments"),
     (f'[[faults]]\nstart = "5s"\nduration = "1s"\naction = {{ url = "ftp://x" }}\nundo = {CMD}\n', "must start with"),
+    (f'[[faults]]\nstart = "5s"\nduration = "1s"\naction = {{ url = "https://u:pw@x/f" }}\nundo = {CMD}\n',
+     "holds credentials"),
     (f'[[faults]]\nstart = "5s"\nduration = "1s"\naction = {CMD}\nundo = {CMD}\nshell = true\n', "shell: unknown key"),
 ])  # fmt: skip
 def test_bad_fault_phases_are_refused_with_the_key_and_a_hint(tmp_path, faults, problem):
