@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -104,3 +106,22 @@ def test_the_sla_keys_are_read_and_bad_ones_refused_all_at_once(tmp_path):
     path.write_text("[resilience]\nrecovery_s = 2\n")
     with pytest.raises(InputError, match="resilience.recovery_s"):
         load_sla(path)
+
+
+def test_a_failed_undo_fails_the_verdict_and_the_report_says_so_escaping_the_fault_name(tmp_path):
+    from swarmgate.analysis.analyze import analyze
+    from swarmgate.core.defaults import packaged
+    from swarmgate.reports.ci_files import summary_markdown
+    from swarmgate.reports.html import report_html
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "fixtures" / "smoke_run", run_dir)
+    fault = {**write_run(run_dir, steady_bins(60), undo_ok=False).meta["faults"][0], "name": "<b>db</b>"}
+    meta = json.loads((run_dir / "run.json").read_text())
+    (run_dir / "run.json").write_text(json.dumps({**meta, "faults": [fault], "undo_failed": True}))
+    summary, _ = analyze(run_dir, load_sla(packaged("sla.toml")))
+    assert summary["verdict"] == "fail" and summary["resilience"]["undo_failed"] is True
+    html = report_html(summary, {"timeline": None, "distribution": [], "resources": [], "drift": [], "server": [],
+                                 "slowest": []})  # fmt: skip
+    assert "an undo failed: the system under test may be left broken" in html and "<b>db</b>" not in html
+    assert "&lt;b&gt;db&lt;/b&gt;" in html and "left broken" in summary_markdown(summary)
