@@ -250,7 +250,7 @@ def run_env(scenario: Scenario, options: RunOptions, run_id: str, run_dir: Path,
         "SWARMGATE_INSECURE_TLS": "1" if options.insecure else "0",
         "SWARMGATE_REQUEST_TIMEOUT_S": repr(options.request_timeout_s),
         "SWARMGATE_SLOW_MS": repr(options.slow_threshold_ms),  # workers record slow requests too
-        "SWARMGATE_TIMELINE": "true" if scenario.faults else "false",  # per-second bins, to measure recovery
+        "SWARMGATE_TIMELINE": "true" if scenario.faults else "false",  # half-second bins, to measure recovery
         **live_env(options.sla_file, scenario.sla or scenario.name, options.abort),
     })  # fmt: skip
 
@@ -380,7 +380,9 @@ def start_faults(scenario: Scenario, variables: Variables, run_dir: Path, proc: 
         if proc.poll() is None:
             proc.send_signal(LOCUST_STOP_SIGNAL)
 
-    clock = lambda: read_progress(run_dir).get("started")  # noqa: E731
+    def clock() -> float | None:
+        return read_progress(run_dir).get("started")
+
     return FaultRunner(scenario.faults, variables, run_dir, clock, stop_locust,
                        lambda line, loud: say_fault(options, line, loud)).start()  # fmt: skip
 
