@@ -124,4 +124,5 @@ def test_a_failed_undo_fails_the_verdict_and_the_report_says_so_escaping_the_fau
     html = report_html(summary, {"timeline": None, "distribution": [], "resources": [], "drift": [], "server": [],
                                  "slowest": []})  # fmt: skip
     assert "an undo failed: the system under test may be left broken" in html and "<b>db</b>" not in html
-    assert "&lt;b&gt;db&lt;/b&gt;" in html and "left broken" in summary_markdown(summary)
+    markdown = summary_markdown(summary)
+    assert "&lt;b&gt;db&lt;/b&gt;" in html and "left broken" in markdown and "| undo failed |" in markdown
