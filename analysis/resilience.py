@@ -18,6 +18,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from swarmgate.analysis.checks import Check, check
@@ -67,7 +68,7 @@ class Timeline:
     bins: dict[tuple[str, str], dict[float, Totals]]
     sorted_starts: dict[tuple[str, str], list[float]] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def end(self) -> float:
         return max(self.bins[AGGREGATE]) + self.resolution_s if self.bins.get(AGGREGATE) else 0.0
 
