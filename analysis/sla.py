@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from swarmgate.analysis.checks import Check, check
+from swarmgate.analysis.resilience_rules import ResilienceRules, resilience_rules
 from swarmgate.analysis.rules import Rules
 from swarmgate.analysis.server_rules import ServerRule, server_rules
 from swarmgate.core.config import MAX_ITEMS, MAX_MS, MAX_RPS, number_within, parse_duration, printable, read_toml
@@ -21,7 +22,8 @@ METRICS = AT_MOST + AT_LEAST
 WHOLE_RUN_ONLY = ("min_rps",)
 DRIFT_METRICS = ("target_rss_mb_per_10min",)  # at most, like every metric not in AT_LEAST
 LEVEL_KEYS = {"target", "alert", "abort_after", "abort_during"}
-TOP_KEYS = ("apdex_t_ms", "slow_ms", "defaults", "scenarios", "endpoints", "regression", "drift", "server")
+TOP_KEYS = ("apdex_t_ms", "slow_ms", "defaults", "scenarios", "endpoints", "regression", "drift", "server",
+            "resilience")  # fmt: skip
 
 
 ABORT_DURING = ("steady", "all")
@@ -53,6 +55,7 @@ class SlaConfig:
     regression: Rules = Rules()
     drift_memory: Threshold = Threshold(50.0, 100.0)  # target RSS growth, MB per 10 min (the seeds' bound)
     server: tuple[ServerRule, ...] = ()  # [[server]] tables: the target's own metrics (analysis/server_rules.py)
+    resilience: ResilienceRules = ResilienceRules()  # [resilience]: fault phases (analysis/resilience_rules.py)
 
     def thresholds(self, profile: str | None, method: str, name: str) -> dict[str, Threshold]:
         merged = {**self.defaults, **self.scenarios.get(profile or "", {})}
@@ -199,10 +202,11 @@ def load_sla(path: Path | str) -> SlaConfig:
                         known=DRIFT_METRICS, gates=False)  # fmt: skip
     memory = drift.get("target_rss_mb_per_10min", Threshold(50.0, 100.0))
     server = server_rules(raw.get("server"), problems)
+    resilience = resilience_rules(raw.get("resilience"), problems)
     if problems:
         raise InputError(path, "; ".join(problems), "see docs/configuration.md (SLA tables)")
     return SlaConfig(path, numbers["apdex_t_ms"], numbers["slow_ms"], defaults, scenarios, rules, regression,
-                     memory, server)  # fmt: skip
+                     memory, server, resilience)  # fmt: skip
 
 
 def status_of(metric: str, actual: float, threshold: Threshold) -> str:

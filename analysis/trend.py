@@ -102,20 +102,40 @@ def baseline_rows(results_root: Path, scenario: str | None) -> tuple[str | None,
         return None, {}
 
 
-def server_series(db, runs: list[dict]) -> list[dict]:
-    """Each judged server metric run by run (from the summaries the history keeps), in first-seen order."""
-    series: dict[str, dict] = {}
+def summary_parts(db, runs: list[dict], section: str, key: str) -> list[tuple[int, list]]:
+    """(run index, summary[section][key]) for each run whose kept summary has that list (older ones lack it)."""
+    found = []
     for index, run in enumerate(runs):
         row = db.execute("SELECT summary FROM runs WHERE run_key = ?", (run["key"],)).fetchone()
         try:
-            metrics = (json.loads(row[0]).get("server") or {}).get("metrics") or []
+            found.append((index, (json.loads(row[0]).get(section) or {}).get(key) or []))
         except (TypeError, ValueError, AttributeError):
-            continue  # a summary from before server metrics, or unreadable: no values for this run
+            continue  # a summary from before that section, or unreadable: no values for this run
+    return found
+
+
+def server_series(db, runs: list[dict]) -> list[dict]:
+    """Each judged server metric run by run (from the summaries the history keeps), in first-seen order."""
+    series: dict[str, dict] = {}
+    for index, metrics in summary_parts(db, runs, "server", "metrics"):
         for metric in metrics:
             if isinstance(metric, dict) and isinstance(metric.get("value"), int | float):
                 entry = series.setdefault(metric["name"], {"name": metric["name"], "unit": metric.get("unit") or "",
                                                            "values": [None] * len(runs)})  # fmt: skip
                 entry["values"][index] = metric["value"]
+    return list(series.values())
+
+
+def resilience_series(db, runs: list[dict]) -> list[dict]:
+    """Each fault phase's recovery time run by run (None: it did not recover, or the run had no such fault)."""
+    series: dict[str, dict] = {}
+    for index, faults in summary_parts(db, runs, "resilience", "faults"):
+        for fault in faults:
+            if isinstance(fault, dict) and isinstance(fault.get("name"), str):
+                entry = series.setdefault(fault["name"], {"name": fault["name"], "recovery_s": [None] * len(runs),
+                                                          "recovered": [None] * len(runs)})  # fmt: skip
+                entry["recovery_s"][index] = fault.get("recovery_s")
+                entry["recovered"][index] = fault.get("recovered")
     return list(series.values())
 
 
@@ -146,7 +166,8 @@ def scenario_trend(db, scenario: str | None, last: int | None, results_root: Pat
         endpoints.append({"method": method, "name": name, "values": per_metric, "band": bands,
                           "baseline": {m: base.get(m) for m in METRICS}, "flags": endpoint_flags})  # fmt: skip
     return {"scenario": scenario, "runs": runs, "baseline_run_id": baseline_id, "endpoints": endpoints,
-            "server": server_series(db, runs), "flagged": sum(len(e["flags"]) for e in endpoints)}  # fmt: skip
+            "server": server_series(db, runs), "resilience": resilience_series(db, runs),
+            "flagged": sum(len(e["flags"]) for e in endpoints)}  # fmt: skip
 
 
 def trend(history: Path, scenario: str | None, last: int | None, results_root: Path, rules: Rules) -> dict:

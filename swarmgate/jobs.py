@@ -17,6 +17,7 @@ from swarmgate.analysis.trend import trend as trend_of
 from swarmgate.core.defaults import default_file
 from swarmgate.core.errors import EXIT_FAIL, BadInput, InputError, SwarmgateError
 from swarmgate.core.files import write_atomic
+from swarmgate.faults import pending_undos
 from swarmgate.locustfile import bind, inspect_locustfile
 from swarmgate.locustfiles.auth import SECRET_VARIABLES, from_env
 from swarmgate.pipeline import analyze_and_write
@@ -72,6 +73,8 @@ def run_and_judge(loaded: list[Scenario], options: RunOptions, time_scale: float
                   quiet: bool) -> int:  # fmt: skip
     """Run each scenario, analyze it against its baseline into the history; the worst exit code."""
     results_dir = options.results_root
+    for line in pending_undos(results_dir):  # a fault a killed run left on: say it before anything else
+        click.secho(f"swarmgate: WARNING: {line}", err=True, fg="red", bold=True)
     worst = 0
     for index, scenario in enumerate(loaded, 1):
         label = f"{scenario.name} {index}/{len(loaded)}"
@@ -98,6 +101,8 @@ def report_verdict(summary: dict, folder: Path) -> None:
     worst = [c for c in checks if c["status"] == summary["verdict"] and c["status"] != "pass"]
     why = f": {worst[0]['message']}" + (f" (and {len(worst) - 1} more)" if len(worst) > 1 else "") if worst else ""
     click.echo(f"verdict: {summary['verdict'].upper()} ({len(checks)} checks){why}")
+    for undo in (c for c in checks if c["kind"] == "resilience" and c["metric"] == "undo"):
+        click.secho(f"  {undo['message']}", err=True, fg="red", bold=True)  # the system may be left broken
     for note in summary["not_computed"]:
         click.echo(f"  not computed: {note}", err=True)
     search = (summary.get("capacity") or {}).get("search")

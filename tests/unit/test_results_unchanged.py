@@ -61,7 +61,8 @@ def analyzed_now(tmp_path: Path, name: str) -> dict:
 
 
 # Fields summary.json gained since the fixture was written, with the value these runs must have.
-ADDED_SINCE = {"aborted": None, "server": None}  # no abort gate stopped them; they recorded no server metrics
+# no abort gate stopped them; they recorded no server metrics; they had no fault phases
+ADDED_SINCE = {"aborted": None, "server": None, "resilience": None}
 NO_SERVER_METRICS = "server metrics (the run recorded no source of them)"
 
 
