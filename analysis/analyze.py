@@ -3,6 +3,8 @@ the orchestration layer writes the files and records the history."""
 
 from __future__ import annotations
 
+import importlib
+import threading
 from pathlib import Path
 
 from swarmgate.analysis.baseline import baseline_dir, differences
@@ -14,6 +16,8 @@ from swarmgate.analysis.server import server_regression_checks
 from swarmgate.analysis.sla import SlaConfig
 from swarmgate.analysis.summary import SCHEMA_VERSION, judged_table, summarise
 from swarmgate.core.errors import InputError
+
+WARM_STATISTICS_BYTES = 20_000_000  # a history of about an hour of 30 endpoints
 
 
 def profile_for(meta: dict) -> str | None:
@@ -28,11 +32,24 @@ def analyze(target: Path | str, sla: SlaConfig, profile: str | None = None, base
     baseline: None (no comparison), "auto" (the scenario's promoted baseline, if any) or a run path.
     """
     run = load_run(target)
+    warm_statistics(run)
     run.history(every_endpoint=baseline is not None)  # the one pass: with every endpoint's windows to compare
     summary = summarise(run, sla, profile or profile_for(run.meta))
     if baseline is not None:
         add_comparison(summary, run, sla, baseline, force, results_root)
     return summary, run
+
+
+def warm_statistics(run: Run) -> None:
+    """Import scipy.stats in the background while DuckDB reads a long history (it lets go of the GIL).
+
+    A long run's drift trend and comparison need scipy, whose import takes a second or more; done
+    alongside the scan, on a second core, it costs the analysis nothing. Short runs import it only if
+    they need it.
+    """
+    history = run.locust_file("_stats_history.csv")
+    if history.is_file() and history.stat().st_size >= WARM_STATISTICS_BYTES:
+        threading.Thread(target=importlib.import_module, args=("scipy.stats",), daemon=True).start()
 
 
 def default_folder(run: Run) -> Path:

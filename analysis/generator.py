@@ -7,10 +7,12 @@ the CPU a process used, or on Linux the CPU it used or waited for in the run que
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 
 from swarmgate.analysis.checks import Check, check
-from swarmgate.analysis.load import Run, lenient_rows
+from swarmgate.analysis.history_stream import header_of, query_csv
+from swarmgate.analysis.load import Run
 from swarmgate.analysis.server import judged_spans
 
 NEAR_FULL_CORE_PERCENT = 90.0  # psutil's per-process CPU, 100 % = one core (Locust runs on one)
@@ -21,20 +23,24 @@ MIN_SAMPLES = 5
 
 def generator_cpu(run: Run) -> dict[str, list[float]]:
     """CPU % samples of each load-generator process (not the target) within the judged window."""
-    if not run.path.is_dir():
+    path = run.path / "resources.csv"
+    if not run.path.is_dir() or not path.is_file():
         return {}
     spans, _ = judged_spans(run)
-
-    def parse(row: dict) -> tuple[str, float, float]:
-        name = row["role"] if row["node"] in ("", row["role"]) else f"{row['role']} {row['node']}"
-        used = float(row["cpu_percent"])
-        demand = row.get("cpu_demand_percent")  # used or waited for: saturation on a busy machine too
-        return name, float(row["timestamp"]), max(used, float(demand)) if demand else used
-
+    types = {"timestamp": "DOUBLE", "role": "VARCHAR", "node": "VARCHAR", "cpu_percent": "DOUBLE"}
+    cpu = "cpu_percent"
+    if "cpu_demand_percent" in header_of(path):  # used or waited for: saturation on a busy machine too
+        types["cpu_demand_percent"] = "VARCHAR"  # empty where the machine cannot tell
+        cpu = "greatest(cpu_percent, coalesce(try_cast(nullif(cpu_demand_percent, '') AS DOUBLE), cpu_percent))"
+    inside = " OR ".join(f"timestamp BETWEEN {a} AND {b}" for a, b in spans if math.isfinite(a) and math.isfinite(b))
+    found = query_csv(path, types, f"""
+        SELECT name, {cpu} AS cpu FROM (
+            SELECT *, CASE WHEN coalesce(node, '') IN ('', role) THEN role ELSE role || ' ' || node END AS name
+            FROM rows WHERE cpu_percent IS NOT NULL AND timestamp IS NOT NULL AND role IS NOT NULL)
+        WHERE NOT starts_with(name, 'target') {f"AND ({inside})" if inside else ""}""")  # fmt: skip
     samples: dict[str, list[float]] = defaultdict(list)
-    for name, stamp, cpu in lenient_rows(run.path / "resources.csv", parse):
-        if not name.startswith("target") and any(a <= stamp <= b for a, b in spans):
-            samples[name].append(cpu)
+    for name, value in zip(found["name"], found["cpu"], strict=True) if found else ():
+        samples[str(name)].append(float(value))
     return samples
 
 
