@@ -53,7 +53,7 @@ class SlaConfig:
     scenarios: dict[str, dict[str, Threshold]]
     endpoints: tuple[EndpointRule, ...]
     regression: Rules = Rules()
-    drift_memory: Threshold = Threshold(50.0, 100.0)  # target RSS growth, MB per 10 min (the seeds' bound)
+    drift_memory: Threshold = Threshold(50.0, 100.0)  # target RSS growth, MB per 10 min (the default bound)
     server: tuple[ServerRule, ...] = ()  # [[server]] tables: the target's own metrics (analysis/server_rules.py)
     resilience: ResilienceRules = ResilienceRules()  # [resilience]: fault phases (analysis/resilience_rules.py)
 

@@ -1,7 +1,7 @@
 """Pacing by requests, not by tasks: a user makes about N requests per second, however long its tasks are.
 
 Locust's `constant_throughput` paces task runs, so a user's request rate depends on how many requests
-each task makes (a polling journey makes eleven, a search one). The seeds' load model is stated in
+each task makes (a polling journey makes eleven, a search one). swarmgate's load model is stated in
 requests per second per user, so swarmgate's users wait after each task for as long as that task's
 requests are worth at the user's rate, less the time the task itself took (its own waits included).
 """

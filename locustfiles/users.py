@@ -1,11 +1,12 @@
 """The four user classes and their journeys over the platform API.
 
-Weights follow the seed test plans (Baseline 70 / Peak 20 / Admin 10); StressTestUser joins the
-mix for stress and capacity scenarios. The load model is the seeds' too: about 2 requests per second
-per user (10 users ≈ 20 req/s, 100 ≈ 200, 200 ≈ 400), each class paced by requests per second with
-its own character: admins slower, stress users faster. The everyday classes run slightly above 2, so
-a whole run (its ramp-up included) still reaches the SLA's `min_rps` target. Every task is tagged, so
-`--tags read` or `--exclude-tags write` selects journeys without editing code.
+Weights follow a typical platform's traffic (Baseline 70 / Peak 20 / Admin 10); StressTestUser joins
+the mix for stress and capacity scenarios. The load model is the one the packaged SLA tables assume:
+about 2 requests per second per user (10 users ≈ 20 req/s, 100 ≈ 200, 200 ≈ 400), each class paced
+by requests per second with its own character: admins slower, stress users faster. The everyday
+classes run slightly above 2, so a whole run (its ramp-up included) still reaches the SLA's
+`min_rps` target. Every task is tagged, so `--tags read` or `--exclude-tags write` selects journeys
+without editing code.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every packaged scenario, time-scaled, passes against the healthy demo at the seeds' load model.
+"""Every packaged scenario, time-scaled, passes against the healthy demo at the load model the SLA tables assume.
 
 Each run is scaled so its judged part lasts a few seconds. The users authenticate with tokens:
 scaling a ramp compresses a spawn of 180 users into a few milliseconds, and their 180 logins would
@@ -35,7 +35,7 @@ SCALES = {  # about 6 s of steady load each; a spike needs its peak long enough 
     "capacity": 0.01,  # 1.2 s steps: the live search needs more than a second of requests to judge a step
 }
 TOGETHER = [("smoke", "baseline", "endurance")]  # 72 users in all; every other scenario runs alone
-SEEDS_RPS_PER_USER = 2.0  # the seeds' load model: baseline 10 users ≈ 20 req/s, peak 100 ≈ 200, stress 200 ≈ 400
+RPS_PER_USER = 2.0  # the packaged SLA tables' load model: 10 users ≈ 20 req/s, 100 ≈ 200, 200 ≈ 400
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def test_the_scenario_passes_on_the_healthy_demo(outcome, name, record_property)
     rates = [(stage["users"], aggregate(stage)["rps"]) for stage in steady]
     record_property("rps_per_user", f"{name}: " + ", ".join(
         f"{users} users {rps:.1f} req/s = {rps / users:.2f}/user" for users, rps in rates))  # fmt: skip
-    assert all(0.9 * SEEDS_RPS_PER_USER <= rps / users <= 2 * SEEDS_RPS_PER_USER for users, rps in rates), rates
+    assert all(0.9 * RPS_PER_USER <= rps / users <= 2 * RPS_PER_USER for users, rps in rates), rates
     limit = summary["capacity"]["search"]["breaking_step"] if name == "capacity" else None
     if limit is not None:  # a capacity search may end at a limit it finds on this machine: it says which
         assert done.returncode == 1 and limit["why"] and f"{limit['users']} users" in done.stdout + done.stderr

@@ -27,7 +27,7 @@ MEMORY_LIMIT_MB = 256
 
 
 def sla_for(instance: str) -> str:
-    """The seeds' rules, asked of Prometheus for one demo (its instance label), and its memory limit."""
+    """The packaged rules, asked of Prometheus for one demo (its instance label), and its memory limit."""
     where = f'{{instance="{instance}"}}'
     return f"""
 [defaults]
