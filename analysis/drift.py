@@ -13,6 +13,8 @@ import math
 import statistics
 from pathlib import Path
 
+import numpy as np
+
 from swarmgate.analysis.checks import Check, check
 from swarmgate.analysis.compare import WINDOW_S
 from swarmgate.analysis.history_stream import query_csv
@@ -26,11 +28,14 @@ WARM_UP_SHARE = 0.10
 
 
 def downsample(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """At most MAX_POINTS points: the means of consecutive runs of points (the last run may be shorter)."""
     if len(points) <= MAX_POINTS:
         return points
     size = math.ceil(len(points) / MAX_POINTS)
-    return [(statistics.fmean(p[0] for p in points[i:i + size]), statistics.fmean(p[1] for p in points[i:i + size]))
-            for i in range(0, len(points), size)]  # fmt: skip
+    values = np.asarray(points, dtype=float)
+    starts = np.arange(0, len(values), size)
+    means = np.add.reduceat(values, starts) / np.diff(np.append(starts, len(values)))[:, None]
+    return [(t, v) for t, v in means.tolist()]
 
 
 def trend(points: list[tuple[float, float]]) -> dict | None:

@@ -187,3 +187,16 @@ def test_one_low_last_window_does_not_hide_a_significant_p95_rise(tmp_path):
     p95 = result["series"]["p95_ms"]
     assert p95["per_hour"] == pytest.approx(100, abs=5) and p95["p_value"] < 1e-50  # the fit still sees it
     assert one_check(drift_checks(result, SEEDS_MEMORY, RULES), "p95_ms_per_hour")["status"] == "warn"
+
+
+def test_a_long_series_is_averaged_down_in_consecutive_runs():
+    from statistics import fmean
+
+    from swarmgate.analysis.drift import MAX_POINTS, downsample
+
+    points = [(float(t), (t * 7919) % 101 / 3) for t in range(1001)]  # 3 per run: 333 full runs and one of 2
+    down = downsample(points)
+    assert len(down) == 334 <= MAX_POINTS
+    assert down[0] == pytest.approx((1.0, fmean(p[1] for p in points[:3])))
+    assert down[-1] == pytest.approx((999.5, fmean(p[1] for p in points[999:])))
+    assert downsample(points[:MAX_POINTS]) == points[:MAX_POINTS]
