@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 import gevent
 from gevent.lock import BoundedSemaphore
 
-from swarmgate.demo.api import Request, Response, Route, error, router
+from swarmgate.demo.api import EXECUTION_STATUS, Request, Response, Route, error, router, still_running
 from swarmgate.demo.faults import Faults
 from swarmgate.demo.metrics import CONTENT_TYPE, DemoMetrics, LruCache
 from swarmgate.demo.store import Session, Store
@@ -81,6 +81,8 @@ class DemoApp:
             if problem is not None:
                 return problem
             response = route.handler(self.store, request, *ids)
+            if route.template == EXECUTION_STATUS and response.status == 200 and self.faults.execution_stuck(ids[0]):
+                response = still_running(response)
             if response.status < 300 and self.faults.should_corrupt(route.method, route.template):
                 return Response(response.status, {"unexpected": True})
             return response

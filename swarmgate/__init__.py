@@ -4,6 +4,7 @@ The public API for locustfiles (imported on first use, so `import swarmgate` sta
 
     from swarmgate import SwarmgateUser            # a FastHttpUser with auth, validation, URL grouping
     from swarmgate import PlannedShape, CapacitySearch, Stage   # shapes driven by stage plans
+    from swarmgate import journey, as_journey       # journeys in any locustfile (completion, duration)
 """
 
 from __future__ import annotations
@@ -12,18 +13,21 @@ from typing import TYPE_CHECKING
 
 __version__ = "0.2.0"
 
-__all__ = ["CapacitySearch", "PlannedShape", "Stage", "SwarmgateUser", "__version__"]
+__all__ = ["CapacitySearch", "PlannedShape", "Stage", "SwarmgateUser", "__version__", "as_journey", "journey"]
 
 _PUBLIC = {
     "SwarmgateUser": "swarmgate.locustfiles.base",
     "PlannedShape": "swarmgate.shapes.base",
     "CapacitySearch": "swarmgate.shapes.base",
     "Stage": "swarmgate.core.plan",
+    "journey": "swarmgate.locustfiles.journeys",
+    "as_journey": "swarmgate.locustfiles.journeys",
 }
 
 if TYPE_CHECKING:
     from swarmgate.core.plan import Stage
     from swarmgate.locustfiles.base import SwarmgateUser
+    from swarmgate.locustfiles.journeys import as_journey, journey
     from swarmgate.shapes.base import CapacitySearch, PlannedShape
 
 
