@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from swarmgate.analysis.journeys import parse_journeys
 from swarmgate.analysis.records import Endpoint, Stage
 from swarmgate.core.errors import InputError
 from swarmgate.core.histogram import merge
@@ -224,7 +225,7 @@ def load_stages(path: Path) -> tuple[list[Stage], dict | None]:
             raise InputError(path, f"stage {i} goes back in time", "the file is damaged; re-run or restore it")
         previous_end = end
         stages.append(Stage(str(raw.get("name")), start, end, raw.get("target_users"), bool(raw.get("steady")),
-                            endpoints))  # fmt: skip
+                            endpoints, parse_journeys(raw.get("journeys"), path, i)))  # fmt: skip
     return stages, document.get("capacity")
 
 

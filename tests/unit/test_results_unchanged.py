@@ -61,7 +61,8 @@ def analyzed_now(tmp_path: Path, name: str) -> dict:
 
 
 # Fields summary.json gained since the fixture was written, with the value these runs must have.
-ADDED_SINCE = {"aborted": None, "server": None}  # no abort gate stopped them; they recorded no server metrics
+# No abort gate stopped them; they recorded no server metrics and no journeys (their stages have none either).
+ADDED_SINCE = {"aborted": None, "server": None, "journeys": [], "judged_journeys": []}
 NO_SERVER_METRICS = "server metrics (the run recorded no source of them)"
 
 
@@ -70,6 +71,8 @@ def without_additions(summary: dict) -> dict:
     for key, value in ADDED_SINCE.items():
         assert summary.pop(key) == value, key
     summary["not_computed"].remove(NO_SERVER_METRICS)
+    for stage in summary["stages"]:
+        assert stage.pop("journeys") == [], stage["name"]
     rows = [
         *summary["endpoints"],
         *summary["judged_endpoints"],
