@@ -13,16 +13,18 @@ class Operator(HttpUser):
     wait_time = constant(0.2)
 
     def on_start(self):
-        answer = self.client.post("/api/auth/login", json={"username": os.environ.get("SWARMGATE_USERNAME", "demo"),
-                                                          "password": os.environ.get("SWARMGATE_PASSWORD", "")})  # fmt: skip
+        account = {"username": os.environ.get("SWARMGATE_USERNAME", "demo"),
+                   "password": os.environ.get("SWARMGATE_PASSWORD", "")}  # fmt: skip
+        answer = self.client.post("/api/auth/login", json=account)
         self.auth = {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
     @task
     def run_workflow(self):
         with journey(self, "run workflow") as j:
             workspace = self.client.post("/api/workspaces", json={"name": "journeys"}, headers=self.auth).json()
-            workflow = self.client.post(f"/api/workspaces/{workspace['id']}/workflows", name="/api/workspaces/[id]/workflows",
-                                        json={"name": "wf", "steps": [{"action": "fetch"}]}, headers=self.auth).json()  # fmt: skip
+            workflow = self.client.post(f"/api/workspaces/{workspace['id']}/workflows", headers=self.auth,
+                                        name="/api/workspaces/[id]/workflows",
+                                        json={"name": "wf", "steps": [{"action": "fetch"}]}).json()  # fmt: skip
             execution = self.client.post(f"/api/workflows/{workflow['id']}/executions", headers=self.auth,
                                          name="/api/workflows/[id]/executions").json()  # fmt: skip
             j.step("poll")
