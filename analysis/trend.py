@@ -1,5 +1,5 @@
 """Trends across runs from results/history.sqlite: per endpoint p95, error ratio and rps run by run, and
-the target's server metrics as each run judged them.
+the target's server metrics and the journeys' completion ratio and p95 as each run judged them.
 
 Each series gets the scenario's promoted baseline (when there is one) and a noise band around it:
 the run-to-run spread of the runs shown (1.4826 x the median absolute deviation, a robust standard
@@ -23,6 +23,7 @@ from swarmgate.analysis.history import connect
 from swarmgate.analysis.rules import Rules
 
 METRICS = ("p95_ms", "error_ratio", "rps")
+JOURNEY_METRICS = ("completion_ratio", "p95_ms", "judged")
 WORSE_WHEN_LOWER = {"rps"}
 MAD_TO_SIGMA = 1.4826
 MIN_RUNS_FOR_SPREAD = 4
@@ -102,21 +103,47 @@ def baseline_rows(results_root: Path, scenario: str | None) -> tuple[str | None,
         return None, {}
 
 
-def server_series(db, runs: list[dict]) -> list[dict]:
-    """Each judged server metric run by run (from the summaries the history keeps), in first-seen order."""
-    series: dict[str, dict] = {}
-    for index, run in enumerate(runs):
+def run_summaries(db, runs: list[dict]) -> list[dict]:
+    """Each run's summary as the history keeps it ({} when unreadable), read once for the series below."""
+    found = []
+    for run in runs:
         row = db.execute("SELECT summary FROM runs WHERE run_key = ?", (run["key"],)).fetchone()
         try:
-            metrics = (json.loads(row[0]).get("server") or {}).get("metrics") or []
-        except (TypeError, ValueError, AttributeError):
-            continue  # a summary from before server metrics, or unreadable: no values for this run
-        for metric in metrics:
+            summary = json.loads(row[0])
+        except (TypeError, ValueError):
+            summary = None
+        found.append(summary if isinstance(summary, dict) else {})
+    return found
+
+
+def server_series(summaries: list[dict]) -> list[dict]:
+    """Each judged server metric run by run (from the summaries the history keeps), in first-seen order."""
+    series: dict[str, dict] = {}
+    for index, summary in enumerate(summaries):
+        server = summary.get("server")
+        metrics = server.get("metrics") if isinstance(server, dict) else None  # none before server metrics
+        for metric in metrics if isinstance(metrics, list) else []:
             if isinstance(metric, dict) and isinstance(metric.get("value"), int | float):
                 entry = series.setdefault(metric["name"], {"name": metric["name"], "unit": metric.get("unit") or "",
-                                                           "values": [None] * len(runs)})  # fmt: skip
+                                                           "values": [None] * len(summaries)})  # fmt: skip
                 entry["values"][index] = metric["value"]
     return list(series.values())
+
+
+def journey_series(summaries: list[dict]) -> list[dict]:
+    """Each journey's completion ratio and p95 run by run, as each run judged them (steady stages)."""
+    series: dict[str, dict] = {}
+    for index, summary in enumerate(summaries):
+        rows = summary.get("judged_journeys")
+        for row in rows if isinstance(rows, list) else []:  # a summary from before journeys has none
+            if not isinstance(row, dict) or not isinstance(row.get("name"), str):
+                continue
+            entry = series.setdefault(row["name"], {"name": row["name"], **{m: [None] * len(summaries)
+                                                                              for m in JOURNEY_METRICS}})  # fmt: skip
+            for metric in JOURNEY_METRICS:
+                value = row.get(metric)
+                entry[metric][index] = value if isinstance(value, int | float) else None
+    return sorted(series.values(), key=lambda entry: entry["name"])
 
 
 def scenario_trend(db, scenario: str | None, last: int | None, results_root: Path, rules: Rules) -> dict:
@@ -136,6 +163,7 @@ def scenario_trend(db, scenario: str | None, last: int | None, results_root: Pat
         for metric, value in zip(("requests", *METRICS), values, strict=True):
             per_metric[metric][position[key]] = value
     baseline_id, baseline = baseline_rows(results_root, scenario)
+    summaries = run_summaries(db, runs)
     endpoints = []
     for (method, name), per_metric in sorted(series.items(), key=lambda item: (item[0][1] != "Aggregated", item[0])):
         base = baseline.get((method, name), {})
@@ -146,7 +174,8 @@ def scenario_trend(db, scenario: str | None, last: int | None, results_root: Pat
         endpoints.append({"method": method, "name": name, "values": per_metric, "band": bands,
                           "baseline": {m: base.get(m) for m in METRICS}, "flags": endpoint_flags})  # fmt: skip
     return {"scenario": scenario, "runs": runs, "baseline_run_id": baseline_id, "endpoints": endpoints,
-            "server": server_series(db, runs), "flagged": sum(len(e["flags"]) for e in endpoints)}  # fmt: skip
+            "server": server_series(summaries), "journeys": journey_series(summaries),
+            "flagged": sum(len(e["flags"]) for e in endpoints)}  # fmt: skip
 
 
 def trend(history: Path, scenario: str | None, last: int | None, results_root: Path, rules: Rules) -> dict:
