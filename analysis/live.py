@@ -175,7 +175,7 @@ class LiveJudge:
                                  round(at, 1), current.name, sentence(gate, gate.value, at))  # fmt: skip
         seen = {(r["method"], r["name"]) for r in self.window_rows}
         for gate in self.gates.values():  # an endpoint with no requests in the window: no evidence either way
-            if gate.rule is None and (gate.method, gate.name) not in seen:
+            if gate.rule is None and not gate.journey and (gate.method, gate.name) not in seen:
                 gate.judging, gate.value, gate.beyond_since = False, None, None
                 gate.waiting = f"no requests in the last {LIVE_WINDOW_S:g} s"
         return None
