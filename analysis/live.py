@@ -165,14 +165,9 @@ class LiveJudge:
                 during = current.steady if threshold.abort_during == "steady" else judging_stage
                 gate.waiting = self.waiting(metric, row, during, gate.value)
                 gate.judging = gate.waiting is None
-                if not gate.judging or status_of(metric, gate.value, threshold) != "fail":
-                    gate.beyond_since = None
-                    continue
-                gate.beyond_since = gate.beyond_since if gate.beyond_since is not None else now
-                if now - gate.beyond_since >= threshold.abort_after_s:
-                    at = now - started
-                    return Abort(gate.method, gate.name, metric, gate.value, threshold.alert, threshold.abort_after_s,
-                                 round(at, 1), current.name, sentence(gate, gate.value, at))  # fmt: skip
+                beyond = gate.judging and status_of(metric, gate.value, threshold) == "fail"
+                if abort := self.count_down(gate, beyond, now, started, current):
+                    return abort
         seen = {(r["method"], r["name"]) for r in self.window_rows}
         for gate in self.gates.values():  # an endpoint with no requests in the window: no evidence either way
             if gate.rule is None and not gate.journey and (gate.method, gate.name) not in seen:
@@ -197,14 +192,9 @@ class LiveJudge:
             else:
                 gate.waiting = None
             gate.judging = gate.waiting is None
-            if not gate.judging or server_status(gate.value, levels, rule.at_least is not None) != "fail":
-                gate.beyond_since = None
-                continue
-            gate.beyond_since = gate.beyond_since if gate.beyond_since is not None else now
-            if now - gate.beyond_since >= levels.abort_after_s:
-                at = now - started
-                return Abort("", rule.name, "server", gate.value, levels.alert, levels.abort_after_s, round(at, 1),
-                             current.name, sentence(gate, gate.value, at))  # fmt: skip
+            beyond = gate.judging and server_status(gate.value, levels, rule.at_least is not None) == "fail"
+            if abort := self.count_down(gate, beyond, now, started, current):
+                return abort
         return None
 
     def judge_journeys(self, now: float, started: float, judging_stage: bool, current: Stage) -> Abort | None:
@@ -220,23 +210,36 @@ class LiveJudge:
                 during = current.steady if threshold.abort_during == "steady" else judging_stage
                 gate.waiting = self.journey_waiting(metric, row, during, gate.value)
                 gate.judging = gate.waiting is None
-                if not gate.judging or status_of(metric, gate.value, threshold) != "fail":
-                    gate.beyond_since = None
-                    continue
-                gate.beyond_since = gate.beyond_since if gate.beyond_since is not None else now
-                if now - gate.beyond_since >= threshold.abort_after_s:
-                    at = now - started
-                    return Abort("", row["name"], metric, gate.value, threshold.alert, threshold.abort_after_s,
-                                 round(at, 1), current.name, sentence(gate, gate.value, at))  # fmt: skip
+                beyond = gate.judging and status_of(metric, gate.value, threshold) == "fail"
+                if abort := self.count_down(gate, beyond, now, started, current):
+                    return abort
         return None
+
+    @staticmethod
+    def count_down(gate: Gate, beyond: bool, now: float, started: float, current: Stage) -> Abort | None:
+        """Advance a gate by one evaluation: beyond its alert level for abort_after in a row, an Abort."""
+        if not beyond:
+            gate.beyond_since = None
+            return None
+        gate.beyond_since = gate.beyond_since if gate.beyond_since is not None else now
+        after = gate.threshold.abort_after_s or 0.0
+        if now - gate.beyond_since < after:
+            return None
+        at = now - started
+        return Abort(gate.method, gate.name, gate.metric, gate.value, gate.threshold.alert, after, round(at, 1),
+                     current.name, sentence(gate, gate.value, at))  # fmt: skip
+
+    def not_judging(self, during: bool, value: float | None, none_yet: str) -> str | None:
+        """Why no gate judges now, whatever it measures: not its stage, or no value yet."""
+        if not during:
+            return "not a steady stage" if self.stage and not self.stage["steady"] else "the first stage"
+        return none_yet if value is None else None
 
     def journey_waiting(self, metric: str, row: dict, during: bool, value: float | None) -> str | None:
         """Why a journey gate does not judge now: the stage, or too few journeys (as for a request ratio)."""
         rules = self.config.regression
-        if not during:
-            return "not a steady stage" if self.stage and not self.stage["steady"] else "the first stage"
-        if value is None:
-            return "no journey ended yet"
+        if reason := self.not_judging(during, value, "no journey ended yet"):
+            return reason
         if metric == "completion_ratio" and row["judged"] - row["completed"] < rules.min_tail_requests:
             return f"only {row['judged'] - row['completed']} journeys not completed (needs {rules.min_tail_requests:g})"
         if rules.too_few_to_place(metric, row["completed"]):
@@ -246,10 +249,8 @@ class LiveJudge:
     def waiting(self, metric: str, row: dict, during: bool, value: float | None) -> str | None:
         """Why a gate does not judge now (None: it judges): the stage, or too little evidence."""
         rules = self.config.regression
-        if not during:
-            return "not a steady stage" if self.stage and not self.stage["steady"] else "the first stage"
-        if value is None:
-            return "no value yet"
+        if reason := self.not_judging(during, value, "no value yet"):
+            return reason
         if rules.too_few_to_place(metric, row["requests"]):
             return f"{row['requests']} requests cannot place {metric} (needs {rules.min_tail_requests:g} above it)"
         count = RATIO_COUNTS.get(metric)
@@ -271,8 +272,10 @@ class LiveJudge:
                 for row in self.window_rows
             ],  # fmt: skip
             "journeys": [
-                {k: row.get(k) for k in ("name", "started", "completed", "failed", "abandoned", "completion_ratio",
-                                         "p95_ms")}
+                {
+                    k: row.get(k)
+                    for k in ("name", "started", "completed", "failed", "abandoned", "completion_ratio", "p95_ms")
+                }
                 for row in self.journeys
             ],  # fmt: skip
             "gates_enabled": self.gates_on,
