@@ -27,6 +27,7 @@ from gevent import GreenletExit, getcurrent
 from locust.exception import InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately, StopUser
 
 from swarmgate.core.journeys import ABANDONED, COMPLETED, FAILED, USER_STOPPED
+from swarmgate.core.redact import strip_credentials
 
 STOPPED = (GreenletExit, StopUser)  # the user is being stopped: the journey is cut short
 INTERRUPTED = (InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately)  # Locust's task control flow
@@ -113,8 +114,8 @@ class Journey:
 def request_failed(request_type: str, name: str) -> None:
     """Tell the journey open in this greenlet (the one making the request) that a request failed."""
     journey = _open.get(getcurrent())
-    if journey is not None:
-        journey.request_failed(f"{request_type} {name}")
+    if journey is not None:  # a plain user's request name may be a URL with a token in its query: masked
+        journey.request_failed(f"{request_type} {strip_credentials(name)}")
 
 
 def journey(user: Any, name: str) -> Journey:

@@ -51,7 +51,7 @@ def test_outcomes_completed_failed_at_a_step_abandoned_and_the_first_decision_st
         request_failed("POST", "/pay")  # the recorders' request listener, on a failed request in this greenlet
         j.abandon("gave up")  # too late: it failed first
     with Journey("c", sink):
-        request_failed("GET", "/x")  # no step named: the request is where it failed
+        request_failed("GET", "/x?token=s3cret")  # no step named: the request is where it failed (token masked)
     with pytest.raises(KeyError), Journey("d", sink) as j:
         j.step("parse")
         raise KeyError("id")
@@ -61,7 +61,7 @@ def test_outcomes_completed_failed_at_a_step_abandoned_and_the_first_decision_st
         j.fail()
     request_failed("GET", "/outside")  # no journey open: nothing to tell
     assert sink.started == ["a", "b", "c", "d", "e", "f"]
-    assert sink.finished == [("a", "completed", None), ("b", "failed", "pay"), ("c", "failed", "GET /x"),
+    assert sink.finished == [("a", "completed", None), ("b", "failed", "pay"), ("c", "failed", "GET /x?token=***"),
                              ("d", "failed", "parse"), ("e", "abandoned", "poll budget ran out"),
                              ("f", "failed", "failed")]  # fmt: skip
 
