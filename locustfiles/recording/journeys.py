@@ -25,7 +25,17 @@ from swarmgate.locustfiles.recording.common import listen, node_role
 from swarmgate.locustfiles.recording.stages import StageRecorder
 
 REPORT_KEY = "swarmgate_journeys"
+MAX_PLACES = 100  # distinct steps (or reasons) counted per journey and stage
+OTHER_PLACES = "(other steps)"
 logger = logging.getLogger(__name__)
+
+
+def count_place(places: dict[str, int], where: str | None) -> None:
+    """Count a step or reason; past MAX_PLACES distinct ones (a reason with an id in it, say), as OTHER_PLACES."""
+    key = where or "?"
+    if key not in places and len(places) >= MAX_PLACES:
+        key = OTHER_PLACES
+    places[key] = places.get(key, 0) + 1
 
 
 @dataclass(slots=True)
@@ -47,10 +57,10 @@ class Tally:
     def finish(self, outcome: str, duration_ms: float, where: str | None) -> None:
         if outcome == FAILED:
             self.failed += 1
-            self.failed_at[where or "?"] = self.failed_at.get(where or "?", 0) + 1
+            count_place(self.failed_at, where)
         elif outcome == ABANDONED:
             self.abandoned += 1
-            self.abandoned_at[where or "?"] = self.abandoned_at.get(where or "?", 0) + 1
+            count_place(self.abandoned_at, where)
         else:
             self.completed += 1
             self.total_ms += duration_ms

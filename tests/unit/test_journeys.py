@@ -146,6 +146,11 @@ def test_worker_windows_merge_exactly_into_the_masters():
                                                                "abandoned": 3}  # fmt: skip
     assert row["durations"] == {"40": 2, "43": 2} and sum(row["failed_at"].values()) == 4
     assert row["min_ms"] == 40.0 and row["max_ms"] == 43.0
+    worker = recorder()
+    for n in range(150):  # a reason with an id in it: counted, but the distinct reasons stay bounded
+        worker.finish("run", "abandoned", 1.0, f"execution {n} stuck")
+    abandoned_at = worker.rows(0)[0]["abandoned_at"]
+    assert len(abandoned_at) == 101 and sum(abandoned_at.values()) == 150 and abandoned_at["(other steps)"] == 50
 
 
 def tally(name: str = "run", completed: int = 7, failed: int = 1, abandoned: int = 4, stopped: int = 2,
