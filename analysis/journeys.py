@@ -5,6 +5,7 @@ a baseline by the rules requests follow. Kept apart from the endpoints: no reque
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from swarmgate.core.histogram import merge, percentile
 from swarmgate.core.journeys import USER_STOPPED, completion_ratio, judged_count
 
 COUNTS = ("started", "completed", "failed", "abandoned")
+SLOT_S = 10  # the recorder's timeline slots
+MAX_POINTS = 600  # points per line in a chart, as the other series
 PERCENTILES = {"p50_ms": 0.50, "p90_ms": 0.90, "p95_ms": 0.95, "p99_ms": 0.99}
 WORDS = {"pass": "within target", "warn": "beyond target", "fail": "beyond alert level"}
 
@@ -30,8 +33,9 @@ def _counts(table: object) -> dict[str, int]:
     return {str(key): count for key, count in table.items()}
 
 
-def parse_journeys(rows: object, path: Path, stage_no: int) -> list[JourneyTally]:
-    """One stage's `journeys` from stages.json, validated (a run recorded before journeys has none)."""
+def parse_journeys(rows: object, path: Path, where: str) -> list[JourneyTally]:
+    """One stage's (or timeline slot's) `journeys` from stages.json, validated (a run recorded before
+    journeys has none)."""
     if rows is None:
         return []
     found = []
@@ -45,9 +49,44 @@ def parse_journeys(rows: object, path: Path, stage_no: int) -> list[JourneyTally
                                       failed_at=_counts(row["failed_at"]),
                                       abandoned_at=_counts(row["abandoned_at"])))  # fmt: skip
     except (KeyError, TypeError, ValueError, AttributeError):
-        raise InputError(path, f"stage {stage_no} has a journey row that is not one swarmgate writes",
+        raise InputError(path, f"{where} has a journey row that is not one swarmgate writes",
                          "give the stages.json swarmgate wrote; the file is damaged") from None  # fmt: skip
     return found
+
+
+def parse_timeline(slots: object, path: Path) -> list[tuple[float, list[JourneyTally]]]:
+    """stages.json's `journey_timeline`: (slot start in Unix seconds, the journeys that ended in it)."""
+    if slots is None:
+        return []
+    try:
+        return [(float(slot["start_ts"]), parse_journeys(slot["journeys"], path, f"journey_timeline slot {i}"))
+                for i, slot in enumerate(slots, 1)]  # fmt: skip
+    except (KeyError, TypeError, ValueError):
+        raise InputError(path, "has a journey_timeline that is not one swarmgate writes",
+                         "give the stages.json swarmgate wrote; the file is damaged") from None  # fmt: skip
+
+
+def journey_lines(timeline: list[tuple[float, list[JourneyTally]]], most: int = MAX_POINTS) -> list[dict]:
+    """Each journey over time for the report's charts: per 10 s slot (merged into wider ones past `most`
+    points, exactly: the histograms add up) the completed journeys' p50 and p95 and the completion ratio."""
+    if not timeline:
+        return []
+    start = timeline[0][0]
+    span = timeline[-1][0] - start + SLOT_S
+    width = max(SLOT_S, math.ceil(span / most / SLOT_S) * SLOT_S)
+    buckets: dict[float, list[JourneyTally]] = {}
+    for slot, tallies in timeline:
+        buckets.setdefault(start + (slot - start) // width * width, []).extend(tallies)
+    lines: dict[str, dict] = {}
+    for at, tallies in sorted(buckets.items()):
+        for tally in merged(tallies):
+            row = journey_row(tally)
+            line = lines.setdefault(tally.name, {"name": tally.name, "start": start, "step_s": width, "t": [],
+                                                 "p50_ms": [], "p95_ms": [], "completion_ratio": []})  # fmt: skip
+            line["t"].append(at - start)
+            for key in ("p50_ms", "p95_ms", "completion_ratio"):
+                line[key].append(row[key])
+    return [lines[name] for name in sorted(lines)]
 
 
 def merged(tallies: Iterable[JourneyTally]) -> list[JourneyTally]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -25,6 +26,8 @@ from swarmgate.locustfiles.recording.common import listen, node_role
 from swarmgate.locustfiles.recording.stages import StageRecorder
 
 REPORT_KEY = "swarmgate_journeys"
+TIMELINE_KEY = "swarmgate_journey_timeline"
+SLOT_S = 10  # the timeline's resolution: each journey's outcomes per 10 s of wall-clock time
 MAX_PLACES = 100  # distinct steps (or reasons) counted per journey and stage
 OTHER_PLACES = "(other steps)"
 logger = logging.getLogger(__name__)
@@ -106,6 +109,7 @@ class JourneyRecorder:
     def __init__(self, environment: Environment, stages: StageRecorder, log_path: str = "") -> None:
         self.stages = stages
         self.windows: dict[int, dict[str, Tally]] = {}
+        self.timeline: dict[int, dict[str, Tally]] = {}  # slot start (Unix s) -> journeys ended in it
         self.log = open_log(log_path) if log_path else None
         environment.swarmgate_journeys = self
         stages.journeys = self
@@ -116,8 +120,9 @@ class JourneyRecorder:
             listen(environment.events, worker_report=self.on_worker_report)
         listen(environment.events, quit=self.on_quit)
 
-    def tally(self, name: str) -> Tally:
-        window = self.windows.setdefault(self.stages.index, {})
+    def tally(self, name: str, windows: dict[int, dict[str, Tally]] | None = None, key: int | None = None) -> Tally:
+        """The tally of a journey in the current stage's window (or in `windows` under `key`)."""
+        window = self.windows.setdefault(self.stages.index, {}) if windows is None else windows.setdefault(key, {})
         found = window.get(name)
         if found is None:
             found = window[name] = Tally()
@@ -128,13 +133,20 @@ class JourneyRecorder:
 
     def finish(self, name: str, outcome: str, duration_ms: float, where: str | None) -> None:
         self.tally(name).finish(outcome, duration_ms, where)
+        slot = int(time.time()) // SLOT_S * SLOT_S
+        self.tally(name, self.timeline, slot).finish(outcome, duration_ms, where)
         if self.log is not None:  # one short line: appended whole, whichever process writes it
             self.log.write(json.dumps({"journey": name, "outcome": outcome, "ms": round(duration_ms, 1),
                                        "where": where}) + "\n")  # fmt: skip
 
-    def rows(self, index: int) -> list[dict]:
-        """stages.json's `journeys` of one stage: one row per journey name."""
-        return [{"name": name, **tally.as_row()} for name, tally in sorted(self.windows.get(index, {}).items())]
+    def rows(self, index: int, windows: dict[int, dict[str, Tally]] | None = None) -> list[dict]:
+        """stages.json's `journeys` of one stage (or of one slot of `windows`): one row per journey name."""
+        window = (self.windows if windows is None else windows).get(index, {})
+        return [{"name": name, **tally.as_row()} for name, tally in sorted(window.items())]
+
+    def timeline_rows(self) -> list[dict]:
+        """stages.json's `journey_timeline`: each 10 s slot in which journeys ended, with their rows."""
+        return [{"start_ts": slot, "journeys": self.rows(slot, self.timeline)} for slot in sorted(self.timeline)]
 
     def totals(self) -> dict[str, Tally]:
         """Every stage's tallies added up, per journey (what the live view shows)."""
@@ -145,17 +157,19 @@ class JourneyRecorder:
         return merged
 
     def reset(self) -> None:
-        self.windows = {}
+        self.windows, self.timeline = {}, {}
 
     def on_report_to_master(self, client_id: str, data: dict) -> None:
         data[REPORT_KEY] = {index: self.rows(index) for index, window in self.windows.items() if window}
-        self.windows = {}
+        data[TIMELINE_KEY] = {slot: self.rows(slot, self.timeline) for slot in self.timeline}
+        self.reset()
 
     def on_worker_report(self, client_id: str, data: dict) -> None:
-        for index, rows in data.get(REPORT_KEY, {}).items():
-            window = self.windows.setdefault(int(index), {})
-            for row in rows:
-                window.setdefault(row["name"], Tally()).merge(row)
+        for key, windows in ((REPORT_KEY, self.windows), (TIMELINE_KEY, self.timeline)):
+            for index, rows in data.get(key, {}).items():
+                window = windows.setdefault(int(index), {})
+                for row in rows:
+                    window.setdefault(row["name"], Tally()).merge(row)
 
     def on_quit(self, exit_code: int, **_kwargs) -> None:
         if self.log is not None:

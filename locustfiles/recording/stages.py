@@ -71,6 +71,8 @@ class JourneyRows(Protocol):
 
     def rows(self, index: int) -> list[dict]: ...
 
+    def timeline_rows(self) -> list[dict]: ...
+
     def reset(self) -> None: ...
 
 
@@ -209,7 +211,14 @@ class StageRecorder:
                     **({"journeys": self.journeys.rows(stage.index)} if self.journeys is not None else {}),
                 }
             )
-        return {"schema_version": SCHEMA_VERSION, "bucketing": "locust", "stages": stages, **self.annotations}
+        timeline = {"journey_timeline": self.journeys.timeline_rows()} if self.journeys is not None else {}
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "bucketing": "locust",
+            "stages": stages,
+            **timeline,
+            **self.annotations,
+        }
 
     def window_totals(self, index: int) -> tuple[int, int, dict[int, int]]:
         """(requests, failures, merged histogram) of one stage so far, over every endpoint."""

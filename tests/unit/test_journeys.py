@@ -12,7 +12,14 @@ from locust import task
 from locust.env import Environment
 from locust.exception import StopUser
 
-from swarmgate.analysis.journeys import journey_checks, journey_regression_checks, journey_row, parse_journeys
+from swarmgate.analysis.journeys import (
+    journey_checks,
+    journey_lines,
+    journey_regression_checks,
+    journey_row,
+    parse_journeys,
+    parse_timeline,
+)
 from swarmgate.analysis.live import LiveJudge
 from swarmgate.analysis.records import JourneyTally, Stage
 from swarmgate.analysis.rules import Rules
@@ -146,6 +153,7 @@ def test_worker_windows_merge_exactly_into_the_masters():
                                                                "abandoned": 3}  # fmt: skip
     assert row["durations"] == {"40": 2, "43": 2} and sum(row["failed_at"].values()) == 4
     assert row["min_ms"] == 40.0 and row["max_ms"] == 43.0
+    assert sum(r["completed"] for slot in master.timeline_rows() for r in slot["journeys"]) == 4  # and over time
     worker = recorder()
     for n in range(150):  # a reason with an id in it: counted, but the distinct reasons stay bounded
         worker.finish("run", "abandoned", 1.0, f"execution {n} stuck")
@@ -173,12 +181,25 @@ def test_the_completion_ratio_leaves_out_journeys_cut_short_by_a_stop():
 def test_journey_rows_in_stages_json_are_validated(tmp_path):
     good = {"name": "run", "started": 1, "completed": 1, "failed": 0, "abandoned": 0, "total_ms": 5.0,
             "min_ms": 5.0, "max_ms": 5.0, "durations": {"5": 1}, "failed_at": {}, "abandoned_at": {}}  # fmt: skip
-    assert parse_journeys([good], tmp_path / "stages.json", 1)[0].histogram == {5: 1}
-    assert parse_journeys(None, tmp_path / "stages.json", 1) == []  # a run recorded before journeys
+    assert parse_journeys([good], tmp_path / "stages.json", "stage 1")[0].histogram == {5: 1}
+    assert parse_journeys(None, tmp_path / "stages.json", "stage 1") == []  # a run recorded before journeys
     for bad in ({**good, "completed": -1}, {**good, "durations": {"5": "x"}}, {k: v for k, v in good.items()
                                                                                 if k != "failed"}):  # fmt: skip
         with pytest.raises(InputError, match="stage 2 has a journey row"):
-            parse_journeys([bad], tmp_path / "stages.json", 2)
+            parse_journeys([bad], tmp_path / "stages.json", "stage 2")
+
+
+def test_the_timeline_merges_slots_exactly_past_its_points_and_is_validated(tmp_path):
+    timeline = [(1000.0 + 10 * i, [tally("run", 1, 0, 1, 0, {100 + i: 1})]) for i in range(50)]
+    (whole,) = journey_lines(timeline)
+    assert whole["t"][:2] == [0.0, 10.0] and len(whole["t"]) == 50 and whole["completion_ratio"][0] == 0.5
+    (cut,) = journey_lines(timeline, most=10)  # 5 slots a point: the histograms add up
+    assert cut["step_s"] == 50 and cut["t"] == [0.0, 50.0, 100.0, 150.0, 200.0, 250.0, 300.0, 350.0, 400.0, 450.0]
+    assert (cut["p50_ms"][0], cut["p95_ms"][0]) == (102, 104)  # five journeys of 100 to 104 ms in one point
+    good = {"start_ts": 1000, "journeys": []}
+    assert parse_timeline([good], tmp_path / "stages.json") == [(1000.0, [])]
+    with pytest.raises(InputError, match="journey_timeline"):
+        parse_timeline([{"journeys": []}], tmp_path / "stages.json")
 
 
 def sla_file(tmp_path: Path, text: str) -> Path:
