@@ -22,8 +22,10 @@ LINEAR_SHARE = 0.75  # throughput gain / user gain at or above this: still about
 
 def capacity(run: Run, sla: SlaConfig, profile: str | None) -> dict | None:
     steady = [s for s in run.stages if s.steady]
-    if len({s.users for s in steady}) < 2:
-        return None
+    if len({s.users for s in steady}) < 2:  # nothing to compare across levels; a search still says where it stopped
+        return None if run.capacity is None else {
+            "steps": [], "highest_good_stage": None, "first_breaching_stage": None, "breaching_endpoint": None,
+            "search": run.capacity, "saturation": None}  # fmt: skip
     steps = []
     for stage in steady:
         rows = table(stage.endpoints, stage.end - stage.start, sla.apdex_t_ms, sla.slow_ms)

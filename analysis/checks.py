@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal, TypedDict
 
 Status = Literal["pass", "warn", "fail"]
-Kind = Literal["sla", "regression", "capacity", "drift", "run", "server", "journey"]
+Kind = Literal["sla", "regression", "capacity", "drift", "run", "server", "journey", "resilience"]
 ORDER = {"pass": 0, "warn": 1, "fail": 2}
 
 

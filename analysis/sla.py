@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from swarmgate.analysis.checks import Check, check
+from swarmgate.analysis.resilience_rules import ResilienceRules, resilience_rules
 from swarmgate.analysis.rules import Rules
 from swarmgate.analysis.server_rules import ServerRule, server_rules
 from swarmgate.core.config import MAX_ITEMS, MAX_MS, MAX_RPS, number_within, parse_duration, printable, read_toml
@@ -23,7 +24,8 @@ AT_LEAST_ANY = AT_LEAST + ("completion_ratio",)  # every metric judged "at least
 WHOLE_RUN_ONLY = ("min_rps",)
 DRIFT_METRICS = ("target_rss_mb_per_10min",)  # at most, like every metric not in AT_LEAST
 LEVEL_KEYS = {"target", "alert", "abort_after", "abort_during"}
-TOP_KEYS = ("apdex_t_ms", "slow_ms", "defaults", "scenarios", "endpoints", "journeys", "regression", "drift", "server")
+TOP_KEYS = ("apdex_t_ms", "slow_ms", "defaults", "scenarios", "endpoints", "journeys", "regression", "drift",
+            "server", "resilience")  # fmt: skip
 
 
 ABORT_DURING = ("steady", "all")
@@ -63,6 +65,7 @@ class SlaConfig:
     regression: Rules = Rules()
     drift_memory: Threshold = Threshold(50.0, 100.0)  # target RSS growth, MB per 10 min (the seeds' bound)
     server: tuple[ServerRule, ...] = ()  # [[server]] tables: the target's own metrics (analysis/server_rules.py)
+    resilience: ResilienceRules = ResilienceRules()  # [resilience]: fault phases (analysis/resilience_rules.py)
     journeys: tuple[JourneyRule, ...] = ()  # [[journeys]] tables, in file order (a later one wins per metric)
 
     def thresholds(self, profile: str | None, method: str, name: str) -> dict[str, Threshold]:
@@ -232,11 +235,12 @@ def load_sla(path: Path | str) -> SlaConfig:
                         known=DRIFT_METRICS, gates=False)  # fmt: skip
     memory = drift.get("target_rss_mb_per_10min", Threshold(50.0, 100.0))
     server = server_rules(raw.get("server"), problems)
+    resilience = resilience_rules(raw.get("resilience"), problems)
     journeys = _journey_rules(raw, problems)
     if problems:
         raise InputError(path, "; ".join(problems), "see docs/configuration.md (SLA tables)")
     return SlaConfig(path, numbers["apdex_t_ms"], numbers["slow_ms"], defaults, scenarios, rules, regression,
-                     memory, server, journeys)  # fmt: skip
+                     memory, server, resilience, journeys)  # fmt: skip
 
 
 def status_of(metric: str, actual: float, threshold: Threshold) -> str:

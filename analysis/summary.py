@@ -10,6 +10,7 @@ from swarmgate.analysis.generator import generator_checks
 from swarmgate.analysis.journeys import journey_checks, journey_rows, judged_stages
 from swarmgate.analysis.load import Run
 from swarmgate.analysis.metrics import judged_window, table
+from swarmgate.analysis.resilience import resilience
 from swarmgate.analysis.server import add_server_capacity, server_judgment
 from swarmgate.analysis.sla import SlaConfig, sla_checks
 from swarmgate.core.errors import InputError
@@ -67,6 +68,7 @@ def summarise(run: Run, sla: SlaConfig, profile: str | None) -> dict:
     whole_rows = table(run.endpoints, run.duration_s, sla.apdex_t_ms, sla.slow_ms, run.csv_aggregate)
     drifted = drift(run)
     server_checks, server, server_missing = server_judgment(run, sla.server)
+    faults, fault_checks, faults_missing = resilience(run, sla.resilience)
     judged_journeys = journey_rows(judged_stages(run.stages))
     checks = (
         run_checks(run)
@@ -75,6 +77,7 @@ def summarise(run: Run, sla: SlaConfig, profile: str | None) -> dict:
         + journey_checks(judged_journeys, sla, over)
         + drift_checks(drifted, sla.drift_memory, sla.regression)
         + server_checks
+        + fault_checks
     )
     verdict = verdict_of(checks)
     found_capacity = capacity(run, sla, profile)
@@ -108,10 +111,11 @@ def summarise(run: Run, sla: SlaConfig, profile: str | None) -> dict:
             for s in run.stages
         ],
         "checks": checks,
-        "capacity": found_capacity or run.capacity,
+        "capacity": found_capacity,
         "failures": group_failures(run.locust_file("_failures.csv")),
         "slow_requests": slow_requests(run.path / "slow_requests.csv", whole_rows) if run.path.is_dir() else [],
         "drift": drifted,
         "server": server,
-        "not_computed": run.missing + server_missing,
+        "resilience": faults,
+        "not_computed": run.missing + server_missing + faults_missing,
     }  # fmt: skip

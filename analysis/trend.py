@@ -1,5 +1,5 @@
 """Trends across runs from results/history.sqlite: per endpoint p95, error ratio and rps run by run, and
-the target's server metrics and the journeys' completion ratio and p95 as each run judged them.
+the target's server metrics as each run judged them.
 
 Each series gets the scenario's promoted baseline (when there is one) and a noise band around it:
 the run-to-run spread of the runs shown (1.4826 x the median absolute deviation, a robust standard
@@ -103,47 +103,58 @@ def baseline_rows(results_root: Path, scenario: str | None) -> tuple[str | None,
         return None, {}
 
 
-def run_summaries(db, runs: list[dict]) -> list[dict]:
-    """Each run's summary as the history keeps it ({} when unreadable), read once for the series below."""
+def summary_parts(db, runs: list[dict], section: str, key: str | None = None) -> list[tuple[int, list]]:
+    """(run index, summary[section][key], or summary[section] without a key) for each run whose kept summary
+    has that list (older ones lack it)."""
     found = []
-    for run in runs:
+    for index, run in enumerate(runs):
         row = db.execute("SELECT summary FROM runs WHERE run_key = ?", (run["key"],)).fetchone()
         try:
-            summary = json.loads(row[0])
-        except (TypeError, ValueError):
-            summary = None
-        found.append(summary if isinstance(summary, dict) else {})
+            part = json.loads(row[0]).get(section)
+            found.append((index, ((part or {}).get(key) if key else part) or []))
+        except (TypeError, ValueError, AttributeError):
+            continue  # a summary from before that section, or unreadable: no values for this run
     return found
 
 
-def server_series(summaries: list[dict]) -> list[dict]:
+def server_series(db, runs: list[dict]) -> list[dict]:
     """Each judged server metric run by run (from the summaries the history keeps), in first-seen order."""
     series: dict[str, dict] = {}
-    for index, summary in enumerate(summaries):
-        server = summary.get("server")
-        metrics = server.get("metrics") if isinstance(server, dict) else None  # none before server metrics
-        for metric in metrics if isinstance(metrics, list) else []:
+    for index, metrics in summary_parts(db, runs, "server", "metrics"):
+        for metric in metrics:
             if isinstance(metric, dict) and isinstance(metric.get("value"), int | float):
                 entry = series.setdefault(metric["name"], {"name": metric["name"], "unit": metric.get("unit") or "",
-                                                           "values": [None] * len(summaries)})  # fmt: skip
+                                                           "values": [None] * len(runs)})  # fmt: skip
                 entry["values"][index] = metric["value"]
     return list(series.values())
 
 
-def journey_series(summaries: list[dict]) -> list[dict]:
+def journey_series(db, runs: list[dict]) -> list[dict]:
     """Each journey's completion ratio and p95 run by run, as each run judged them (steady stages)."""
     series: dict[str, dict] = {}
-    for index, summary in enumerate(summaries):
-        rows = summary.get("judged_journeys")
-        for row in rows if isinstance(rows, list) else []:  # a summary from before journeys has none
+    for index, rows in summary_parts(db, runs, "judged_journeys"):
+        for row in rows if isinstance(rows, list) else []:
             if not isinstance(row, dict) or not isinstance(row.get("name"), str):
                 continue
-            entry = series.setdefault(row["name"], {"name": row["name"], **{m: [None] * len(summaries)
+            entry = series.setdefault(row["name"], {"name": row["name"], **{m: [None] * len(runs)
                                                                               for m in JOURNEY_METRICS}})  # fmt: skip
             for metric in JOURNEY_METRICS:
                 value = row.get(metric)
                 entry[metric][index] = value if isinstance(value, int | float) else None
     return sorted(series.values(), key=lambda entry: entry["name"])
+
+
+def resilience_series(db, runs: list[dict]) -> list[dict]:
+    """Each fault phase's recovery time run by run (None: it did not recover, or the run had no such fault)."""
+    series: dict[str, dict] = {}
+    for index, faults in summary_parts(db, runs, "resilience", "faults"):
+        for fault in faults:
+            if isinstance(fault, dict) and isinstance(fault.get("name"), str):
+                entry = series.setdefault(fault["name"], {"name": fault["name"], "recovery_s": [None] * len(runs),
+                                                          "recovered": [None] * len(runs)})  # fmt: skip
+                entry["recovery_s"][index] = fault.get("recovery_s")
+                entry["recovered"][index] = fault.get("recovered")
+    return list(series.values())
 
 
 def scenario_trend(db, scenario: str | None, last: int | None, results_root: Path, rules: Rules) -> dict:
@@ -163,7 +174,6 @@ def scenario_trend(db, scenario: str | None, last: int | None, results_root: Pat
         for metric, value in zip(("requests", *METRICS), values, strict=True):
             per_metric[metric][position[key]] = value
     baseline_id, baseline = baseline_rows(results_root, scenario)
-    summaries = run_summaries(db, runs)
     endpoints = []
     for (method, name), per_metric in sorted(series.items(), key=lambda item: (item[0][1] != "Aggregated", item[0])):
         base = baseline.get((method, name), {})
@@ -174,7 +184,8 @@ def scenario_trend(db, scenario: str | None, last: int | None, results_root: Pat
         endpoints.append({"method": method, "name": name, "values": per_metric, "band": bands,
                           "baseline": {m: base.get(m) for m in METRICS}, "flags": endpoint_flags})  # fmt: skip
     return {"scenario": scenario, "runs": runs, "baseline_run_id": baseline_id, "endpoints": endpoints,
-            "server": server_series(summaries), "journeys": journey_series(summaries),
+            "server": server_series(db, runs), "resilience": resilience_series(db, runs),
+            "journeys": journey_series(db, runs),
             "flagged": sum(len(e["flags"]) for e in endpoints)}  # fmt: skip
 
 

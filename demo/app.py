@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import time
 from urllib.parse import parse_qsl
 
@@ -10,7 +12,8 @@ import gevent
 from gevent.lock import BoundedSemaphore
 
 from swarmgate.demo.api import EXECUTION_STATUS, Request, Response, Route, error, router, still_running
-from swarmgate.demo.faults import Faults
+from swarmgate.demo.chaos import KINDS, Chaos, DatabaseUnavailable, DependencyTimeout, parse_parameters
+from swarmgate.demo.faults import FAULT_PATH, FAULT_TOKEN_VAR, Faults
 from swarmgate.demo.metrics import CONTENT_TYPE, DemoMetrics, LruCache
 from swarmgate.demo.store import Session, Store
 
@@ -29,15 +32,22 @@ STATUS_TEXT = {
     413: "Payload Too Large",
     422: "Unprocessable Entity",
     500: "Internal Server Error",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
 }
 
 
 class DemoApp:
     """A WSGI callable; one instance per server process."""
 
-    def __init__(self, store: Store, faults: Faults) -> None:
+    def __init__(self, store: Store, faults: Faults, chaos: Chaos | None = None,
+                 fault_token: str | None = None) -> None:  # fmt: skip
+        """fault_token: the fault endpoint's own token (default: SWARMGATE_DEMO_FAULT_TOKEN); None turns it off."""
         self.store = store
         self.faults = faults
+        self.chaos = chaos or Chaos()
+        self.fault_token = fault_token if fault_token is not None else os.environ.get(FAULT_TOKEN_VAR) or None
+        store.before_query = self.chaos.before_query
         self.in_flight = 0
         self.queued = 0
         self.limiter = BoundedSemaphore(faults.max_concurrency) if faults.max_concurrency else None
@@ -54,6 +64,8 @@ class DemoApp:
         path = environ.get("PATH_INFO") or "/"
         if path == "/metrics" and method == "GET":
             return self._send(start_response, Response(200, self.metrics.text().decode(), CONTENT_TYPE))
+        if path == FAULT_PATH or path.startswith(FAULT_PATH + "/"):
+            return self._send(start_response, self._fault_endpoint(method, path, environ))
         route, ids, known = router.match(method, path)
         if route is None:
             response = error(405, "method not allowed") if known else error(404, "no such route")
@@ -77,10 +89,16 @@ class DemoApp:
                 gevent.sleep(delay)
             if self.faults.should_error(route.method, route.template):
                 return error(500, "injected fault")
-            request, problem = self._request(route, environ)
-            if problem is not None:
-                return problem
-            response = route.handler(self.store, request, *ids)
+            try:
+                self.chaos.before_route(route.template)
+                request, problem = self._request(route, environ)
+                if problem is not None:
+                    return problem
+                response = route.handler(self.store, request, *ids)
+            except DatabaseUnavailable as exc:
+                return error(503, str(exc))
+            except DependencyTimeout as exc:
+                return error(504, str(exc))
             if route.template == EXECUTION_STATUS and response.status == 200 and self.faults.execution_stuck(ids[0]):
                 response = still_running(response)
             if response.status < 300 and self.faults.should_corrupt(route.method, route.template):
@@ -120,8 +138,46 @@ class DemoApp:
         def fresh(cached: object) -> bool:
             return isinstance(cached, Session) and cached.expires > time.time()
 
-        session = self.sessions.get(token, lambda: self.store.session_for_token(token), fresh)
+        delay = self.chaos.cache_delay_s()
+        if delay is not None:  # the cache is down: the database answers every lookup, slower
+            gevent.sleep(delay)
+            session = self.store.session_for_token(token)
+        else:
+            session = self.sessions.get(token, lambda: self.store.session_for_token(token), fresh)
         return session.account if session else None
+
+    def _fault_endpoint(self, method: str, path: str, environ: dict) -> Response:
+        """`PUT /admin/faults/KIND` (JSON parameters) turns a fault on, `DELETE` off, `GET /admin/faults` lists them.
+
+        Only with the fault token: a missing or wrong one is 404, so the endpoint is not there for anyone else.
+        """
+        scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        if not self.fault_token or scheme.lower() != "bearer" or not secrets.compare_digest(
+                token.strip().encode(), self.fault_token.encode()):  # fmt: skip
+            return error(404, "no such route")
+        kind = path[len(FAULT_PATH) + 1 :]
+        if method == "GET" and not kind:
+            return Response(200, {"faults": self.chaos.state(), "kinds": KINDS})
+        if kind not in KINDS:
+            return error(404, f"no fault {kind[:40]!r}; known: {', '.join(KINDS)}")
+        if method == "PUT":
+            body, problem = self._json_body(environ)
+            parameters = problem or parse_parameters(body)
+            if isinstance(parameters, str):
+                return error(422, parameters)
+            self.chaos.on(kind, parameters)
+            return Response(200, {"fault": kind, "on": True, **parameters})
+        if method == "DELETE":
+            return Response(200, {"fault": kind, "on": False, "was_on": self.chaos.off(kind)})
+        return error(405, "method not allowed")
+
+    @staticmethod
+    def _json_body(environ: dict) -> tuple[object, str | None]:
+        try:
+            length = min(int(environ.get("CONTENT_LENGTH") or 0), 10_000)
+            return (json.loads(environ["wsgi.input"].read(length)) if length else None), None
+        except (ValueError, UnicodeDecodeError):
+            return None, "request body is not valid JSON"
 
     def _send(self, start_response, response: Response, route_key: str | None = None) -> list[bytes]:
         if route_key is not None:

@@ -1,10 +1,13 @@
-"""Knobs of the demo target, fixed at start: latency, errors, wrong bodies, capacity, a leak, its cache size."""
+"""Knobs of the demo target, fixed at start: latency, errors, wrong bodies, capacity, a leak, its cache size.
+(Faults switched at run time are chaos.py's; their endpoint and token are named here, which loads no gevent.)"""
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
 
+FAULT_TOKEN_VAR = "SWARMGATE_DEMO_FAULT_TOKEN"  # the fault endpoint's own token (not a user's or an admin's)
+FAULT_PATH = "/admin/faults"
 GOLDEN_RATIO_FRACTION = 0.6180339887498949
 
 

@@ -57,8 +57,10 @@ class Store:
     """One connection; the server runs on gevent in one thread, so calls never interleave."""
 
     def __init__(self, path: Path | str, observe_query: Callable[[float], None] | None = None) -> None:
-        """observe_query(seconds) is told how long each query of the API took (the demo's DB query metric)."""
+        """observe_query(seconds) is told how long each query of the API took (the demo's DB query metric);
+        before_query() runs before each one and may raise (the run-time faults of chaos.py)."""
         self.observe_query = observe_query or (lambda seconds: None)
+        self.before_query: Callable[[], None] = lambda: None
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -70,6 +72,7 @@ class Store:
 
     def _query(self, sql: str, params: tuple, fetch: str | None) -> object:
         """Execute (and fetch: "one", "all" or None for the cursor), timed as one database query."""
+        self.before_query()
         started = time.perf_counter()
         cursor = self.db.execute(sql, params)
         result = cursor.fetchone() if fetch == "one" else cursor.fetchall() if fetch == "all" else cursor

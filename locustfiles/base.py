@@ -27,12 +27,15 @@ class SwarmgateUser(FastHttpUser):
     # A hanging target must not hang the users: a request that takes longer fails as "timed out".
     network_timeout = connection_timeout = float(os.environ.get("SWARMGATE_REQUEST_TIMEOUT_S") or 10.0)
     role = "user"
+    requests_made = 0  # counted in context(), so a wait_time can pace by requests (pacing.py)
 
     def context(self) -> dict[str, str]:
         """Tag every request with its user class; the recorders count requests per class.
 
-        One dict per class, made once: Locust merges it into a new dict for each request anyway.
+        One dict per class, made once: Locust merges it into a new dict for each request anyway. Locust's
+        clients (and call()) ask for it once per request, so it is also where requests are counted.
         """
+        self.requests_made += 1
         cls = type(self)
         if "_swarmgate_context" not in cls.__dict__:
             cls._swarmgate_context = {"user_class": cls.__name__}

@@ -27,6 +27,7 @@ from swarmgate.locustfiles.recording.resources import ResourceRecorder
 from swarmgate.locustfiles.recording.run_meta import RunRecorder
 from swarmgate.locustfiles.recording.slow_requests import SlowRequestRecorder
 from swarmgate.locustfiles.recording.stages import StageRecorder
+from swarmgate.locustfiles.recording.timeline import TimelineRecorder
 from swarmgate.locustfiles.recording.user_classes import UserClassCounter
 from swarmgate.locustfiles.recording.workers import WorkerWatch, shorten_master_timeout
 from swarmgate.locustfiles.web_login import install as install_web_login
@@ -115,6 +116,14 @@ def add_options(parser, **_kwargs) -> None:
         include_in_web_ui=False,
     )
     parser.add_argument(
+        "--timeline",
+        action="store_true",
+        default=False,
+        env_var="SWARMGATE_TIMELINE",
+        help="keep timeline.json: per second and endpoint, requests, failures, histogram (for fault phases)",
+        include_in_web_ui=False,
+    )
+    parser.add_argument(
         "--master-timeout",
         type=float,
         default=10.0,
@@ -133,11 +142,13 @@ class RequestTap:
     successful request nothing.
     """
 
-    def __init__(self, stages: StageRecorder, slow: SlowRequestRecorder, user_classes: UserClassCounter) -> None:
+    def __init__(self, stages: StageRecorder, slow: SlowRequestRecorder, user_classes: UserClassCounter,
+                 timeline: TimelineRecorder | None = None) -> None:  # fmt: skip
         self.record_stage = stages.record
         self.record_slow = slow.record
         self.slow_ms = slow.threshold_ms
         self.record_class = user_classes.record
+        self.record_second = timeline.record if timeline is not None else None
 
     def on_request(
         self, request_type: str, name: str, response_time: float | None, response_length: int = 0,
@@ -150,6 +161,8 @@ class RequestTap:
         if response_time is not None and response_time > self.slow_ms:
             self.record_slow(request_type, name, response_time, failed)
         self.record_class(context)
+        if self.record_second is not None:
+            self.record_second(request_type, name, response_time, failed)
 
 
 def apply_mix(environment: Environment, mix: str) -> None:
@@ -181,8 +194,9 @@ def on_init(environment: Environment, **_kwargs) -> None:
     shorten_master_timeout(environment, options.master_timeout)
     watch = WorkerWatch(environment) if role == "master" else None
     plain_users.prepare([*(environment.available_user_classes or {}).values(), *environment.user_classes])
+    timeline = TimelineRecorder(environment, out_dir) if options.timeline else None
     if role != "master":
-        environment.events.request.add_listener(RequestTap(stages, slow, user_classes).on_request)
+        environment.events.request.add_listener(RequestTap(stages, slow, user_classes, timeline).on_request)
     if role != "worker":
         live = LiveRecorder.from_options(environment, out_dir, stages)
         live_web.install(environment, live, out_dir)

@@ -1,8 +1,11 @@
 """The four user classes and their journeys over the platform API.
 
 Weights follow the seed test plans (Baseline 70 / Peak 20 / Admin 10); StressTestUser joins the
-mix for stress and capacity scenarios. Every task is tagged, so `--tags read` or `--exclude-tags
-write` selects journeys without editing code.
+mix for stress and capacity scenarios. The load model is the seeds' too: about 2 requests per second
+per user (10 users ≈ 20 req/s, 100 ≈ 200, 200 ≈ 400), each class paced by requests per second with
+its own character: admins slower, stress users faster. The everyday classes run slightly above 2, so
+a whole run (its ramp-up included) still reaches the SLA's `min_rps` target. Every task is tagged, so
+`--tags read` or `--exclude-tags write` selects journeys without editing code.
 """
 
 from __future__ import annotations
@@ -10,9 +13,10 @@ from __future__ import annotations
 import random
 
 import gevent
-from locust import between, tag, task
+from locust import tag, task
 
 from swarmgate.locustfiles.base import SwarmgateUser
+from swarmgate.locustfiles.pacing import requests_per_second
 
 ITEM = {"id": int, "name": str}
 PAGE = {"items": [ITEM], "total": int}
@@ -140,7 +144,7 @@ class BaselineUser(PlatformUser):
     """The everyday user: reads workspaces and workflows, searches the knowledge base."""
 
     weight = 70
-    wait_time = between(1, 3)
+    wait_time = requests_per_second(2.2)
 
     def on_start(self) -> None:
         """Journey "sign in and browse": the login (unless a token is given) and a first look around."""
@@ -175,7 +179,7 @@ class PeakUser(PlatformUser):
     """The busy hour: creates workspaces and workflows, runs executions, writes knowledge."""
 
     weight = 20
-    wait_time = between(0.5, 2)
+    wait_time = requests_per_second(2.5)
 
     @tag("write", "workspaces")
     @task(2)
@@ -205,7 +209,7 @@ class AdminUser(PlatformUser):
     """The operator: admin dashboards and, now and then, the heavy usage report."""
 
     weight = 10
-    wait_time = between(2, 5)
+    wait_time = requests_per_second(1.2)
     role = "admin"
 
     @tag("admin")
@@ -237,7 +241,7 @@ class StressTestUser(PlatformUser):
     """Little think time, a read-heavy mix with writes: for stress and capacity scenarios."""
 
     weight = 10
-    wait_time = between(0, 0.2)
+    wait_time = requests_per_second(4)
 
     @tag("read", "workspaces")
     @task(6)

@@ -82,9 +82,17 @@ def report_html(summary: dict, series: dict) -> str:
     run = summary["run"]
     title = f"{run.get('scenario') or 'Locust run'} · {run.get('run_id') or ''}"
     problems = [c for c in summary["checks"] if c["status"] != "pass"]
-    data = {"series": series, "capacity": summary.get("capacity"), "stages": summary.get("stages") or []}
+    data = {"series": series, "capacity": summary.get("capacity"), "stages": summary.get("stages") or [],
+            "faults": fault_windows(summary)}  # fmt: skip
     return page("report", title, data, summary=summary, run=run, headline=headline(summary), problems=problems,
                 series=series)  # fmt: skip
+
+
+def fault_windows(summary: dict) -> list[dict]:
+    """What the time charts shade: each fault's window, and its recovery up to when it was back (or the end)."""
+    faults = (summary.get("resilience") or {}).get("faults") or []
+    return [{"name": f["name"], "start": f["start_ts"], "end": f.get("end_ts"), "recovered": f.get("recovered_at_ts")}
+            for f in faults if f.get("start_ts") is not None]  # fmt: skip
 
 
 def trend_html(trend: dict) -> str:

@@ -4,6 +4,7 @@ The public API for locustfiles (imported on first use, so `import swarmgate` sta
 
     from swarmgate import SwarmgateUser            # a FastHttpUser with auth, validation, URL grouping
     from swarmgate import PlannedShape, CapacitySearch, Stage   # shapes driven by stage plans
+    from swarmgate import requests_per_second      # a wait_time pacing a SwarmgateUser by requests/s
     from swarmgate import journey, as_journey       # journeys in any locustfile (completion, duration)
 """
 
@@ -13,13 +14,15 @@ from typing import TYPE_CHECKING
 
 __version__ = "0.2.0"
 
-__all__ = ["CapacitySearch", "PlannedShape", "Stage", "SwarmgateUser", "__version__", "as_journey", "journey"]
+__all__ = ["CapacitySearch", "PlannedShape", "Stage", "SwarmgateUser", "__version__", "as_journey", "journey",
+           "requests_per_second"]  # fmt: skip
 
 _PUBLIC = {
     "SwarmgateUser": "swarmgate.locustfiles.base",
     "PlannedShape": "swarmgate.shapes.base",
     "CapacitySearch": "swarmgate.shapes.base",
     "Stage": "swarmgate.core.plan",
+    "requests_per_second": "swarmgate.locustfiles.pacing",
     "journey": "swarmgate.locustfiles.journeys",
     "as_journey": "swarmgate.locustfiles.journeys",
 }
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
     from swarmgate.core.plan import Stage
     from swarmgate.locustfiles.base import SwarmgateUser
     from swarmgate.locustfiles.journeys import as_journey, journey
+    from swarmgate.locustfiles.pacing import requests_per_second
     from swarmgate.shapes.base import CapacitySearch, PlannedShape
 
 

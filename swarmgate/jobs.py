@@ -17,6 +17,7 @@ from swarmgate.analysis.trend import trend as trend_of
 from swarmgate.core.defaults import default_file
 from swarmgate.core.errors import EXIT_FAIL, BadInput, InputError, SwarmgateError
 from swarmgate.core.files import write_atomic
+from swarmgate.faults import pending_undos
 from swarmgate.locustfile import bind, inspect_locustfile
 from swarmgate.locustfiles.auth import SECRET_VARIABLES, from_env
 from swarmgate.pipeline import analyze_and_write
@@ -72,6 +73,8 @@ def run_and_judge(loaded: list[Scenario], options: RunOptions, time_scale: float
                   quiet: bool) -> int:  # fmt: skip
     """Run each scenario, analyze it against its baseline into the history; the worst exit code."""
     results_dir = options.results_root
+    for line in pending_undos(results_dir):  # a fault a killed run left on: say it before anything else
+        click.secho(f"swarmgate: WARNING: {line}", err=True, fg="red", bold=True)
     worst = 0
     for index, scenario in enumerate(loaded, 1):
         label = f"{scenario.name} {index}/{len(loaded)}"
@@ -98,8 +101,13 @@ def report_verdict(summary: dict, folder: Path) -> None:
     worst = [c for c in checks if c["status"] == summary["verdict"] and c["status"] != "pass"]
     why = f": {worst[0]['message']}" + (f" (and {len(worst) - 1} more)" if len(worst) > 1 else "") if worst else ""
     click.echo(f"verdict: {summary['verdict'].upper()} ({len(checks)} checks){why}")
+    for undo in (c for c in checks if c["kind"] == "resilience" and c["metric"] == "undo"):
+        click.secho(f"  {undo['message']}", err=True, fg="red", bold=True)  # the system may be left broken
     for note in summary["not_computed"]:
         click.echo(f"  not computed: {note}", err=True)
+    search = (summary.get("capacity") or {}).get("search")
+    if search:
+        click.echo(f"capacity: {capacity_found(search)}")
     if summary.get("baseline"):
         base = summary["baseline"]
         click.echo(f"baseline: {base['run_id']}: {base['regressions']} regression(s)")
@@ -107,6 +115,15 @@ def report_verdict(summary: dict, folder: Path) -> None:
             click.echo(f"  note: {note}", err=True)
     click.echo(f"summary: {folder / 'summary.json'}")
     click.echo(f"report: {folder / 'report.html'}")
+
+
+def capacity_found(search: dict) -> str:
+    """Where a capacity search ended, in one line: the limit it found, or that it found none."""
+    steps, breaking, good = search.get("steps") or [], search.get("breaking_step"), search.get("last_good_step")
+    if breaking is None:
+        return f"no step breached the scenario's levels, up to {steps[-1]['users'] if steps else 0} users"
+    last_good = f"; last good step {good['users']} users" if good else "; no step was good"
+    return f"stopped at {breaking['users']} users ({breaking['why']}){last_good}"
 
 
 def write_trend(results_dir: Path, scenario: str | None, last: int | None, sla_path: Path | None,

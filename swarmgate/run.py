@@ -12,21 +12,26 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import click
+
 import swarmgate
 from swarmgate.analysis.live import SERVER_LIVE_FILE
 from swarmgate.analysis.server_rules import ServerRule
-from swarmgate.console import RunConsole
+from swarmgate.console import RunConsole, read_progress
 from swarmgate.core.defaults import package_file
 from swarmgate.core.errors import EXIT_INTERRUPTED, EXIT_PASS, EXIT_RUN, BadInput, RunFailed
 from swarmgate.core.files import make_dir, write_atomic
 from swarmgate.core.net import LOOPBACK, listen_problem
 from swarmgate.core.plan import plan_to_json
+from swarmgate.demo.faults import FAULT_TOKEN_VAR
+from swarmgate.faults import FaultRunner, Variables, preflight, variables_for
 from swarmgate.locustfile import bind, inspect_locustfile, locust_files
 from swarmgate.locustfiles.auth import from_env
 from swarmgate.scenarios import Scenario
 from swarmgate.server_metrics import demo_source, source_for
 from swarmgate.supervisor import (
     LOCUST,
+    LOCUST_STOP_SIGNAL,
     DemoProcess,
     Supervisor,
     child_env,
@@ -87,12 +92,14 @@ def new_run_dir(results_root: Path, scenario: str) -> tuple[str, Path]:
 
 
 def demo_credentials() -> tuple[dict[str, str], dict[str, str]]:
-    """Fresh passwords for this run's demo: (demo's environment, users' environment).
+    """Fresh passwords for this run's demo, and its fault endpoint's token: (demo's environment, users' environment).
 
     A token the user already set (SWARMGATE_TOKEN / SWARMGATE_ADMIN_TOKEN, or their _FILE) is accepted by the demo too.
+    The fault token goes to the demo and to fault actions (SWARMGATE_DEMO_FAULT_TOKEN), never to the users.
     """
     user_pw, admin_pw = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-    demo_env = {"SWARMGATE_DEMO_USER_PASSWORD": user_pw, "SWARMGATE_DEMO_ADMIN_PASSWORD": admin_pw}
+    demo_env = {"SWARMGATE_DEMO_USER_PASSWORD": user_pw, "SWARMGATE_DEMO_ADMIN_PASSWORD": admin_pw,
+                FAULT_TOKEN_VAR: secrets.token_urlsafe(24)}  # fmt: skip
     users_env = {
         "SWARMGATE_USERNAME": "demo",
         "SWARMGATE_PASSWORD": user_pw,
@@ -109,12 +116,18 @@ def demo_credentials() -> tuple[dict[str, str], dict[str, str]]:
     return demo_env, users_env
 
 
-def start_local_demo(supervisor: Supervisor, run_dir: Path, options: RunOptions) -> tuple[DemoProcess, dict[str, str]]:
-    """The demo target for one run, with fresh passwords: (demo, the users' environment)."""
+def start_local_demo(supervisor: Supervisor, run_dir: Path,
+                     options: RunOptions) -> tuple[DemoProcess, dict[str, str], dict[str, str]]:  # fmt: skip
+    """The demo target for one run, with fresh passwords: (demo, users' environment, fault actions' variables)."""
     demo_env, users_env = demo_credentials()
     demo = start_demo(supervisor, run_dir / "demo", options.demo_args, child_env(demo_env))
     say(options, f"swarmgate: demo target started at {demo.url} (pid {demo.pid})")
-    return demo, users_env
+    return demo, users_env, demo_variables(demo.url, demo_env[FAULT_TOKEN_VAR])
+
+
+def demo_variables(url: str, fault_token: str) -> dict[str, str]:
+    """What fault actions may name when swarmgate started the demo: its URL and its fault endpoint's token."""
+    return {"SWARMGATE_DEMO_URL": url, FAULT_TOKEN_VAR: fault_token}
 
 
 def master_options(options: RunOptions) -> list[str]:
@@ -169,6 +182,15 @@ def locust_command(scenario: Scenario, options: RunOptions, host: str, run_dir: 
 def say(options: RunOptions, line: str) -> None:
     if not options.quiet:
         print(line, file=sys.stderr, flush=True)
+
+
+def say_fault(options: RunOptions, line: str, loud: bool) -> None:
+    """A fault action's line; a failed undo in red, even with --quiet (the system may be left broken)."""
+    if loud:
+        line = click.style(line, fg="red", bold=True) if sys.stderr.isatty() else line
+    if loud or not options.quiet:  # one write: the console's lines come from another thread meanwhile
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
 
 
 def say_metrics(options: RunOptions) -> None:
@@ -228,6 +250,7 @@ def run_env(scenario: Scenario, options: RunOptions, run_id: str, run_dir: Path,
         "SWARMGATE_INSECURE_TLS": "1" if options.insecure else "0",
         "SWARMGATE_REQUEST_TIMEOUT_S": repr(options.request_timeout_s),
         "SWARMGATE_SLOW_MS": repr(options.slow_threshold_ms),  # workers record slow requests too
+        "SWARMGATE_TIMELINE": "true" if scenario.faults else "false",  # half-second bins, to measure recovery
         **live_env(options.sla_file, scenario.sla or scenario.name, options.abort),
     })  # fmt: skip
 
@@ -271,17 +294,22 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
     # A source of server metrics is checked before the run: unreachable is exit 3, a refused query exit 2.
     metrics = source_for(options.prometheus, options.scrape, options.server_rules, longest_s,
                          options.prometheus_step_s)  # fmt: skip
+    if scenario.faults:  # a variable the actions need and nobody sets: bad input, before anything is written
+        variables_for(scenario.faults, demo_variables("", "") if host is None else {}, str(scenario.path))
     run_id, run_dir = new_run_dir(options.results_root, scenario.name)
     demo: DemoProcess | None = None
+    faults: FaultRunner | None = None
     started = datetime.now(UTC)
     killed = False
     proc: subprocess.Popen | None = None
     with Supervisor() as supervisor:
         users_env: dict[str, str] = {}
+        provided: dict[str, str] = {}
         if host is None:
-            demo, users_env = start_local_demo(supervisor, run_dir, options)
+            demo, users_env, provided = start_local_demo(supervisor, run_dir, options)
             host = demo.url
         check_reachable(host)
+        variables = checked_variables(scenario, provided)
         if metrics is None:  # the demo's own /metrics, when swarmgate started it
             metrics = demo_source(f"{demo.url}/metrics" if demo else None, options.server_rules, longest_s)
         write_atomic(run_dir / PLAN_FILE, plan_to_json(list(scenario.plan), scenario.capacity))
@@ -301,27 +329,88 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
         if workers:
             say(options, f"swarmgate: master on {LOOPBACK}:{options.master_port} with {options.workers} workers "
                          f"(pids {', '.join(str(w.pid) for w in workers)})")  # fmt: skip
-        if not supervisor.interrupted:
-            started_s = time.monotonic()
-            deadline = started_s + longest_s
-            live_server = run_dir / SERVER_LIVE_FILE  # scraped values for the gates inside Locust
-            with RunConsole(label, run_dir, scenario.duration_s, options.quiet) as console, metrics.during(live_server):
-                show = (console.every_s, lambda: console.show(time.monotonic() - started_s))
-                killed = supervisor.wait(proc, deadline, every=show)
-            if killed:
-                say(options, f"swarmgate: Locust did not stop {EXIT_GRACE_S:g} s after the scenario's end; stopping it")
+        if variables is not None:
+            faults = start_faults(scenario, variables, run_dir, proc, options)
+        try:
+            killed = wait_for_locust(supervisor, proc, metrics, label, run_dir, scenario.duration_s, longest_s, options)
+        finally:  # inside the supervisor: a signal now stops Locust, never this undo
+            fault_facts = finish_faults(faults, supervisor, proc, killed)
         supervisor.stop(proc)
         deadline = time.monotonic() + 15  # workers quit when their master tells them; stragglers are stopped
         for worker in workers:
             supervisor.wait(worker, deadline)
     server_facts = metrics.finish(run_dir, started.timestamp(), time.time())
-    return finish_run(scenario, options, run_id, run_dir, started, supervisor, killed, proc, demo, server_facts)
+    outcome = finish_run(scenario, options, run_id, run_dir, started, supervisor, killed, proc, demo,
+                         {"server_metrics": server_facts, **fault_facts})  # fmt: skip
+    if faults is not None and faults.failed and not supervisor.interrupted:
+        raise RunFailed(f"{faults.failed}; the run was stopped and its undo run; see {run_dir / 'run.json'}")
+    return outcome
+
+
+def wait_for_locust(supervisor: Supervisor, proc: subprocess.Popen, metrics, label: str, run_dir: Path,
+                    planned_s: float, longest_s: float, options: RunOptions) -> bool:  # fmt: skip
+    """Wait for Locust with the console and the server metrics going; True if it had to be stopped from outside."""
+    if supervisor.interrupted:
+        return False
+    started_s = time.monotonic()
+    live_server = run_dir / SERVER_LIVE_FILE  # scraped values for the gates inside Locust
+    with RunConsole(label, run_dir, planned_s, options.quiet) as console, metrics.during(live_server):
+        show = (console.every_s, lambda: console.show(time.monotonic() - started_s))
+        killed = supervisor.wait(proc, started_s + longest_s, every=show)
+    if killed:
+        say(options, f"swarmgate: Locust did not stop {EXIT_GRACE_S:g} s after the scenario's end; stopping it")
+    return killed
+
+
+def checked_variables(scenario: Scenario, provided: dict[str, str]) -> Variables | None:
+    """The fault actions' variables, once every action was checked to be able to start (else exit 3, no load)."""
+    if not scenario.faults:
+        return None
+    variables = variables_for(scenario.faults, provided, str(scenario.path))
+    preflight(scenario.faults, variables)
+    return variables
+
+
+def start_faults(scenario: Scenario, variables: Variables, run_dir: Path, proc: subprocess.Popen,
+                 options: RunOptions) -> FaultRunner:  # fmt: skip
+    """The scenario's fault phases on the run's clock (Locust's start, from .progress.json); a failed action
+    stops Locust the way Ctrl-C does."""
+
+    def stop_locust() -> None:
+        if proc.poll() is None:
+            proc.send_signal(LOCUST_STOP_SIGNAL)
+
+    def clock() -> float | None:
+        return read_progress(run_dir).get("started")
+
+    return FaultRunner(scenario.faults, variables, run_dir, clock, stop_locust,
+                       lambda line, loud: say_fault(options, line, loud)).start()  # fmt: skip
+
+
+def finish_faults(faults: FaultRunner | None, supervisor: Supervisor, proc: subprocess.Popen, killed: bool) -> dict:
+    """Run every undo still due, saying why now; run.json's `faults` and `undo_failed`."""
+    if faults is None:
+        return {}
+    if supervisor.interrupted:
+        reason = "interrupted"
+    elif faults.failed:
+        reason = "action failed"
+    elif killed or proc.poll() not in (None, 0):
+        reason = "Locust crashed or hung"
+    else:
+        reason = "run ended early"  # an abort gate, or a plan that ended before the undo's time
+    records = faults.finish(reason)
+    facts = {"faults": records, "undo_failed": faults.undo_failed}
+    if faults.failed:  # stopped on purpose, not by the plan: partial, and not judged (the run fails with exit 3)
+        facts.update(status="fault_failed", partial=True)
+    return facts
 
 
 def finish_run(scenario: Scenario, options: RunOptions, run_id: str, run_dir: Path, started: datetime,
                supervisor: Supervisor, killed: bool, proc: subprocess.Popen | None,
-               demo: DemoProcess | None, server_facts: dict | None = None) -> RunOutcome:  # fmt: skip
-    """Record what the orchestrator knows in run.json; the outcome, or RunFailed when Locust failed."""
+               demo: DemoProcess | None, facts: dict | None = None) -> RunOutcome:  # fmt: skip
+    """Record what the orchestrator knows in run.json (with `facts`: the server metrics', the faults');
+    the outcome, or RunFailed when Locust failed."""
     recorded = read_run_json(run_dir)
     status = run_status(supervisor, killed, proc, recorded.get("status"))
     partial = status != "finished"  # aborted, interrupted, killed or crashed
@@ -332,7 +421,7 @@ def finish_run(scenario: Scenario, options: RunOptions, run_id: str, run_dir: Pa
         "locust_exit_code": proc.returncode if proc else None, "partial": partial,
         "status": status, "orchestrator_started": started.isoformat(timespec="seconds"),
         "worker_processes": options.workers, "remote_workers": options.remote_workers,
-        "server_metrics": server_facts,
+        "server_metrics": None, **(facts or {}),
     }, recorded)  # fmt: skip
     requests, failures = count_requests(run_dir)
     by_class = document.get("requests_by_user_class") or {}

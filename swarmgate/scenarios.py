@@ -36,10 +36,11 @@ from swarmgate.core.config import (
 from swarmgate.core.defaults import packaged, scenario_dirs
 from swarmgate.core.errors import BadInput
 from swarmgate.core.plan import Capacity, Stage
+from swarmgate.fault_config import FaultPhase, faults_of
 
 USER_CLASSES = ("BaselineUser", "PeakUser", "AdminUser", "StressTestUser")
 DEFAULT_MIX = {"BaselineUser": 70, "PeakUser": 20, "AdminUser": 10}
-TOP_KEYS = {"description", "sla", "mix", "tags", "exclude_tags", "shape", "arrival_rate", "locustfile"}
+TOP_KEYS = {"description", "sla", "mix", "tags", "exclude_tags", "shape", "arrival_rate", "locustfile", "faults"}
 SHAPE_KEYS = {
     "constant": {"users", "duration", "spawn_rate"},
     "step": {"steps", "step_duration", "spawn_rate"},
@@ -67,6 +68,7 @@ class Scenario:
     path: Path | None = None
     locustfile: Path | None = None  # the scenario's own `locustfile` key, resolved against the file's folder
     packaged: bool = False  # one of swarmgate's scenarios: its [mix] names the demo's users
+    faults: tuple[FaultPhase, ...] = ()  # [[faults]]: fault phases on the run's clock
 
     @property
     def duration_s(self) -> float:
@@ -82,7 +84,8 @@ class Scenario:
 
     def scaled(self, factor: float) -> Scenario:
         """The same scenario with every duration multiplied by factor (for CI and trying things out)."""
-        return replace(self, plan=tuple(plans.scaled(list(self.plan), factor)), time_scale=self.time_scale * factor)
+        return replace(self, plan=tuple(plans.scaled(list(self.plan), factor)), time_scale=self.time_scale * factor,
+                       faults=tuple(fault.scaled(factor) for fault in self.faults))  # fmt: skip
 
     def mix_option(self) -> str:
         return ",".join(f"{name}={weight}" for name, weight in self.mix.items() if weight > 0)
@@ -261,11 +264,12 @@ def load_scenario(name_or_path: str, directories: list[Path] | None = None) -> S
         if stray:
             problems.append(f"shape.stages: mix names {', '.join(stray)}, which [mix] does not run; add it to [mix]")
     locustfile = locustfile_of(raw, path, problems)
+    faults = faults_of(top.tables("faults"), plan) if "faults" in raw else ()
     if problems:
         raise BadInput(f"{path}: " + "; ".join(problems))
     return Scenario(name=path.stem, plan=tuple(plan), kind=kind, mix=mix, description=description, sla=sla,
                     tags=tags, exclude_tags=exclude_tags, arrival_rate=arrival_rate, capacity=capacity,
-                    path=path, locustfile=locustfile, packaged=is_packaged(path))  # fmt: skip
+                    path=path, locustfile=locustfile, packaged=is_packaged(path), faults=faults)  # fmt: skip
 
 
 def is_packaged(path: Path) -> bool:

@@ -130,6 +130,7 @@ class Scraper:
     def stop(self) -> Collected:
         self.stopped.set()
         self.thread.join(timeout=REQUEST_TIMEOUT_S + 5)
+        self.http.close()  # no idle keep-alive connection left: the demo's stop would wait a second for it
         valued = {name for _, name, _ in self.collected.rows}
         for rule in self.rules:
             if rule.name not in valued:

@@ -53,10 +53,12 @@ class ProgressRecorder:
         stage = stages.stages[-1].name if stages is not None and stages.stages else None
         planned = env.shape_class.planned_duration() if hasattr(env.shape_class, "planned_duration") else None
         total = env.stats.total
+        # "started" is the run's clock, which `swarmgate run` keeps a scenario's fault phases to
         progress = {"stage": stage, "users": env.runner.user_count if env.runner else 0,
                     "rps": round(total.current_rps, 1), "p95_ms": total.get_current_response_time_percentile(0.95),
                     "requests": total.num_requests, "failures": total.num_failures,
-                    "elapsed_s": round(time.time() - self.started, 1), "planned_s": planned}  # fmt: skip
+                    "elapsed_s": round(time.time() - self.started, 1), "planned_s": planned,
+                    "started": self.started}  # fmt: skip
         live = getattr(env, "swarmgate_live", None)
         if live is not None:
             progress.update(live_figures(live.state()))

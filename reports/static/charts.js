@@ -24,14 +24,37 @@ function line(label, points, color, extra) {
                          pointRadius: points.length > 60 ? 0 : 2, spanGaps: false, tension: 0 }, extra || {});
 }
 
-function timeChart(id, datasets, yTitle, y2Title) {
+/* Fault windows (report.html's PAGE.faults, unix seconds) shaded on every time chart: the fault in red, its
+   recovery (from its end until it was back) in amber; an undo that never succeeded shades to the chart's end. */
+const faultShading = {
+  id: "faultShading",
+  beforeDatasetsDraw(chart, _args, options) {
+    const faults = (typeof PAGE !== "undefined" && PAGE.faults) || [];
+    if (options.origin === undefined || options.origin === null || !faults.length) return;
+    const { ctx, chartArea: area, scales: { x } } = chart;
+    const band = (from, to, color) => {
+      const left = Math.max(area.left, x.getPixelForValue(from - options.origin));
+      const right = to === null ? area.right : Math.min(area.right, x.getPixelForValue(to - options.origin));
+      if (right > left) { ctx.fillStyle = color; ctx.fillRect(left, area.top, right - left, area.bottom - area.top); }
+    };
+    ctx.save();
+    for (const f of faults) {
+      band(f.start, f.end, "rgba(207, 34, 46, 0.14)");
+      if (f.end !== null) band(f.end, f.recovered, "rgba(154, 103, 0, 0.10)");
+    }
+    ctx.restore();
+  },
+};
+Chart.register(faultShading);
+
+function timeChart(id, datasets, yTitle, y2Title, origin) {
   const scales = {
     x: { type: "linear", title: { display: true, text: "time since start" }, ticks: { callback: (v) => clock(v), maxTicksLimit: 10 } },
     y: { beginAtZero: true, title: { display: true, text: yTitle } },
   };
   if (y2Title) scales.y2 = { beginAtZero: true, position: "right", grid: { drawOnChartArea: false }, title: { display: true, text: y2Title } };
   return draw(id, { type: "line", data: { datasets }, options: { parsing: true, interaction: { mode: "nearest", intersect: false },
-    plugins: { tooltip: { callbacks: { title: (items) => items.length ? clock(items[0].parsed.x) : "" } } }, scales } });
+    plugins: { faultShading: { origin }, tooltip: { callbacks: { title: (items) => items.length ? clock(items[0].parsed.x) : "" } } }, scales } });
 }
 
 function draw(id, config) {

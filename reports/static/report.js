@@ -8,8 +8,8 @@
     timeChart("chart-load", [
       line("requests/s", xy(timeline.t, total.rps), PALETTE[0], { yAxisID: "y" }),
       line("users", xy(timeline.t, timeline.users), PALETTE[6], { yAxisID: "y2", stepped: true }),
-    ], "requests/s", "users");
-    timeChart("chart-errors", [line("failures/s", xy(timeline.t, total.fps), PALETTE[1])], "failures/s");
+    ], "requests/s", "users", timeline.start);
+    timeChart("chart-errors", [line("failures/s", xy(timeline.t, total.fps), PALETTE[1])], "failures/s", undefined, timeline.start);
   }
   const distribution = series.distribution.length ? series.distribution[0] : null;
   const names = (timeline ? timeline.endpoints : distribution ? distribution.endpoints : []).map((e) => label(e.method, e.name));
@@ -22,11 +22,11 @@
         line("p50", xy(timeline.t, e.p50_ms), PALETTE[2]),
         line("p95", xy(timeline.t, e.p95_ms), PALETTE[3]),
         line("p99", xy(timeline.t, e.p99_ms), PALETTE[1]),
-      ], "ms");
+      ], "ms", undefined, timeline.start);
       timeChart("chart-endpoint-rate", [
         line("requests/s", xy(timeline.t, e.rps), PALETTE[0]),
         line("failures/s", xy(timeline.t, e.fps), PALETTE[1]),
-      ], "per second");
+      ], "per second", undefined, timeline.start);
     }
     if (distribution) {
       const d = distribution.endpoints.find((e) => label(e.method, e.name) === picked) || distribution.endpoints[0];
@@ -75,7 +75,7 @@
       timeChart(id, [
         line(units[d.metric] || d.metric, xy(d.t, d.values), PALETTE[0]),
         line("trend", xy(d.line_t, d.line), PALETTE[1], { borderDash: [6, 4], pointRadius: 0, borderWidth: 2 }),
-      ], units[d.metric] || d.metric);
+      ], units[d.metric] || d.metric, undefined, d.start);
     });
   }
 
@@ -94,7 +94,7 @@
       if (m.target !== null && m.target !== undefined) datasets.push(line("target", xy(span, [m.target, m.target]), PALETTE[3], { borderDash: [6, 4], pointRadius: 0 }));
       if (m.alert !== null && m.alert !== undefined) datasets.push(line("alert", xy(span, [m.alert, m.alert]), PALETTE[1], { borderDash: [2, 3], pointRadius: 0 }));
       if (timeline) datasets.push(users());  /* a chart of its own: Chart.js keeps state in each dataset */
-      timeChart(id, datasets, m.name + unit, timeline ? "users" : undefined);
+      timeChart(id, datasets, m.name + unit, timeline ? "users" : undefined, origin);
     });
   }
 
@@ -117,7 +117,7 @@
     const start = Math.min(...series.resources.map((r) => r.start));
     const named = series.resources.map((r, i) => ({ r, name: r.node && r.node !== r.role ? `${r.role} ${r.node}` : r.role, color: PALETTE[i % PALETTE.length] }));
     const shift = (r) => r.t.map((t) => t + r.start - start);
-    timeChart("chart-cpu", named.map(({ r, name, color }) => line(name, xy(shift(r), r.cpu_percent), color)), "CPU %");
-    timeChart("chart-memory", named.map(({ r, name, color }) => line(name, xy(shift(r), r.rss_mb), color)), "MB");
+    timeChart("chart-cpu", named.map(({ r, name, color }) => line(name, xy(shift(r), r.cpu_percent), color)), "CPU %", undefined, start);
+    timeChart("chart-memory", named.map(({ r, name, color }) => line(name, xy(shift(r), r.rss_mb), color)), "MB", undefined, start);
   }
 })();

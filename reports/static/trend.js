@@ -32,6 +32,15 @@
       }
     }
     fillPicker(select, scenario.endpoints.map((e, i) => [String(i), label(e.method, e.name)]), (v) => pick(Number(v)));
+    const recoveryBox = document.getElementById(`trend-resilience-${index}`);
+    if (recoveryBox) {
+      scenario.resilience.forEach((fault, f) => {
+        const id = addFigure(recoveryBox, `trend-${index}-recovery-${f}`, `recovery time of fault ${fault.name}, s`);
+        draw(id, { type: "line", data: { labels: runs, datasets: [{ label: "recovery s", data: fault.recovery_s,
+          borderColor: PALETTE[3], backgroundColor: PALETTE[3], borderWidth: 2, spanGaps: false, pointRadius: 3 }] },
+          options: { scales: { y: { beginAtZero: true } } } });
+      });
+    }
     const serverBox = document.getElementById(`trend-server-${index}`);
     if (serverBox) {
       scenario.server.forEach((metric, m) => {

@@ -94,3 +94,14 @@ def test_json_bodies_are_sent_like_locust_sends_them(demo, demo_passwords):
     assert body is not None and seen[0]["exception"] is None
     sent = seen[0]["response"].request
     assert sent.headers["Content-Type"] == "application/json"
+
+
+def test_each_request_is_counted_once_for_pacing_whichever_way_it_is_made(demo):
+    env = Environment(user_classes=[Ours], host=demo.url)
+    user = Ours(env)
+    user.auth_headers = {}
+    user.call("GET", "/health", shape={"status": str}, authed=False)
+    user.client.get("/health")
+    with user.client.get("/health", catch_response=True) as resp:
+        resp.success()
+    assert user.requests_made == 3

@@ -15,7 +15,7 @@ from swarmgate.cli import cli, main
 from swarmgate.core.errors import InputError
 from swarmgate.locustfiles.auth import SECRET_VARIABLES
 
-KNOWN_SCENARIOS = "baseline, capacity, endurance, peak, ramp, smoke, spike, step, stress"  # the packaged ones
+KNOWN_SCENARIOS = "baseline, capacity, chaos, endurance, peak, ramp, smoke, spike, step, stress"  # the packaged ones
 
 
 @pytest.fixture(autouse=True)

@@ -67,6 +67,15 @@ def test_no_capacity_section_for_a_single_load_level():
     assert capacity(run, load_sla(SLA), None) is None
 
 
+def test_a_search_that_stopped_at_its_first_level_keeps_the_summary_shape():
+    search = {"steps": [{"stage": "s1", "users": 10, "breached": True}], "last_good_step": None,
+              "breaking_step": {"stage": "s1", "users": 10, "why": "only 0 requests"}}  # fmt: skip
+    run = Run("swarmgate", Path("x"), {}, [], [stage("s1", 10, 10, 0)], 10.0, [], search)
+    result = capacity(run, load_sla(SLA), None)
+    assert result["steps"] == [] and result["search"] == search
+    assert result["highest_good_stage"] is result["first_breaching_stage"] is result["saturation"] is None
+
+
 def test_whole_run_throughput_is_not_judged_per_step():
     # the peak profile asks 200 rps of the whole run; a 10-user step cannot, and must not "breach" for it
     stages = [stage("s1", 10, 10, 0), stage("s2", 20, 10, 10)]
@@ -161,3 +170,16 @@ def test_stages_at_the_same_load_level_are_one_step():
     knee = knee_of(level(10, 100, 40, 0), level(20, 200, 40, 10), level(10, 100, 40, 20), level(40, 205, 120, 30))
     assert [s["users"] for s in knee["steps"]] == [10, 20, 40]
     assert knee["steps"][0]["ok_rps"] == 100
+
+
+def test_the_console_line_says_where_a_capacity_search_ended():
+    from swarmgate.jobs import capacity_found
+
+    steps = [{"users": 10}, {"users": 20}, {"users": 30}]
+    good, bad = {"users": 20}, {"users": 30, "why": "p95 620 ms > 500 ms"}
+    assert capacity_found({"steps": steps, "breaking_step": bad, "last_good_step": good}) == (
+        "stopped at 30 users (p95 620 ms > 500 ms); last good step 20 users"
+    )
+    assert capacity_found({"steps": steps, "breaking_step": None}) == (
+        "no step breached the scenario's levels, up to 30 users"
+    )

@@ -1,42 +1,171 @@
+"""Fault phases: the scenario's [[faults]] validated, and the runner's actions, undos and records with real
+commands (this Python) and a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
 
-from swarmgate.demo.faults import Faults, FaultSpecError, parse_route_value
+from swarmgate.core.errors import BadInput, RunFailed
+from swarmgate.fault_config import FaultAction, FaultPhase
+from swarmgate.faults import PENDING_FILE, FaultRunner, pending_undos, preflight, run_action, variables_for
+from swarmgate.scenarios import load_scenario
+
+SHAPE = '[shape]\nkind = "stages"\n[[shape.stages]]\nname = "a"\nduration = "20s"\nusers = 2\n' \
+        '[[shape.stages]]\nname = "b"\nduration = "20s"\nusers = 2\n'  # fmt: skip
+CMD = '{ command = ["true"] }'
 
 
-def test_route_values_parse_with_and_without_method():
-    v = parse_route_value("GET /api/workspaces=200", kind="--latency")
-    assert (v.method, v.template, v.value) == ("GET", "/api/workspaces", 200.0)
-    assert v.matches("GET", "/api/workspaces") and not v.matches("POST", "/api/workspaces")
-    any_method = parse_route_value("/api/workspaces=0.5", kind="--error-ratio", upper=1)
-    assert any_method.matches("POST", "/api/workspaces")
-    assert parse_route_value("*=5", kind="--latency").matches("GET", "/anything")
+def scenario(tmp_path, faults: str):
+    path = tmp_path / "f.toml"
+    path.write_text(SHAPE + faults)
+    return load_scenario(str(path))
 
 
-@pytest.mark.parametrize(
-    "spec,problem",
-    [("nothing", "expected ROUTE=VALUE"), ("=5", "expected ROUTE=VALUE"), ("GET /x=abc", "'abc' is not a number"),
-     ("GET /x=-1", "between 0 and 1"), ("api/x=0.5", "route must be '*' or start with '/'"),
-     ("/x=2", "between 0 and 1")],
-)  # fmt: skip
-def test_bad_specs_are_refused_for_their_problem(spec, problem):
-    with pytest.raises(FaultSpecError) as err:
-        parse_route_value(spec, kind="--error-ratio", upper=1)
-    assert str(err.value).startswith(f"--error-ratio {spec!r}: ") and problem in str(err.value)
+def test_fault_phases_are_read_placed_on_the_clock_and_time_scaled(tmp_path):
+    undo = 'undo = { url = "${URL}/x", method = "DELETE", headers = { A = "Bearer ${T}" } }\n'
+    loaded = scenario(tmp_path, f'[[faults]]\nname = "db"\nstage = "b"\nduration = "10s"\naction = {CMD}\n{undo}')
+    (fault,) = loaded.faults
+    assert (fault.start_s, fault.duration_s, fault.undo.method) == (20, 10, "DELETE")
+    assert fault.undo.variables == {"URL", "T"} and fault.undo.header_variables == {"T"}
+    scaled = loaded.scaled(0.1).faults[0]
+    assert (scaled.start_s, scaled.duration_s, scaled.recovery_hold_s) == (2, 1, 3)  # the hold is not scaled
 
 
-def test_last_matching_knob_wins_and_ratios_are_seeded():
-    faults = Faults(
-        latency_ms=[parse_route_value("*=10", kind="l"), parse_route_value("GET /a=300", kind="l")],
-        error_ratio=[parse_route_value("/a=0.5", kind="e", upper=1)],
-        seed=7,
-    )
-    assert faults.latency_for("GET", "/a") == 0.3
-    assert faults.latency_for("GET", "/b") == 0.01
-    hits = sum(faults.should_error("GET", "/a") for _ in range(2000))
-    assert 850 < hits < 1150
-    assert not any(faults.should_error("GET", "/b") for _ in range(100))
+@pytest.mark.parametrize(("faults", "problem"), [
+    (f'[[faults]]\nstart = "5s"\nstage = "b"\nduration = "1s"\naction = {CMD}\nundo = {CMD}\n', "give either start"),
+    (f'[[faults]]\nstage = "zz"\nduration = "1s"\naction = {CMD}\nundo = {CMD}\n', "not a stage of this scenario"),
+    (f'[[faults]]\nstart = "35s"\nduration = "10s"\naction = {CMD}\nundo = {CMD}\n', "not before the plan ends"),
+    (f'[[faults]]\nstart = "5s"\nduration = "1s"\naction = {CMD}\n', "undo: must be a table"),
+    ('[[faults]]\nstart = "5s"\nduration = "1s"\naction = { command = "rm -rf x" }\nundo = { command = ["true"] }\n',
+     "must be a list of arguments"),
+    (f'[[faults]]\nstart = "5s"\nduration = "1s"\naction = {{ url = "ftp://x" }}\nundo = {CMD}\n', "must start with"),
+    (f'[[faults]]\nstart = "5s"\nduration = "1s"\naction = {{ url = "https://u:pw@x/f" }}\nundo = {CMD}\n',
+     "holds credentials"),
+    (f'[[faults]]\nstart = "5s"\nduration = "1s"\naction = {CMD}\nundo = {CMD}\nshell = true\n', "shell: unknown key"),
+])  # fmt: skip
+def test_bad_fault_phases_are_refused_with_the_key_and_a_hint(tmp_path, faults, problem):
+    with pytest.raises(BadInput, match=problem):
+        scenario(tmp_path, faults)
 
 
-def test_negative_limits_are_refused():
-    with pytest.raises(FaultSpecError):
-        Faults(max_concurrency=-1)
+def command(*code: str, timeout_s: float = 10.0) -> FaultAction:
+    return FaultAction("command", timeout_s, command=(sys.executable, "-c", *code))
+
+
+class FaultEndpoint(BaseHTTPRequestHandler):
+    calls: list[tuple[str, str, str]] = []
+
+    def do_PUT(self):  # noqa: N802 - the handler's names are http.server's
+        self.answer()
+
+    def do_DELETE(self):  # noqa: N802
+        self.answer()
+
+    def answer(self):
+        FaultEndpoint.calls.append((self.command, self.path, self.headers.get("Authorization", "")))
+        code = 500 if self.path.endswith("/broken") else 200
+        self.send_response(code)
+        self.end_headers()
+        self.wfile.write(b"done with " + self.headers.get("Authorization", "").encode())
+
+    def log_message(self, *_args):
+        pass
+
+
+@pytest.fixture
+def endpoint():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FaultEndpoint)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    FaultEndpoint.calls = []
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_actions_expand_variables_mask_secrets_and_record_the_text_as_written(endpoint, monkeypatch):
+    monkeypatch.setenv("MY_API_TOKEN", "s3cret-token-value")
+    header = ("Authorization", "Bearer ${MY_API_TOKEN}")
+    http = FaultAction("http", 5, method="PUT", url="${URL}/faults/db", headers=(header,))
+    printing = command("import os; print('using', os.environ['MY_API_TOKEN'])")
+    phase = FaultPhase("db", 1, 1, http, printing)
+    variables = variables_for((phase,), {"URL": endpoint}, "f.toml")
+    result = run_action(http, variables)
+    assert result.ok and result.exit_status == 200 and result.output == "done with Bearer ***"
+    assert FaultEndpoint.calls == [("PUT", "/faults/db", "Bearer s3cret-token-value")]
+    assert run_action(printing, variables).output == "using ***\n"
+    assert "s3cret" not in json.dumps(http.record()) and http.record()["headers"] == dict([header])
+    broken = run_action(FaultAction("http", 5, method="PUT", url=f"{endpoint}/broken"), variables)
+    assert (broken.ok, broken.exit_status, broken.error) == (False, 500, "HTTP 500 Internal Server Error")
+    slow = run_action(command("import time; time.sleep(5)", timeout_s=0.3), variables)
+    assert not slow.ok and "timed out after 0.3 s" in slow.error
+
+
+def test_what_cannot_start_is_refused_before_any_load(tmp_path, monkeypatch):
+    monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
+    missing = FaultPhase("x", 1, 1, FaultAction("command", 5, command=("${NOT_SET_ANYWHERE}",)), command("pass"))
+    with pytest.raises(BadInput, match=r"\$\{NOT_SET_ANYWHERE\}, which is not set"):
+        variables_for((missing,), {}, "f.toml")
+    absent = FaultPhase("x", 1, 1, FaultAction("command", 5, command=("no-such-program-here",)), command("pass"))
+    with pytest.raises(RunFailed, match="'no-such-program-here' not found"):
+        preflight((absent,), variables_for((absent,), {}, "f.toml"))
+    closed = FaultPhase("x", 1, 1, command("pass"), FaultAction("http", 5, url="http://127.0.0.1:9/x"))
+    with pytest.raises(RunFailed, match="undo: cannot connect to http://127.0.0.1:9/x"):
+        preflight((closed,), variables_for((closed,), {}, "f.toml"))
+
+
+def runner(tmp_path, phases, lines, clock_start):
+    stopped = []
+    variables = variables_for(tuple(phases), {}, "f")
+    faults = FaultRunner(tuple(phases), variables, tmp_path, lambda: clock_start, lambda: stopped.append(True),
+                         lambda line, loud: lines.append((line, loud)))  # fmt: skip
+    return faults, stopped
+
+
+def test_an_undo_runs_when_the_run_ends_early_and_the_pending_record_goes_with_it(tmp_path):
+    marker = tmp_path / "state"
+    on = command(f"open({str(marker)!r}, 'w').write('on')")
+    off = command(f"open({str(marker)!r}, 'w').write('off')")
+    lines: list = []
+    faults, _ = runner(tmp_path, [FaultPhase("db", 0.1, 60, on, off)], lines, time.time())
+    faults.start()
+    deadline = time.monotonic() + 10
+    while (marker.read_text() if marker.exists() else "") != "on":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    pending = json.loads((tmp_path / PENDING_FILE).read_text())
+    assert pending["faults"][0]["name"] == "db" and pending["pid"] == os.getpid()
+    (record,) = faults.finish("interrupted")  # Ctrl-C: the undo runs now, not in 60 s
+    assert marker.read_text() == "off" and record["undo"]["reason"] == "interrupted" and record["undo"]["ok"]
+    assert record["window"]["end_ts"] >= record["window"]["start_ts"] and not (tmp_path / PENDING_FILE).exists()
+    assert [loud for _, loud in lines] == [False, False]
+
+
+def test_a_failed_action_is_undone_and_stops_the_run_and_a_failed_undo_is_loud(tmp_path):
+    lines: list = []
+    phases = [FaultPhase("db", 0.0, 1, command("raise SystemExit(3)"), command("raise SystemExit(4)"))]
+    faults, stopped = runner(tmp_path, phases, lines, time.time() - 5)
+    faults.start().thread.join(timeout=20)
+    assert stopped == [True] and faults.failed == "fault 'db': its action failed (exit status 3)"
+    (record,) = faults.finish("action failed")
+    assert record["undo"]["reason"] == "action failed" and record["window"] is None and faults.undo_failed
+    assert lines[-1][1] is True and "may be left broken" in lines[-1][0]
+
+
+def test_a_fault_left_on_by_a_killed_run_is_reported_by_the_next(tmp_path):
+    run_dir = tmp_path / "chaos" / "20260101T000000Z-abc"
+    run_dir.mkdir(parents=True)
+    dead = 2**22 + 12345  # above the pid range: no process
+    undo = {"kind": "command", "command": ["docker", "start", "db"], "timeout_s": 60}
+    (run_dir / PENDING_FILE).write_text(json.dumps({"pid": dead, "faults": [{"name": "db", "undo": undo}]}))
+    (found,) = pending_undos(tmp_path)
+    assert "fault 'db'" in found and "docker start db" in found and "never undone" in found
+    (run_dir / PENDING_FILE).write_text(json.dumps({"pid": os.getpid(), "faults": [{"name": "db", "undo": undo}]}))
+    assert pending_undos(tmp_path) == []  # a run going on now

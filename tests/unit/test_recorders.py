@@ -393,7 +393,7 @@ def test_progress_says_stage_users_and_plan_and_is_removed_at_quit(tmp_path):
     recorder.write()
     assert json.loads((tmp_path / ".progress.json").read_text()) | {"elapsed_s": 0} == {
         "stage": None, "users": 0, "rps": 0, "p95_ms": None, "requests": 0, "failures": 0, "elapsed_s": 0,
-        "planned_s": None}  # fmt: skip
+        "planned_s": None, "started": recorder.started}  # fmt: skip
     bare.events.quit.fire(exit_code=0)
 
 

@@ -132,3 +132,15 @@ def test_a_summary_written_before_the_knee_still_renders(tmp_path):
     (folder / "summary.json").write_text(json.dumps(summary))
     html = render_report(tmp_path / "steps" / "locust").read_text()
     assert "Highest load that met the SLA" in capacity_section(html) and "Saturation knee" not in html
+
+
+def test_a_capacity_search_that_stopped_at_its_first_level_renders(tmp_path):
+    shutil.copytree(STEPS, tmp_path / "steps")
+    summary, folder = analyze(tmp_path / "steps" / "locust", results_root=tmp_path / "results")
+    search = {"steps": [{"stage": "step-1", "users": 10}], "last_good_step": None,
+              "breaking_step": {"stage": "step-1", "users": 10, "why": "only 0 requests"}}  # fmt: skip
+    summary["capacity"] = {"steps": [], "highest_good_stage": None, "first_breaching_stage": None,
+                           "breaching_endpoint": None, "search": search, "saturation": None}  # fmt: skip
+    (folder / "summary.json").write_text(json.dumps(summary))
+    section = capacity_section(render_report(tmp_path / "steps" / "locust").read_text())
+    assert "fewer than two steady load levels" in section and "stopped at 10 users (only 0 requests)" in section

@@ -61,8 +61,9 @@ def analyzed_now(tmp_path: Path, name: str) -> dict:
 
 
 # Fields summary.json gained since the fixture was written, with the value these runs must have.
-# No abort gate stopped them; they recorded no server metrics and no journeys (their stages have none either).
-ADDED_SINCE = {"aborted": None, "server": None, "journeys": [], "judged_journeys": []}
+# No abort gate stopped them; they recorded no server metrics; they had no fault phases; they recorded no
+# journeys (their stages have none either).
+ADDED_SINCE = {"aborted": None, "server": None, "resilience": None, "journeys": [], "judged_journeys": []}
 NO_SERVER_METRICS = "server metrics (the run recorded no source of them)"
 
 

@@ -1,0 +1,88 @@
+"""Every packaged scenario, time-scaled, passes against the healthy demo at the seeds' load model.
+
+Each run is scaled so its judged part lasts a few seconds. The users authenticate with tokens:
+scaling a ramp compresses a spawn of 180 users into a few milliseconds, and their 180 logins would
+then queue on the demo at once, a burst the real scenario (60 users/s) never makes. Timed: the
+rates and latencies hold only while nothing else shares the machine; the light scenarios run side
+by side, the heavy ones alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from swarmgate.core.defaults import packaged
+from tests.helpers import SWARMGATE
+
+pytestmark = [pytest.mark.integration, pytest.mark.timed]  # see run_tests.sh
+
+SCALES = {  # about 6 s of steady load each; a spike needs its peak long enough to see past the spawn
+    "smoke": 0.2,
+    "baseline": 0.02,
+    "endurance": 0.002,
+    "step": 0.015,
+    "peak": 0.01,
+    "ramp": 0.006,
+    "stress": 0.007,
+    "spike": 0.04,
+    "capacity": 0.01,  # 1.2 s steps: the live search needs more than a second of requests to judge a step
+}
+TOGETHER = [("smoke", "baseline", "endurance")]  # 72 users in all; every other scenario runs alone
+SEEDS_RPS_PER_USER = 2.0  # the seeds' load model: baseline 10 users ≈ 20 req/s, peak 100 ≈ 200, stress 200 ≈ 400
+
+
+@pytest.fixture(scope="module")
+def outcome(tmp_path_factory):
+    """outcome(name): (the finished `swarmgate run`, its summary); a group's scenarios run side by side, once."""
+    done: dict[str, tuple[subprocess.CompletedProcess, dict]] = {}
+
+    def get(name: str) -> tuple[subprocess.CompletedProcess, dict]:
+        if name not in done:
+            group = next((g for g in TOGETHER if name in g), (name,))
+            with ThreadPoolExecutor(len(group)) as pool:
+                runs = pool.map(lambda n: run_scenario(tmp_path_factory.mktemp(n), n), group)
+                done.update(zip(group, runs, strict=True))
+        return done[name]
+
+    return get
+
+
+def run_scenario(work_dir: Path, name: str) -> tuple[subprocess.CompletedProcess, dict]:
+    token, admin_token = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+    env = {**os.environ, "SWARMGATE_TOKEN": token, "SWARMGATE_ADMIN_TOKEN": admin_token}
+    results = work_dir / "results"
+    done = subprocess.run([*SWARMGATE, "run", name, "--time-scale", str(SCALES[name]), "--results-dir", str(results)],
+                          capture_output=True, text=True, timeout=240, env=env)  # fmt: skip
+    (run_dir,) = (results / name).iterdir()
+    return done, json.loads((run_dir / "summary.json").read_text())
+
+
+def test_every_packaged_scenario_is_in_the_catalog_test():
+    assert {path.stem for path in packaged("scenarios").glob("*.toml")} == set(SCALES)
+
+
+@pytest.mark.parametrize("name", list(SCALES))
+def test_the_scenario_passes_on_the_healthy_demo(outcome, name, record_property):
+    done, summary = outcome(name)
+    beyond = [c["message"] for c in summary["checks"] if c["status"] != "pass"]
+    steady = [stage for stage in summary["stages"] if stage["steady"] and stage["users"]]
+    rates = [(stage["users"], aggregate(stage)["rps"]) for stage in steady]
+    record_property("rps_per_user", f"{name}: " + ", ".join(
+        f"{users} users {rps:.1f} req/s = {rps / users:.2f}/user" for users, rps in rates))  # fmt: skip
+    assert all(0.9 * SEEDS_RPS_PER_USER <= rps / users <= 2 * SEEDS_RPS_PER_USER for users, rps in rates), rates
+    limit = summary["capacity"]["search"]["breaking_step"] if name == "capacity" else None
+    if limit is not None:  # a capacity search may end at a limit it finds on this machine: it says which
+        assert done.returncode == 1 and limit["why"] and f"{limit['users']} users" in done.stdout + done.stderr
+        return
+    assert done.returncode == 0 and summary["verdict"] == "pass", beyond
+
+
+def aggregate(stage: dict) -> dict:
+    return next(row for row in stage["endpoints"] if row["name"] == "Aggregated")
