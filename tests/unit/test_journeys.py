@@ -28,6 +28,7 @@ from swarmgate.core.errors import InputError
 from swarmgate.demo.app import DemoApp
 from swarmgate.demo.faults import Faults
 from swarmgate.demo.server import Credentials, open_store
+from swarmgate.locustfiles import live_web
 from swarmgate.locustfiles.journeys import Journey, JourneyError, as_journey, journey, request_failed
 from swarmgate.locustfiles.recording.journeys import JourneyRecorder
 from swarmgate.locustfiles.recording.stages import StageRecorder
@@ -252,6 +253,9 @@ def test_a_live_journey_gate_stops_the_run_and_the_live_checks_include_journeys(
     state = judge.state(11.0)
     assert [c["kind"] for c in state["checks"]] == ["journey"] and state["journeys"][0]["name"] == "run"
     assert [g["journey"] for g in state["gates"]] == [True]
+    rows = live_web.sla_rows(state, running=True, ready=False)[1:]  # the web UI's SLA live and Gates tabs
+    assert [row["check"] for row in rows] == ["journey run completion_ratio"]
+    assert [row["gate"] for row in live_web.gate_rows(state)] == ["journey run completion_ratio"]
 
 
 def test_stuck_executions_hold_their_share_and_answer_running_forever(tmp_path):
