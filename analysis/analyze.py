@@ -11,6 +11,7 @@ from swarmgate.analysis.baseline import baseline_dir, differences
 from swarmgate.analysis.checks import verdict_of
 from swarmgate.analysis.compare import regression_checks
 from swarmgate.analysis.history_stream import HistoryDigest
+from swarmgate.analysis.journeys import journey_regression_checks, judged_stages, stage_tallies
 from swarmgate.analysis.load import Run, load_run, read_json
 from swarmgate.analysis.server import server_regression_checks
 from swarmgate.analysis.sla import SlaConfig
@@ -113,6 +114,8 @@ def add_comparison(summary: dict, run: Run, sla: SlaConfig, baseline: Path | str
     windows = [window_values(r.history(every_endpoint=True)) for r in (run, base)]
     checks = regression_checks(summary["judged_endpoints"], base_rows, *windows, sla.regression)
     checks += server_regression_checks(run, base, sla.server, sla.regression)
+    checks += journey_regression_checks(stage_tallies(judged_stages(run.stages)),
+                                        stage_tallies(judged_stages(base.stages)), sla.regression)  # fmt: skip
     summary["checks"] += checks
     summary["baseline"] = {"run_id": base.meta.get("run_id"), "path": str(path), "notes": notes,
                            "regressions": sum(c["status"] == "fail" for c in checks)}  # fmt: skip

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from swarmgate.analysis.checks import Check, check
+from swarmgate.analysis.checks import Check, Status, check
 from swarmgate.analysis.rules import Rules
 
 WINDOW_S = 10
@@ -81,6 +81,18 @@ def _evidence(metric: str, row: dict, base: dict, mine: list, theirs: list, rule
     return (mann_whitney_p(mine, theirs) if metric == "rps" else mann_whitney_p(theirs, mine)), ""
 
 
+def judgment(effect: bool, short: str, p: float, rules: Rules) -> tuple[Status, str]:
+    """(status, why) of one comparison: pass within the minimum effect, fail beyond it and beyond noise,
+    warn when moved but within noise or when there is too little to tell (`short` says why)."""
+    if not effect:
+        return "pass", "within the minimum effect"
+    if short:
+        return "warn", f"moved beyond the minimum effect, but {short}"
+    if p < rules.p_value:
+        return "fail", f"regressed beyond the minimum effect and beyond noise (p = {p:.2g})"
+    return "warn", f"moved beyond the minimum effect, but within run-to-run noise (p = {p:.2g})"
+
+
 def regression_checks(current: list[dict], baseline: list[dict], windows: dict, base_windows: dict,
                       rules: Rules) -> list[Check]:  # fmt: skip
     """One check per endpoint present in both runs and metric compared."""
@@ -102,14 +114,7 @@ def regression_checks(current: list[dict], baseline: list[dict], windows: dict, 
             effect = _effect(metric, now, before, rules)
             mine, theirs = windows.get(key, []), base_windows.get(key, [])
             p, short = _evidence(metric, row, base, mine, theirs, rules) if effect else (1.0, "")
-            if not effect:
-                status, why = "pass", "within the minimum effect"
-            elif short:
-                status, why = "warn", f"moved beyond the minimum effect, but {short}"
-            elif p < rules.p_value:
-                status, why = "fail", f"regressed beyond the minimum effect and beyond noise (p = {p:.2g})"
-            else:
-                status, why = "warn", f"moved beyond the minimum effect, but within run-to-run noise (p = {p:.2g})"
+            status, why = judgment(effect, short, p, rules)
             checks.append(check("regression", status, f"{label} {metric} {before:g} -> {now:g}: {why}",
                                 method=row["method"], endpoint=row["name"], metric=metric, actual=now,
                                 baseline=before))  # fmt: skip

@@ -18,11 +18,12 @@ from collections import deque
 from dataclasses import asdict, dataclass
 
 from swarmgate.analysis.checks import Check, verdict_of
+from swarmgate.analysis.journeys import journey_checks, journey_rows
 from swarmgate.analysis.metrics import table, window_endpoints
 from swarmgate.analysis.records import Endpoint, Stage
 from swarmgate.analysis.server_rules import ServerRule
 from swarmgate.analysis.server_rules import status_of as server_status
-from swarmgate.analysis.sla import AT_LEAST, SlaConfig, Threshold, sla_checks, status_of
+from swarmgate.analysis.sla import AT_LEAST_ANY, SlaConfig, Threshold, sla_checks, status_of
 
 LIVE_WINDOW_S = 10.0
 SERVER_LIVE_FILE = ".server_live.json"  # {"time", "values": {name: value}}: the scraper's latest, each second
@@ -44,6 +45,7 @@ class Gate:
     judging: bool = False
     waiting: str | None = None  # why it is not judging now, e.g. too few requests in the window
     rule: ServerRule | None = None  # a server metric's gate (method "", metric "server")
+    journey: bool = False  # a journey's gate (method "", name the journey's)
 
     def view(self, now: float) -> dict:
         beyond_for = now - self.beyond_since if self.beyond_since is not None else 0.0
@@ -52,7 +54,7 @@ class Gate:
                 "abort_after_s": after, "abort_during": self.threshold.abort_during, "value": self.value,
                 "judging": self.judging, "waiting": self.waiting, "beyond_for_s": round(beyond_for, 1),
                 "left_s": round(max(0.0, after - beyond_for), 1) if self.beyond_since is not None else None,
-                }  # fmt: skip
+                "journey": self.journey}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -84,12 +86,13 @@ def sentence(gate: Gate, actual: float, at_s: float) -> str:
         side = "below" if gate.rule.at_least else "beyond"
         return (f"aborted at {clock(at_s)}: server {gate.name} {side} {gate.threshold.alert:g}{unit} for "
                 f"{gate.threshold.abort_after_s:g} s (now: {actual:g}{unit})")  # fmt: skip
-    what = f"{gate.method} {gate.name}" if gate.method else "all requests"
+    what = f"journey {gate.name}" if gate.journey else f"{gate.method} {gate.name}" if gate.method else "all requests"
     metric = "throughput" if gate.metric == "min_rps" else gate.metric.removesuffix("_ms").replace("_", " ")
     unit = " ms" if gate.metric.endswith("_ms") else " req/s" if gate.metric == "min_rps" else ""
-    side = "below" if gate.metric in AT_LEAST else "beyond"
+    side = "below" if gate.metric in AT_LEAST_ANY else "beyond"
+    over = "this stage so far" if gate.journey else f"last {LIVE_WINDOW_S:g} s"
     return (f"aborted at {clock(at_s)}: {metric} of {what} {side} {gate.threshold.alert:g}{unit} for "
-            f"{gate.threshold.abort_after_s:g} s (last {LIVE_WINDOW_S:g} s: {actual:g}{unit})")  # fmt: skip
+            f"{gate.threshold.abort_after_s:g} s ({over}: {actual:g}{unit})")  # fmt: skip
 
 
 class LiveJudge:
@@ -102,6 +105,7 @@ class LiveJudge:
         self.checks: list[Check] = []
         self.over = "whole run"
         self.window_rows: list[dict] = []
+        self.journeys: list[dict] = []
         self.window_s = 0.0
         self.stage: dict | None = None
         self.elapsed_s = 0.0
@@ -118,7 +122,9 @@ class LiveJudge:
         endpoints, seconds = window_endpoints(steady or stages)
         self.over = "steady stages" if steady else "whole run"
         rows = table(endpoints, seconds, self.config.apdex_t_ms, self.config.slow_ms)
+        self.journeys = journey_rows(steady or stages)
         self.checks = sla_checks(rows, self.config, self.profile, self.over)
+        self.checks += journey_checks(self.journeys, self.config, self.over)
         current = stages[-1]
         self.stage = {"name": current.name, "index": len(stages) - 1, "steady": current.steady, "users": current.users,
                       "open": open_stage}  # fmt: skip
@@ -127,8 +133,10 @@ class LiveJudge:
         self.window_rows, self.window_s = self.windowed(now, len(stages) - 1, current)
         if self.gates_on and self.aborted is None:
             judging = current.steady or (len(stages) > 1)
-            self.aborted = self.judge_gates(now, started, judging, current) or self.judge_server(
-                now, started, current, server or {}
+            self.aborted = (
+                self.judge_gates(now, started, judging, current)
+                or self.judge_server(now, started, current, server or {})
+                or self.judge_journeys(now, started, judging, current)
             )
             return self.aborted
         return None
@@ -157,17 +165,12 @@ class LiveJudge:
                 during = current.steady if threshold.abort_during == "steady" else judging_stage
                 gate.waiting = self.waiting(metric, row, during, gate.value)
                 gate.judging = gate.waiting is None
-                if not gate.judging or status_of(metric, gate.value, threshold) != "fail":
-                    gate.beyond_since = None
-                    continue
-                gate.beyond_since = gate.beyond_since if gate.beyond_since is not None else now
-                if now - gate.beyond_since >= threshold.abort_after_s:
-                    at = now - started
-                    return Abort(gate.method, gate.name, metric, gate.value, threshold.alert, threshold.abort_after_s,
-                                 round(at, 1), current.name, sentence(gate, gate.value, at))  # fmt: skip
+                beyond = gate.judging and status_of(metric, gate.value, threshold) == "fail"
+                if abort := self.count_down(gate, beyond, now, started, current):
+                    return abort
         seen = {(r["method"], r["name"]) for r in self.window_rows}
         for gate in self.gates.values():  # an endpoint with no requests in the window: no evidence either way
-            if gate.rule is None and (gate.method, gate.name) not in seen:
+            if gate.rule is None and not gate.journey and (gate.method, gate.name) not in seen:
                 gate.judging, gate.value, gate.beyond_since = False, None, None
                 gate.waiting = f"no requests in the last {LIVE_WINDOW_S:g} s"
         return None
@@ -189,23 +192,65 @@ class LiveJudge:
             else:
                 gate.waiting = None
             gate.judging = gate.waiting is None
-            if not gate.judging or server_status(gate.value, levels, rule.at_least is not None) != "fail":
-                gate.beyond_since = None
-                continue
-            gate.beyond_since = gate.beyond_since if gate.beyond_since is not None else now
-            if now - gate.beyond_since >= levels.abort_after_s:
-                at = now - started
-                return Abort("", rule.name, "server", gate.value, levels.alert, levels.abort_after_s, round(at, 1),
-                             current.name, sentence(gate, gate.value, at))  # fmt: skip
+            beyond = gate.judging and server_status(gate.value, levels, rule.at_least is not None) == "fail"
+            if abort := self.count_down(gate, beyond, now, started, current):
+                return abort
+        return None
+
+    def judge_journeys(self, now: float, started: float, judging_stage: bool, current: Stage) -> Abort | None:
+        """Journey gates, over the current stage so far (journeys are far fewer than requests: a 10 s window
+        would rarely hold enough): beyond alert for abort_after, with enough journeys to tell."""
+        for row in journey_rows([current]):
+            for metric, threshold in self.config.journey_thresholds(row["name"]).items():
+                if not threshold.abort_after_s:
+                    continue
+                key = ("journey", row["name"], metric)
+                gate = self.gates.setdefault(key, Gate("", row["name"], metric, threshold, journey=True))
+                gate.value = row.get(metric)
+                during = current.steady if threshold.abort_during == "steady" else judging_stage
+                gate.waiting = self.journey_waiting(metric, row, during, gate.value)
+                gate.judging = gate.waiting is None
+                beyond = gate.judging and status_of(metric, gate.value, threshold) == "fail"
+                if abort := self.count_down(gate, beyond, now, started, current):
+                    return abort
+        return None
+
+    @staticmethod
+    def count_down(gate: Gate, beyond: bool, now: float, started: float, current: Stage) -> Abort | None:
+        """Advance a gate by one evaluation: beyond its alert level for abort_after in a row, an Abort."""
+        if not beyond:
+            gate.beyond_since = None
+            return None
+        gate.beyond_since = gate.beyond_since if gate.beyond_since is not None else now
+        after = gate.threshold.abort_after_s or 0.0
+        if now - gate.beyond_since < after:
+            return None
+        at = now - started
+        return Abort(gate.method, gate.name, gate.metric, gate.value, gate.threshold.alert, after, round(at, 1),
+                     current.name, sentence(gate, gate.value, at))  # fmt: skip
+
+    def not_judging(self, during: bool, value: float | None, none_yet: str) -> str | None:
+        """Why no gate judges now, whatever it measures: not its stage, or no value yet."""
+        if not during:
+            return "not a steady stage" if self.stage and not self.stage["steady"] else "the first stage"
+        return none_yet if value is None else None
+
+    def journey_waiting(self, metric: str, row: dict, during: bool, value: float | None) -> str | None:
+        """Why a journey gate does not judge now: the stage, or too few journeys (as for a request ratio)."""
+        rules = self.config.regression
+        if reason := self.not_judging(during, value, "no journey ended yet"):
+            return reason
+        if metric == "completion_ratio" and row["judged"] - row["completed"] < rules.min_tail_requests:
+            return f"only {row['judged'] - row['completed']} journeys not completed (needs {rules.min_tail_requests:g})"
+        if rules.too_few_to_place(metric, row["completed"]):
+            return f"{row['completed']} completed journeys cannot place {metric}"
         return None
 
     def waiting(self, metric: str, row: dict, during: bool, value: float | None) -> str | None:
         """Why a gate does not judge now (None: it judges): the stage, or too little evidence."""
         rules = self.config.regression
-        if not during:
-            return "not a steady stage" if self.stage and not self.stage["steady"] else "the first stage"
-        if value is None:
-            return "no value yet"
+        if reason := self.not_judging(during, value, "no value yet"):
+            return reason
         if rules.too_few_to_place(metric, row["requests"]):
             return f"{row['requests']} requests cannot place {metric} (needs {rules.min_tail_requests:g} above it)"
         count = RATIO_COUNTS.get(metric)
@@ -225,6 +270,13 @@ class LiveJudge:
             "endpoints": [
                 {k: row.get(k) for k in ("method", "name", "requests", "failures", "rps", "p95_ms", "error_ratio")}
                 for row in self.window_rows
+            ],  # fmt: skip
+            "journeys": [
+                {
+                    k: row.get(k)
+                    for k in ("name", "started", "completed", "failed", "abandoned", "completion_ratio", "p95_ms")
+                }
+                for row in self.journeys
             ],  # fmt: skip
             "gates_enabled": self.gates_on,
             "gates": [gate.view(now) for gate in self.gates.values()],

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from swarmgate.analysis.records import Endpoint, Stage
+from swarmgate.analysis.journeys import parse_journeys, parse_timeline
+from swarmgate.analysis.records import Endpoint, JourneyTally, Stage
 from swarmgate.core.errors import InputError
 from swarmgate.core.histogram import merge
 
@@ -38,6 +39,7 @@ class Run:
     missing: list[str]
     capacity: dict | None = None
     csv_aggregate: Endpoint | None = None  # Locust's own Aggregated row, when there is no histogram to merge
+    journey_timeline: list[tuple[float, list[JourneyTally]]] = field(default_factory=list)  # 10 s slots
     _read: dict = field(default_factory=dict, repr=False, compare=False)  # files read once per run
 
     def history(self, every_endpoint: bool = False):
@@ -200,7 +202,8 @@ def aggregate(endpoints: list[Endpoint]) -> Endpoint:
     )  # fmt: skip
 
 
-def load_stages(path: Path) -> tuple[list[Stage], dict | None]:
+def load_stages(path: Path) -> tuple[list[Stage], dict | None, list[tuple[float, list[JourneyTally]]]]:
+    """The stages, the capacity search's annotation and the journeys' timeline of a stages.json."""
     document = read_json(path)
     if not isinstance(document, dict) or not isinstance(document.get("stages"), list):
         raise InputError(path, "has no list of stages", "give the stages.json swarmgate wrote")
@@ -224,8 +227,8 @@ def load_stages(path: Path) -> tuple[list[Stage], dict | None]:
             raise InputError(path, f"stage {i} goes back in time", "the file is damaged; re-run or restore it")
         previous_end = end
         stages.append(Stage(str(raw.get("name")), start, end, raw.get("target_users"), bool(raw.get("steady")),
-                            endpoints))  # fmt: skip
-    return stages, document.get("capacity")
+                            endpoints, parse_journeys(raw.get("journeys"), path, f"stage {i}")))  # fmt: skip
+    return stages, document.get("capacity"), parse_timeline(document.get("journey_timeline"), path)
 
 
 def load_run(target: Path | str) -> Run:
@@ -262,10 +265,22 @@ def load_swarmgate(run_dir: Path) -> Run:
                          "the run ended before Locust wrote its stats; there is nothing to analyze")  # fmt: skip
     endpoints, csv_aggregate = endpoint_stats(json_path, None if json_path.is_file() else read_stats_csv(stats_path))
     missing = [NO_HISTOGRAMS] if csv_aggregate else []
-    stages, capacity = load_stages(run_dir / "stages.json") if (run_dir / "stages.json").is_file() else ([], None)
+    stages_path = run_dir / "stages.json"
+    stages, capacity, timeline = load_stages(stages_path) if stages_path.is_file() else ([], None, [])
     if not stages:
         missing.append("stages (no stages.json): verdicts cover the whole run, ramps included")
-    return Run("swarmgate", run_dir, meta, endpoints, stages, meta.get("duration_s"), missing, capacity, csv_aggregate)
+    return Run(
+        "swarmgate",
+        run_dir,
+        meta,
+        endpoints,
+        stages,
+        meta.get("duration_s"),
+        missing,
+        capacity,
+        csv_aggregate,
+        timeline,
+    )
 
 
 def load_stock(prefix: Path) -> Run:

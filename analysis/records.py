@@ -1,4 +1,4 @@
-"""The records a loaded run is made of: one endpoint's numbers over a window, and a stage of the run."""
+"""The records a loaded run is made of: one endpoint's (or journey's) numbers over a window, and a stage."""
 
 from __future__ import annotations
 
@@ -21,6 +21,23 @@ class Endpoint:
 
 
 @dataclass
+class JourneyTally:
+    """One journey's counts over a window: outcomes, where failed ones failed and why abandoned ones were
+    given up, and the durations of completed ones (Locust's buckets)."""
+
+    name: str
+    started: int
+    completed: int
+    failed: int
+    abandoned: int
+    total_ms: float
+    max_ms: float | None
+    histogram: dict[int, int]
+    failed_at: dict[str, int] = field(default_factory=dict)
+    abandoned_at: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
 class Stage:
     name: str
     start: float
@@ -28,3 +45,4 @@ class Stage:
     users: int | None
     steady: bool
     endpoints: list[Endpoint]
+    journeys: list[JourneyTally] = field(default_factory=list)

@@ -17,6 +17,7 @@ import numpy as np
 
 from swarmgate.analysis.drift import downsample, drift_series
 from swarmgate.analysis.history_stream import filled, query_csv, rounded, step_for
+from swarmgate.analysis.journeys import journey_lines
 from swarmgate.analysis.load import Run, aggregate, lenient_rows
 
 DISTRIBUTION_BINS = 40
@@ -145,5 +146,6 @@ def report_series(run: Run, summary: dict) -> dict:
         "resources": resources(run.path / "resources.csv") if run.path.is_dir() else [],
         "drift": drift_lines(run, summary.get("drift")),
         "server": server_lines(run, summary),
+        "journeys": journey_lines(run.journey_timeline),
         "slowest": slow_request_sample(run.path / "slow_requests.csv") if run.path.is_dir() else [],
     }

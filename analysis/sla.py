@@ -19,11 +19,13 @@ from swarmgate.core.errors import InputError
 AT_MOST = ("p50_ms", "p75_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms", "error_ratio", "slow_ratio")
 AT_LEAST = ("min_rps", "apdex", "uptime_ratio")
 METRICS = AT_MOST + AT_LEAST
+JOURNEY_METRICS = ("completion_ratio", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "mean_ms", "max_ms")
+AT_LEAST_ANY = AT_LEAST + ("completion_ratio",)  # every metric judged "at least", journeys' included
 WHOLE_RUN_ONLY = ("min_rps",)
 DRIFT_METRICS = ("target_rss_mb_per_10min",)  # at most, like every metric not in AT_LEAST
 LEVEL_KEYS = {"target", "alert", "abort_after", "abort_during"}
-TOP_KEYS = ("apdex_t_ms", "slow_ms", "defaults", "scenarios", "endpoints", "regression", "drift", "server",
-            "resilience")  # fmt: skip
+TOP_KEYS = ("apdex_t_ms", "slow_ms", "defaults", "scenarios", "endpoints", "journeys", "regression", "drift",
+            "server", "resilience")  # fmt: skip
 
 
 ABORT_DURING = ("steady", "all")
@@ -45,6 +47,14 @@ class EndpointRule:
 
 
 @dataclass(frozen=True)
+class JourneyRule:
+    """A [[journeys]] table: levels for one journey by name ("*": every journey)."""
+
+    name: str
+    thresholds: dict[str, Threshold]
+
+
+@dataclass(frozen=True)
 class SlaConfig:
     path: Path
     apdex_t_ms: float
@@ -56,6 +66,7 @@ class SlaConfig:
     drift_memory: Threshold = Threshold(50.0, 100.0)  # target RSS growth, MB per 10 min (the default bound)
     server: tuple[ServerRule, ...] = ()  # [[server]] tables: the target's own metrics (analysis/server_rules.py)
     resilience: ResilienceRules = ResilienceRules()  # [resilience]: fault phases (analysis/resilience_rules.py)
+    journeys: tuple[JourneyRule, ...] = ()  # [[journeys]] tables, in file order (a later one wins per metric)
 
     def thresholds(self, profile: str | None, method: str, name: str) -> dict[str, Threshold]:
         merged = {**self.defaults, **self.scenarios.get(profile or "", {})}
@@ -66,10 +77,17 @@ class SlaConfig:
             merged = {k: v for k, v in merged.items() if k not in WHOLE_RUN_ONLY}
         return merged
 
+    def journey_thresholds(self, name: str) -> dict[str, Threshold]:
+        merged: dict[str, Threshold] = {}
+        for rule in self.journeys:
+            if rule.name in ("*", name):
+                merged.update(rule.thresholds)
+        return merged
+
 
 def metric_bound(metric: str) -> float:
     """The largest level a metric can sensibly have: ratios 1, rates MAX_RPS, times an hour in ms."""
-    if metric in ("error_ratio", "slow_ratio", "apdex", "uptime_ratio"):
+    if metric in ("error_ratio", "slow_ratio", "apdex", "uptime_ratio", "completion_ratio"):
         return 1.0
     return MAX_RPS if metric == "min_rps" else MAX_MS
 
@@ -96,8 +114,8 @@ def _thresholds(
                             '(and optionally abort_after = "30s")')  # fmt: skip
             continue
         target, alert = levels
-        if (metric not in AT_LEAST and alert < target) or (metric in AT_LEAST and alert > target):
-            side = "at or below" if metric in AT_LEAST else "at or beyond"
+        if (metric not in AT_LEAST_ANY and alert < target) or (metric in AT_LEAST_ANY and alert > target):
+            side = "at or below" if metric in AT_LEAST_ANY else "at or beyond"
             problems.append(f"{where}{metric}: the alert level must be {side} the target")
             continue
         if not gates and ("abort_after" in value or "abort_during" in value):
@@ -168,6 +186,21 @@ def _endpoint_rules(raw: dict, problems: list[str]) -> tuple[EndpointRule, ...]:
     return tuple(rules)
 
 
+def _journey_rules(raw: dict, problems: list[str]) -> tuple[JourneyRule, ...]:
+    tables = raw.get("journeys", [])
+    if not isinstance(tables, list) or len(tables) > MAX_ITEMS:
+        problems.append(f"journeys: must be a list of at most {MAX_ITEMS} [[journeys]] tables")
+        return ()
+    rules = []
+    for i, table in enumerate(tables, 1):
+        if not isinstance(table, dict) or not isinstance(table.get("name"), str) or not table["name"].strip():
+            problems.append(f'journeys[{i}]: needs name = "run workflow" (a journey\'s name, or "*" for every one)')
+            continue
+        thresholds = _thresholds(table, f"journeys[{i}].", problems, skip=("name",), known=JOURNEY_METRICS)
+        rules.append(JourneyRule(table["name"], thresholds))
+    return tuple(rules)
+
+
 def _regression(raw: dict, problems: list[str]) -> Rules:
     regression = {}
     for key, value in _table_at(raw.get("regression", {}), "regression", "[regression]", problems).items():
@@ -203,14 +236,15 @@ def load_sla(path: Path | str) -> SlaConfig:
     memory = drift.get("target_rss_mb_per_10min", Threshold(50.0, 100.0))
     server = server_rules(raw.get("server"), problems)
     resilience = resilience_rules(raw.get("resilience"), problems)
+    journeys = _journey_rules(raw, problems)
     if problems:
         raise InputError(path, "; ".join(problems), "see docs/configuration.md (SLA tables)")
     return SlaConfig(path, numbers["apdex_t_ms"], numbers["slow_ms"], defaults, scenarios, rules, regression,
-                     memory, server, resilience)  # fmt: skip
+                     memory, server, resilience, journeys)  # fmt: skip
 
 
 def status_of(metric: str, actual: float, threshold: Threshold) -> str:
-    if metric in AT_LEAST:
+    if metric in AT_LEAST_ANY:
         return "fail" if actual < threshold.alert else "warn" if actual < threshold.target else "pass"
     return "fail" if actual > threshold.alert else "warn" if actual > threshold.target else "pass"
 

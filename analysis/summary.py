@@ -7,6 +7,7 @@ from swarmgate.analysis.checks import Check, check, verdict_of
 from swarmgate.analysis.drift import drift, drift_checks
 from swarmgate.analysis.failures import group_failures, slow_requests
 from swarmgate.analysis.generator import generator_checks
+from swarmgate.analysis.journeys import journey_checks, journey_rows, judged_stages
 from swarmgate.analysis.load import Run
 from swarmgate.analysis.metrics import judged_window, table
 from swarmgate.analysis.resilience import resilience
@@ -68,10 +69,12 @@ def summarise(run: Run, sla: SlaConfig, profile: str | None) -> dict:
     drifted = drift(run)
     server_checks, server, server_missing = server_judgment(run, sla.server)
     faults, fault_checks, faults_missing = resilience(run, sla.resilience)
+    judged_journeys = journey_rows(judged_stages(run.stages))
     checks = (
         run_checks(run)
         + generator_checks(run)
         + sla_checks(judged_rows, sla, profile, over)
+        + journey_checks(judged_journeys, sla, over)
         + drift_checks(drifted, sla.drift_memory, sla.regression)
         + server_checks
         + fault_checks
@@ -98,10 +101,13 @@ def summarise(run: Run, sla: SlaConfig, profile: str | None) -> dict:
         "judged_over": {"window": over, "seconds": round(seconds, 3) if seconds else None},
         "endpoints": whole_rows,
         "judged_endpoints": judged_rows,
+        "journeys": journey_rows(run.stages),
+        "judged_journeys": judged_journeys,
         "stages": [
             {"name": s.name, "start": iso(s.start), "end": iso(s.end), "seconds": round(s.end - s.start, 3),
              "users": s.users, "steady": s.steady,
-             "endpoints": table(s.endpoints, s.end - s.start, sla.apdex_t_ms, sla.slow_ms)}
+             "endpoints": table(s.endpoints, s.end - s.start, sla.apdex_t_ms, sla.slow_ms),
+             "journeys": journey_rows([s])}
             for s in run.stages
         ],
         "checks": checks,

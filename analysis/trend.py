@@ -23,6 +23,7 @@ from swarmgate.analysis.history import connect
 from swarmgate.analysis.rules import Rules
 
 METRICS = ("p95_ms", "error_ratio", "rps")
+JOURNEY_METRICS = ("completion_ratio", "p95_ms", "judged")
 WORSE_WHEN_LOWER = {"rps"}
 MAD_TO_SIGMA = 1.4826
 MIN_RUNS_FOR_SPREAD = 4
@@ -102,13 +103,15 @@ def baseline_rows(results_root: Path, scenario: str | None) -> tuple[str | None,
         return None, {}
 
 
-def summary_parts(db, runs: list[dict], section: str, key: str) -> list[tuple[int, list]]:
-    """(run index, summary[section][key]) for each run whose kept summary has that list (older ones lack it)."""
+def summary_parts(db, runs: list[dict], section: str, key: str | None = None) -> list[tuple[int, list]]:
+    """(run index, summary[section][key], or summary[section] without a key) for each run whose kept summary
+    has that list (older ones lack it)."""
     found = []
     for index, run in enumerate(runs):
         row = db.execute("SELECT summary FROM runs WHERE run_key = ?", (run["key"],)).fetchone()
         try:
-            found.append((index, (json.loads(row[0]).get(section) or {}).get(key) or []))
+            part = json.loads(row[0]).get(section)
+            found.append((index, ((part or {}).get(key) if key else part) or []))
         except (TypeError, ValueError, AttributeError):
             continue  # a summary from before that section, or unreadable: no values for this run
     return found
@@ -124,6 +127,21 @@ def server_series(db, runs: list[dict]) -> list[dict]:
                                                            "values": [None] * len(runs)})  # fmt: skip
                 entry["values"][index] = metric["value"]
     return list(series.values())
+
+
+def journey_series(db, runs: list[dict]) -> list[dict]:
+    """Each journey's completion ratio and p95 run by run, as each run judged them (steady stages)."""
+    series: dict[str, dict] = {}
+    for index, rows in summary_parts(db, runs, "judged_journeys"):
+        for row in rows if isinstance(rows, list) else []:
+            if not isinstance(row, dict) or not isinstance(row.get("name"), str):
+                continue
+            entry = series.setdefault(row["name"], {"name": row["name"], **{m: [None] * len(runs)
+                                                                              for m in JOURNEY_METRICS}})  # fmt: skip
+            for metric in JOURNEY_METRICS:
+                value = row.get(metric)
+                entry[metric][index] = value if isinstance(value, int | float) else None
+    return sorted(series.values(), key=lambda entry: entry["name"])
 
 
 def resilience_series(db, runs: list[dict]) -> list[dict]:
@@ -167,6 +185,7 @@ def scenario_trend(db, scenario: str | None, last: int | None, results_root: Pat
                           "baseline": {m: base.get(m) for m in METRICS}, "flags": endpoint_flags})  # fmt: skip
     return {"scenario": scenario, "runs": runs, "baseline_run_id": baseline_id, "endpoints": endpoints,
             "server": server_series(db, runs), "resilience": resilience_series(db, runs),
+            "journeys": journey_series(db, runs),
             "flagged": sum(len(e["flags"]) for e in endpoints)}  # fmt: skip
 
 

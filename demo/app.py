@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl
 import gevent
 from gevent.lock import BoundedSemaphore
 
-from swarmgate.demo.api import Request, Response, Route, error, router
+from swarmgate.demo.api import EXECUTION_STATUS, Request, Response, Route, error, router, still_running
 from swarmgate.demo.chaos import KINDS, Chaos, DatabaseUnavailable, DependencyTimeout, parse_parameters
 from swarmgate.demo.faults import FAULT_PATH, FAULT_TOKEN_VAR, Faults
 from swarmgate.demo.metrics import CONTENT_TYPE, DemoMetrics, LruCache
@@ -99,6 +99,8 @@ class DemoApp:
                 return error(503, str(exc))
             except DependencyTimeout as exc:
                 return error(504, str(exc))
+            if route.template == EXECUTION_STATUS and response.status == 200 and self.faults.execution_stuck(ids[0]):
+                response = still_running(response)
             if response.status < 300 and self.faults.should_corrupt(route.method, route.template):
                 return Response(response.status, {"unexpected": True})
             return response

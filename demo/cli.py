@@ -25,6 +25,8 @@ DEMO_KNOBS: list[tuple[str, dict]] = [
                       "help": "sessions the demo's cache holds (fewer than the users lowers its hit ratio; 0: none)"}),
     ("--memory-limit-mb", {"type": click.FloatRange(min=1, max=1_000_000), "default": 512.0, "metavar": "MB",
                            "help": "the memory limit its /metrics reports usage against (like a container's)"}),
+    ("--stuck-execution-ratio", {"type": click.FloatRange(0, 1), "default": 0.0, "metavar": "R",
+                                 "help": "share of executions that never finish (every request still answers 200)"}),
     ("--seed", {"type": int, "default": None, "help": "seed for the random fault knobs"}),
 ]  # fmt: skip
 
@@ -56,6 +58,7 @@ def faults_from_knobs(values: dict, prefix: str) -> Faults:
             leak_kb_per_request=values[f"{key}leak_kb_per_request"],
             cache_size=values[f"{key}cache_size"],
             memory_limit_mb=values[f"{key}memory_limit_mb"],
+            stuck_execution_ratio=values[f"{key}stuck_execution_ratio"],
             seed=values[f"{key}seed"],
         )
     except FaultSpecError as exc:

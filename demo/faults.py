@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 FAULT_TOKEN_VAR = "SWARMGATE_DEMO_FAULT_TOKEN"  # the fault endpoint's own token (not a user's or an admin's)
 FAULT_PATH = "/admin/faults"
+GOLDEN_RATIO_FRACTION = 0.6180339887498949
 
 
 class FaultSpecError(ValueError):
@@ -59,6 +60,7 @@ class Faults:
     leak_kb_per_request: float = 0.0
     cache_size: int = 1024  # sessions the demo's cache holds; a small one lowers the cache hit ratio
     memory_limit_mb: float = 512.0  # the limit its memory usage is measured against (like a container's)
+    stuck_execution_ratio: float = 0.0  # share of executions that never finish (their status stays 'running')
     seed: int | None = None
     rng: random.Random = field(default_factory=random.Random)
 
@@ -71,6 +73,8 @@ class Faults:
             raise FaultSpecError("--cache-size must be 0 (no cache) or more")
         if self.memory_limit_mb <= 0:
             raise FaultSpecError("--memory-limit-mb must be above 0")
+        if not 0 <= self.stuck_execution_ratio <= 1:
+            raise FaultSpecError("--stuck-execution-ratio must be between 0 and 1")
         self.rng.seed(self.seed)
 
     @staticmethod
@@ -88,6 +92,11 @@ class Faults:
     def should_error(self, method: str, template: str) -> bool:
         ratio = self._lookup(self.error_ratio, method, template)
         return ratio > 0 and self.rng.random() < ratio
+
+    def execution_stuck(self, execution_id: int) -> bool:
+        """Whether this execution never finishes. Spread evenly over the ids (the golden-ratio sequence),
+        not drawn at random: any run of consecutive executions holds the knob's share, to within one."""
+        return (execution_id * GOLDEN_RATIO_FRACTION) % 1.0 < self.stuck_execution_ratio
 
     def should_corrupt(self, method: str, template: str) -> bool:
         ratio = self._lookup(self.bad_body_ratio, method, template)

@@ -10,6 +10,7 @@ from locust import FastHttpUser
 
 from swarmgate.locustfiles.auth import credentials_for
 from swarmgate.locustfiles.client import RedirectedElsewhere, finish, same_origin_redirects_only, send
+from swarmgate.locustfiles.journeys import Journey, journey
 from swarmgate.locustfiles.naming import group_name
 from swarmgate.locustfiles.validation import Shape, shape_problem
 
@@ -45,6 +46,10 @@ class SwarmgateUser(FastHttpUser):
     def __init__(self, environment) -> None:
         super().__init__(environment)
         same_origin_redirects_only(self.client)
+
+    def journey(self, name: str) -> Journey:
+        """`with self.journey("run workflow") as j:` times the steps inside as one journey (see journeys.py)."""
+        return journey(self, name)
 
     def on_start(self) -> None:
         self.auth_headers: dict[str, str] = {}

@@ -67,7 +67,7 @@ def sla_rows(state: dict, running: bool, ready: bool) -> list[dict]:
         head = f"STOPPED BY A GATE: {state['aborted']['message']} · {head}"
     rows = [{"status": MARKS[state["verdict"]], "check": head, "value": "", "target": "", "alert": ""}]
     for check in state["checks"]:
-        what = f"{check['method']} {check['endpoint']}".strip()
+        what = f"{'journey' if check['kind'] == 'journey' else check['method'] or ''} {check['endpoint']}".strip()
         rows.append({"status": MARKS[check["status"]], "check": f"{what} {check['metric']}",
                      "value": shown(check["actual"]), "target": shown(check["target"]),
                      "alert": shown(check["alert"])})  # fmt: skip
@@ -83,7 +83,8 @@ def gate_rows(state: dict) -> list[dict]:
             words = "🟢 within alert"
         else:
             words = f"waiting: {gate['waiting']}"
-        rows.append({"gate": f"{gate['method']} {gate['name']} {gate['metric']}".strip(),
+        what = "journey" if gate.get("journey") else gate["method"]
+        rows.append({"gate": f"{what} {gate['name']} {gate['metric']}".strip(),
                      "value": shown(gate["value"]), "alert": shown(gate["alert"]),
                      "after": f"{gate['abort_after_s']:g} s", "state": words})  # fmt: skip
     if not state["gates_enabled"]:

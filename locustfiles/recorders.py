@@ -15,9 +15,11 @@ from locust import events
 from locust.env import Environment
 
 from swarmgate.locustfiles import live_web, plain_users
+from swarmgate.locustfiles.journeys import request_failed as journey_request_failed
 from swarmgate.locustfiles.recording.arrivals import ArrivalPacer
 from swarmgate.locustfiles.recording.common import ended_in_web_ui, node_role, results_dir, write_atomic
 from swarmgate.locustfiles.recording.final_stats import FinalStatsRecorder
+from swarmgate.locustfiles.recording.journeys import JourneyRecorder
 from swarmgate.locustfiles.recording.live import LiveRecorder
 from swarmgate.locustfiles.recording.metrics import MetricsEndpoint
 from swarmgate.locustfiles.recording.progress import ProgressRecorder
@@ -107,6 +109,13 @@ def add_options(parser, **_kwargs) -> None:
         include_in_web_ui=False,
     )
     parser.add_argument(
+        "--journey-log",
+        default="",
+        env_var="SWARMGATE_JOURNEY_LOG",
+        help="append one JSON line per finished journey to this file (every process); empty: none",
+        include_in_web_ui=False,
+    )
+    parser.add_argument(
         "--timeline",
         action="store_true",
         default=False,
@@ -128,7 +137,9 @@ class RequestTap:
     """The one `request` listener: passes each request to the recorders that need it.
 
     One listener instead of three, because Locust calls each listener with keyword arguments and
-    this runs for every request (see bench/bench_users.py for what it costs).
+    this runs for every request (see bench/bench_users.py for what it costs). A failed request is also
+    told to the journey open in the user's greenlet: on the failure path only, so journeys cost a
+    successful request nothing.
     """
 
     def __init__(self, stages: StageRecorder, slow: SlowRequestRecorder, user_classes: UserClassCounter,
@@ -144,6 +155,8 @@ class RequestTap:
         exception: Exception | None = None, context: dict | None = None, **_kwargs,
     ) -> None:  # fmt: skip
         failed = exception is not None
+        if failed:
+            journey_request_failed(request_type, name)
         self.record_stage(request_type, name, response_time, failed)
         if response_time is not None and response_time > self.slow_ms:
             self.record_slow(request_type, name, response_time, failed)
@@ -173,6 +186,7 @@ def on_init(environment: Environment, **_kwargs) -> None:
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
     stages = environment.swarmgate_stages = StageRecorder(environment, out_dir)
+    JourneyRecorder(environment, stages, options.journey_log)
     slow = SlowRequestRecorder(environment, out_dir, options.slow_threshold_ms)
     user_classes = UserClassCounter(environment)
     arrivals = ArrivalPacer(environment, options.arrival_rate, stages) if options.arrival_rate > 0 else None

@@ -73,8 +73,8 @@ class PlatformUser(SwarmgateUser):
         if workspace_id is not None:
             self.call("GET", f"/api/workspaces/{workspace_id}/workflows", shape=WORKFLOW_PAGE)
 
-    def create_workflow(self) -> int | None:
-        workspace_id = self.workspace()
+    def create_workflow(self, workspace_id: int | None = None) -> int | None:
+        workspace_id = workspace_id or self.workspace()
         if workspace_id is None:
             return None
         steps = [{"action": "fetch"}, {"action": "transform"}, {"action": "store"}][: random.randint(1, 3)]
@@ -91,31 +91,51 @@ class PlatformUser(SwarmgateUser):
         return None
 
     def run_execution(self) -> None:
-        """Trigger an execution and poll its status until it ends, at most EXECUTION_POLLS times."""
-        workflow_id = random.choice(self.workflow_ids) if self.workflow_ids else self.create_workflow()
-        if workflow_id is None:
-            return
-        started = self.call("POST", f"/api/workflows/{workflow_id}/executions", expect=202, shape=EXECUTION)
-        if not started:
-            return
-        for _ in range(EXECUTION_POLLS):
-            gevent.sleep(POLL_INTERVAL_S)
-            status = self.call("GET", f"/api/executions/{started['id']}", shape=EXECUTION)
-            if not status or status["status"] in ("succeeded", "failed"):
+        """Journey "run workflow": trigger an execution and poll it until it ends, at most EXECUTION_POLLS
+        times; an execution still going after that is abandoned (the budget ran out), one that ends
+        'failed' fails the journey."""
+        with self.journey("run workflow") as journey:
+            journey.step("pick workflow")
+            workflow_id = random.choice(self.workflow_ids) if self.workflow_ids else self.create_workflow()
+            if workflow_id is None:
                 return
+            journey.step("trigger")
+            started = self.call("POST", f"/api/workflows/{workflow_id}/executions", expect=202, shape=EXECUTION)
+            if not started:
+                return
+            journey.step("poll")
+            for _ in range(EXECUTION_POLLS):
+                gevent.sleep(POLL_INTERVAL_S)
+                status = self.call("GET", f"/api/executions/{started['id']}", shape=EXECUTION)
+                if not status:
+                    return
+                if status["status"] == "failed":
+                    journey.fail("execution failed")
+                if status["status"] in ("succeeded", "failed"):
+                    return
+            journey.abandon("poll budget ran out")
 
     def search_knowledge(self) -> None:
         self.call("GET", f"/api/knowledge/search?q={random.choice(WORDS)}", shape=SEARCH)
 
-    def add_knowledge(self) -> None:
-        word = random.choice(WORDS)
-        self.call(
-            "POST",
-            "/api/knowledge",
-            json={"title": f"Note on {word}", "text": f"What we learnt about {word}."},
-            expect=201,
-            shape={"id": int, "title": str},
-        )
+    def add_and_find_knowledge(self) -> None:
+        """Journey "add and find knowledge": write a note with a unique marker, then search for it."""
+        word, marker = random.choice(WORDS), f"note-{random.randrange(10**9)}"
+        with self.journey("add and find knowledge") as journey:
+            journey.step("add")
+            added = self.call(
+                "POST",
+                "/api/knowledge",
+                json={"title": f"Note on {word} {marker}", "text": f"What we learnt about {word}."},
+                expect=201,
+                shape={"id": int, "title": str},
+            )
+            if not added:
+                return
+            journey.step("find")
+            found = self.call("GET", f"/api/knowledge/search?q={marker}", shape=SEARCH)
+            if found and added["id"] not in {result["id"] for result in found["results"]}:
+                journey.fail("the new note is not found")
 
     def health(self) -> None:
         self.call("GET", "/health", shape={"status": str}, authed=False)
@@ -126,6 +146,13 @@ class BaselineUser(PlatformUser):
 
     weight = 70
     wait_time = requests_per_second(2.2)
+
+    def on_start(self) -> None:
+        """Journey "sign in and browse": the login (unless a token is given) and a first look around."""
+        with self.journey("sign in and browse"):
+            super().on_start()
+            self.list_workspaces()
+            self.get_workspace()
 
     @tag("read", "workspaces")
     @task(5)
@@ -158,8 +185,10 @@ class PeakUser(PlatformUser):
     @tag("write", "workspaces")
     @task(2)
     def set_up_workflow(self) -> None:
-        self.create_workspace()
-        self.create_workflow()
+        with self.journey("create workspace and workflow"):
+            workspace_id = self.create_workspace()
+            if workspace_id is not None:
+                self.create_workflow(workspace_id)
 
     @tag("write", "executions")
     @task(4)
@@ -169,7 +198,7 @@ class PeakUser(PlatformUser):
     @tag("write", "knowledge")
     @task(2)
     def write_knowledge(self) -> None:
-        self.add_knowledge()
+        self.add_and_find_knowledge()
 
     @tag("read", "workspaces")
     @task(3)
@@ -185,24 +214,18 @@ class AdminUser(PlatformUser):
     role = "admin"
 
     @tag("admin")
-    @task(3)
-    def system(self) -> None:
-        self.call("GET", "/api/admin/system", shape={"workspaces": int, "executions": int})
-
-    @tag("admin")
-    @task(2)
-    def audit_log(self) -> None:
-        self.call("GET", "/api/admin/audit-log?limit=50", shape={"items": [{"id": int, "action": str}]})
+    @task(6)
+    def dashboard(self) -> None:
+        """Journey "admin dashboard": the pages an operator's dashboard loads together."""
+        with self.journey("admin dashboard"):
+            self.call("GET", "/api/admin/system", shape={"workspaces": int, "executions": int})
+            self.call("GET", "/api/admin/audit-log?limit=50", shape={"items": [{"id": int, "action": str}]})
+            self.call("GET", "/api/admin/costs", shape={"total_usd": float, "by_service": [{"service": str}]})
 
     @tag("admin")
     @task(1)
     def users(self) -> None:
         self.call("GET", "/api/admin/users", shape={"items": [{"id": int, "username": str, "role": str}]})
-
-    @tag("admin")
-    @task(1)
-    def costs(self) -> None:
-        self.call("GET", "/api/admin/costs", shape={"total_usd": float, "by_service": [{"service": str}]})
 
     @tag("admin", "heavy")
     @task(1)

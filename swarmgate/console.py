@@ -45,7 +45,14 @@ def figures(progress: dict, planned_s: float, elapsed_s: float) -> dict[str, str
         "left": f"{max(0.0, planned - elapsed):.0f} s",
         "checks": f"{progress['beyond_target']} of {progress['checks']}" if "checks" in progress else "-",
         "gates": gate_text(progress),
+        "journeys": journey_text(progress),
     }
+
+
+def journey_text(progress: dict, most: int = 3) -> str:
+    """The journeys completing least so far ('run workflow 76 %'), at most `most`; '-' without any."""
+    journeys = sorted(progress.get("journeys") or [], key=lambda j: (j["completion_ratio"], j["name"]))
+    return ", ".join(f"{j['name']} {j['completion_ratio'] * 100:.0f} %" for j in journeys[:most]) or "-"
 
 
 def gate_text(progress: dict) -> str:
@@ -62,6 +69,8 @@ def progress_line(label: str, shown: dict[str, str]) -> str:
             f"{shown['failures']} failed · {shown['elapsed']} elapsed, {shown['left']} left")  # fmt: skip
     if shown["checks"] != "-":
         line += f" · {shown['checks']} checks beyond target"
+    if shown["journeys"] != "-":
+        line += f" · journeys completed: {shown['journeys']}"
     return line + (f" · gates: {shown['gates']}" if shown["gates"] != "-" else "")
 
 
@@ -72,6 +81,8 @@ def panel(label: str, shown: dict[str, str]) -> Table:
         table.add_column(header, justify="left" if header == "stage" else "right")
     keys = ("stage", "users", "rps", "p95", "failures", "checks", "left")
     table.add_row(*(Text(shown[key]) for key in keys))  # Text: names like /items?id=[id] are not markup
+    if shown["journeys"] != "-":
+        table.caption = Text(f"journeys completed: {shown['journeys']}")
     if shown["gates"] != "-":
         table.caption = Text(f"abort gates: {shown['gates']}")
         table.caption_style = "bold red"

@@ -20,14 +20,21 @@ import gevent
 from locust.env import Environment
 
 from swarmgate.analysis.live import SERVER_LIVE_FILE, LiveJudge
-from swarmgate.analysis.records import Endpoint, Stage
+from swarmgate.analysis.records import Endpoint, JourneyTally, Stage
 from swarmgate.analysis.sla import load_sla
 from swarmgate.core.errors import InputError
 from swarmgate.locustfiles.recording.common import ended_in_web_ui, listen, write_json
+from swarmgate.locustfiles.recording.journeys import Tally
 from swarmgate.locustfiles.recording.stages import StageRecorder
 
 logger = logging.getLogger(__name__)
 TICK_S = 1.0
+
+
+def journey_record(name: str, tally: Tally) -> JourneyTally:
+    """A journey's counts so far as the analyzer's record (the live judge judges them as the analyzer does)."""
+    return JourneyTally(name, tally.started, tally.completed, tally.failed, tally.abandoned, tally.total_ms,
+                        tally.max_ms, tally.durations, tally.failed_at, tally.abandoned_at)  # fmt: skip
 
 
 class LiveRecorder:
@@ -69,12 +76,14 @@ class LiveRecorder:
     def stage_records(self, now: float) -> tuple[list[Stage], bool]:
         """The stages so far as the analyzer's records (the open one ends now)."""
         records = []
+        journeys = getattr(self.environment, "swarmgate_journeys", None)
         for stage in self.stages.stages:
             windows = self.stages.windows.get(stage.index, {})
             endpoints = [Endpoint(method, name, w.requests, w.failures, w.total_ms, w.max_ms, w.response_times)
                          for (method, name), w in windows.items()]  # fmt: skip
+            tallies = journeys.windows.get(stage.index, {}) if journeys is not None else {}
             records.append(Stage(stage.name, stage.start, stage.end or now, stage.target_users, stage.steady,
-                                 endpoints))  # fmt: skip
+                                 endpoints, [journey_record(name, t) for name, t in tallies.items()]))  # fmt: skip
         open_stage = bool(self.stages.stages) and self.stages.stages[-1].end is None
         return records, open_stage
 

@@ -2,8 +2,8 @@
 
 The master (or the single local process) serves `/metrics` from its own small gevent WSGI server
 when `--metrics-port` is set. Nothing runs per request: a scrape reads what Locust and the recorders
-already hold (Locust's stats, merged from the workers' reports on a master; the current stage; the
-live checks when there are any), so a scrape costs nothing between scrapes and its numbers are
+already hold (Locust's stats, merged from the workers' reports on a master; the journeys; the current
+stage; the live checks when there are any), so a scrape costs nothing between scrapes and its numbers are
 Locust's own, at most one worker report (about 3 s) behind on a master.
 """
 
@@ -45,6 +45,7 @@ class RunCollector(Collector):
         yield from self.endpoints()
         yield GaugeMetricFamily("swarmgate_users", "Users running now (on every worker together).",
                                 value=self.environment.runner.user_count if self.environment.runner else 0)  # fmt: skip
+        yield from self.journeys()
         stage = self.current_stage()
         if stage is not None:
             yield stage
@@ -74,6 +75,22 @@ class RunCollector(Collector):
             buckets = [*zip(LE_LABELS, counts, strict=True), ("+Inf", timed)]
             latency.add_metric(labels, buckets, entry.total_response_time / 1000)
         return requests, failures, latency
+
+    def journeys(self) -> Iterator:
+        """Journeys by outcome and the durations of completed ones, kept apart from the requests."""
+        recorder = getattr(self.environment, "swarmgate_journeys", None)
+        totals = recorder.totals() if recorder is not None else {}
+        outcomes = CounterMetricFamily("swarmgate_journeys", "Journeys by outcome (started, completed, failed, "
+                                       "abandoned).", labels=["journey", "outcome"])  # fmt: skip
+        durations = HistogramMetricFamily("swarmgate_journey_duration_seconds", "Durations of completed journeys, "
+                                          "exact to Locust's buckets.", labels=["journey"])  # fmt: skip
+        for name, tally in sorted(totals.items()):
+            for outcome in ("started", "completed", "failed", "abandoned"):
+                outcomes.add_metric([name, outcome], getattr(tally, outcome))
+            counts = cumulative(tally.durations, BOUNDS_MS)
+            buckets = [*zip(LE_LABELS, counts, strict=True), ("+Inf", tally.completed)]
+            durations.add_metric([name], buckets, tally.total_ms / 1000)
+        return outcomes, durations
 
     def current_stage(self) -> InfoMetricFamily | None:
         """The stage running now, as the recorder of stages.json sees it; none between tests."""

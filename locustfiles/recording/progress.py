@@ -1,7 +1,7 @@
 """A small `.progress.json` in the results dir, rewritten each second, for the live display of
 `swarmgate run`: stage, users, requests per second and p95 over Locust's last ~10 s, requests and
-failures so far, elapsed and planned seconds, and with live checks: how many are beyond target and
-the abort gates counting down. Removed at quit (not part of the results)."""
+failures so far, elapsed and planned seconds, and with live checks: how many are beyond target, the
+abort gates counting down and the journeys' completion. Removed at quit (not part of the results)."""
 
 from __future__ import annotations
 
@@ -17,12 +17,16 @@ from swarmgate.locustfiles.recording.common import write_atomic
 
 
 def live_figures(state: dict) -> dict:
-    """What the console shows of the live judge: checks beyond target so far, and gates counting down."""
-    counting = [{"what": f"{g['method']} {g['name']}".strip(), "metric": g["metric"], "left_s": g["left_s"]}
-                for g in state["gates"] if g["left_s"] is not None]  # fmt: skip
+    """What the console shows of the live judge: checks beyond target so far, gates counting down, and
+    each journey's completion so far (the judged window's)."""
+    counting = [{"what": f"{'journey' if g.get('journey') else g['method']} {g['name']}".strip(), "metric": g["metric"],
+                 "left_s": g["left_s"]} for g in state["gates"] if g["left_s"] is not None]  # fmt: skip
     beyond = sum(c["status"] != "pass" for c in state["checks"])
     aborted = state["aborted"]["message"] if state["aborted"] else None
-    return {"checks": len(state["checks"]), "beyond_target": beyond, "gates": counting, "aborted": aborted}
+    journeys = [{"name": j["name"], "completion_ratio": j["completion_ratio"]} for j in state.get("journeys", [])
+                if j["completion_ratio"] is not None]  # fmt: skip
+    return {"checks": len(state["checks"]), "beyond_target": beyond, "gates": counting, "aborted": aborted,
+            "journeys": journeys}  # fmt: skip
 
 
 class ProgressRecorder:

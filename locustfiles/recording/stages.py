@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from locust.env import Environment
 from locust.stats import bucket_response_time
@@ -65,6 +66,16 @@ class Window:
         return [self.requests, self.failures, self.total_ms, self.min_ms, self.max_ms, self.response_times]
 
 
+class JourneyRows(Protocol):
+    """The journey recorder as stages.json sees it: its rows per stage, reset for a new web-UI test."""
+
+    def rows(self, index: int) -> list[dict]: ...
+
+    def timeline_rows(self) -> list[dict]: ...
+
+    def reset(self) -> None: ...
+
+
 @dataclass
 class Stage:
     index: int
@@ -87,6 +98,7 @@ class StageRecorder:
         self.windows: dict[int, dict[tuple[str, str], Window]] = {0: {}}
         self.current = self.windows[0]
         self.annotations: dict[str, object] = {}  # what shapes conclude, e.g. the capacity search
+        self.journeys: JourneyRows | None = None  # the journey recorder, when one is attached
         if self.role == "worker":
             environment.runner.register_message(MESSAGE_TYPE, self.on_stage_message)
             listen(environment.events, report_to_master=self.on_report_to_master)
@@ -151,6 +163,8 @@ class StageRecorder:
         if self.stages and self.stages[-1].end is not None and ended_in_web_ui(environment):
             self.stages, self.windows = [], {}  # the web UI's next test: its own stages, as Locust's stats restart
             self.annotations = {}
+            if self.journeys is not None:
+                self.journeys.reset()
             self.switch(0)
         if self.plain_run:
             self.begin("ramp-up", users, steady=False)
@@ -194,9 +208,17 @@ class StageRecorder:
                         }
                         for (method, name), w in sorted(endpoints.items(), key=lambda item: (item[0][1], item[0][0]))
                     ],
+                    **({"journeys": self.journeys.rows(stage.index)} if self.journeys is not None else {}),
                 }
             )
-        return {"schema_version": SCHEMA_VERSION, "bucketing": "locust", "stages": stages, **self.annotations}
+        timeline = {"journey_timeline": self.journeys.timeline_rows()} if self.journeys is not None else {}
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "bucketing": "locust",
+            "stages": stages,
+            **timeline,
+            **self.annotations,
+        }
 
     def window_totals(self, index: int) -> tuple[int, int, dict[int, int]]:
         """(requests, failures, merged histogram) of one stage so far, over every endpoint."""

@@ -98,6 +98,21 @@
     });
   }
 
+  const journeyBox = document.getElementById("journey-charts");
+  if (journeyBox && series.journeys) {
+    /* on the load charts' time axis when there is one: seconds since the history's first row */
+    const origin = timeline ? timeline.start : Math.min(...series.journeys.map((j) => j.start));
+    series.journeys.forEach((j, i) => {
+      const t = j.t.map((x) => x + j.start - origin);
+      const id = addFigure(journeyBox, `chart-journey-${i}`, `${j.name}: duration of completed journeys (ms) and completion (%)`);
+      timeChart(id, [
+        line("p50", xy(t, j.p50_ms), PALETTE[0]),
+        line("p95", xy(t, j.p95_ms), PALETTE[1]),
+        line("completion %", xy(t, j.completion_ratio.map((r) => (r === null ? null : r * 100))), PALETTE[2], { yAxisID: "y2" }),
+      ], "ms", "completion %");
+    });
+  }
+
   if (series.resources.length) {
     const start = Math.min(...series.resources.map((r) => r.start));
     const named = series.resources.map((r, i) => ({ r, name: r.node && r.node !== r.role ? `${r.role} ${r.node}` : r.role, color: PALETTE[i % PALETTE.length] }));

@@ -39,7 +39,13 @@ class ApiUser(SwarmgateUser):
     # @tag("write")
     # @task
     # def create_order(self) -> None:
-    #     self.call("POST", "/api/orders", json={"sku": "A-1", "qty": 1}, expect=201, shape={"id": int})
+    #     """A journey: the steps a user takes together, timed end to end and counted as completed, failed
+    #     or abandoned (judged by [[journeys]] in sla.toml). In a plain Locust user: `with journey(self, ...)`."""
+    #     with self.journey("order") as journey:
+    #         order = self.call("POST", "/api/orders", json={"sku": "A-1", "qty": 1}, expect=201, shape={"id": int})
+    #         if order:
+    #             journey.step("confirm")
+    #             self.call("GET", f"/api/orders/{order['id']}", shape={"id": int})
 
 
 class ProbeUser(FastHttpUser):

@@ -27,7 +27,9 @@ class BaselineUser(SwarmgateUser):
 
     @task(1)
     def quoted_name_that_fails(self) -> None:
-        self.call("GET", "/health", name=QUOTES, authed=False, expect=201)  # every answer is a failure
+        with self.journey(QUOTES) as journey:  # a journey named as markup, failing at a step named as markup
+            journey.step(SCRIPT)
+            self.call("GET", "/health", name=QUOTES, authed=False, expect=201)  # every answer is a failure
 
     @task(2)
     def plain(self) -> None:

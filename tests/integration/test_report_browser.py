@@ -84,8 +84,9 @@ def test_report_opens_offline_and_draws_every_chart_for_every_endpoint(runs):
         assert_drawn([c for c in canvases if c["id"] in ("chart-latency", "chart-endpoint-rate")], option)
     summary = json.loads((runs["second"] / "summary.json").read_text())
     assert summary["baseline"]["run_id"] == runs["first"].name
-    for heading in ("Checks", "Baseline comparison", "Over time", "Capacity", "Endpoints", "Stages", "Failures",
-                    "Slow requests", "Load generators and target", "Server metrics", "Run"):  # fmt: skip
+    assert any(c["id"].startswith("chart-journey-") for c in page.canvases)  # drawn, as every chart (above)
+    for heading in ("Checks", "Baseline comparison", "Over time", "Capacity", "Endpoints", "Journeys", "Stages",
+                    "Failures", "Slow requests", "Load generators and target", "Server metrics", "Run"):  # fmt: skip
         assert heading in page.text, heading
     assert summary["verdict"].upper() in page.text
 
@@ -98,6 +99,9 @@ def test_hostile_endpoint_names_are_shown_as_text_and_run_nothing(runs):
     for name in (SCRIPT, IMG, QUOTES):
         assert f"GET {name}" in page.text, name  # shown, as text, in the tables
         assert any(option == f"GET {name}" for option, _ in page.picked), name  # and in the picker
+    (journey,) = json.loads((runs["second"] / "summary.json").read_text())["journeys"]
+    assert journey["name"] == QUOTES and journey["failed_at"] == {SCRIPT: journey["failed"]} and journey["failed"]
+    assert f"{QUOTES}\tfailed\t{SCRIPT}" in page.text  # the journey and the step it failed at, as text (cells)
     source = (runs["second"] / "report.html").read_text()
     for name in (SCRIPT, IMG, QUOTES):
         assert name not in source, f"{name} appears unescaped in the HTML"

@@ -49,6 +49,9 @@ def test_default_run_writes_the_whole_contract(tmp_path):
     assert {"cpu", "memory", "db_query_p95", "cache_hit_ratio", "pool_in_use"} <= set(server), summary["not_computed"]
     assert summary["server"]["source"] == "scrape" and all(c["status"] == "pass" for c in server.values())
     assert not [c for c in summary["checks"] if c["metric"] == "generator_cpu_share"]  # a smoke run: not saturated
+    # The demo users' journeys are recorded; on the healthy demo none is failed or given up on its own.
+    assert {"sign in and browse", "run workflow"} <= {row["name"] for row in summary["journeys"]}
+    assert all(row["completion_ratio"] in (1.0, None) for row in summary["journeys"]), summary["journeys"]
     for name in [*CONTRACT, "summary.json", "charts.json", "junit.xml", "summary.md"]:
         assert (run_dir / name).is_file(), name
 

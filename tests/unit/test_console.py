@@ -66,6 +66,19 @@ def test_live_checks_and_a_gate_counting_down_are_shown_in_both_forms(tmp_path):
     assert "beyond target" in shown and "2 of 14" in shown and "GET /api/workspaces p95_ms: stops in 6 s" in shown
 
 
+def test_the_journeys_completing_least_are_shown_in_both_forms(tmp_path):
+    journeys = [{"name": "browse", "completion_ratio": 1.0}, {"name": "run [workflow]", "completion_ratio": 0.7571}]
+    (tmp_path / ".progress.json").write_text(json.dumps({**PROGRESS, "checks": 3, "beyond_target": 1, "gates": [],
+                                                         "aborted": None, "journeys": journeys}))  # fmt: skip
+    log = io.StringIO()
+    RunConsole("smoke", tmp_path, 30, quiet=False, stream=log).show(20.0)
+    assert log.getvalue().endswith(" · journeys completed: run [workflow] 76 %, browse 100 %\n")
+    terminal = Terminal()
+    with RunConsole("smoke", tmp_path, 30, quiet=False, stream=terminal) as console:
+        console.show(20.0)
+    assert "journeys completed: run [workflow] 76 %, browse 100 %" in terminal.getvalue()
+
+
 def test_names_with_brackets_are_shown_as_written_not_read_as_markup(tmp_path):
     gate = {"what": "GET /items?id=[id]", "metric": "p95_ms", "left_s": 3}
     progress = {**PROGRESS, "stage": "hold [/x]", "checks": 2, "beyond_target": 1, "gates": [gate], "aborted": None}

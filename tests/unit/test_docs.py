@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 import pytest
 
-from swarmgate.analysis.sla import AT_LEAST, AT_MOST, DRIFT_METRICS, TOP_KEYS, Rules, load_sla
+from swarmgate.analysis.sla import AT_LEAST, AT_MOST, DRIFT_METRICS, JOURNEY_METRICS, TOP_KEYS, Rules, load_sla
 from swarmgate.cli import cli
 from swarmgate.scenarios import SHAPE_KEYS
 from swarmgate.scenarios import TOP_KEYS as SCENARIO_KEYS
@@ -222,7 +222,8 @@ def test_the_locust_option_check_reports_a_missing_option():
 
 def sla_keys() -> list[str]:
     """Every key analysis/sla.py accepts: top-level keys, metric names, [regression] keys."""
-    return [*TOP_KEYS, *AT_MOST, *AT_LEAST, *DRIFT_METRICS, *Rules.__dataclass_fields__]
+    journey_only = [m for m in JOURNEY_METRICS if m not in AT_MOST]
+    return [*TOP_KEYS, *AT_MOST, *AT_LEAST, *journey_only, *DRIFT_METRICS, *Rules.__dataclass_fields__]
 
 
 def sla_section() -> str:

@@ -22,6 +22,7 @@ from swarmgate import jobs
 from swarmgate.cli import main
 from swarmgate.core.histogram import cumulative
 from swarmgate.core.plan import Stage
+from swarmgate.locustfiles.recording.journeys import JourneyRecorder
 from swarmgate.locustfiles.recording.metrics import MetricsEndpoint, RunCollector
 from swarmgate.locustfiles.recording.stages import StageRecorder
 from swarmgate.run import RunOptions, locust_command, worker_command
@@ -107,6 +108,21 @@ def test_the_stage_is_the_one_running_now_and_none_between_tests(environment):
     assert stage.value == 1 and stage.labels == {"stage": "step-2", "steady": "true"}
     stages.on_test_stop(environment)
     assert "swarmgate_stage_info" not in scrape(environment)
+
+
+def test_journeys_by_outcome_and_their_durations_apart_from_the_requests(environment):
+    journeys = JourneyRecorder(environment, StageRecorder(environment, None))
+    for outcome, ms in (("completed", 40.0), ("completed", 600.0), ("failed", 5.0), ("abandoned", 3000.0)):
+        journeys.start(HOSTILE)
+        journeys.finish(HOSTILE, outcome, ms, "poll")
+    families = scrape(environment)
+    counts = {s.labels["outcome"]: s.value for s in families["swarmgate_journeys"] if s.name.endswith("_total")}
+    assert counts == {"started": 4, "completed": 2, "failed": 1, "abandoned": 1}
+    assert all(s.labels["journey"] == HOSTILE for s in families["swarmgate_journeys"])  # escaped and read back
+    durations = families["swarmgate_journey_duration_seconds"]
+    assert by_labels(durations, "_bucket")["0.05"] == 1 and by_labels(durations, "_bucket")["0.75"] == 2
+    assert by_labels(durations, "_count")[""] == 2 and by_labels(durations, "_sum")[""] == pytest.approx(0.64)
+    assert not {s.labels.get("name") for s in families.get("swarmgate_requests", [])} & {HOSTILE}
 
 
 def test_checks_by_status_and_the_verdict_only_where_the_run_has_live_checks(environment):

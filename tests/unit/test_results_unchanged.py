@@ -61,8 +61,9 @@ def analyzed_now(tmp_path: Path, name: str) -> dict:
 
 
 # Fields summary.json gained since the fixture was written, with the value these runs must have.
-# no abort gate stopped them; they recorded no server metrics; they had no fault phases
-ADDED_SINCE = {"aborted": None, "server": None, "resilience": None}
+# No abort gate stopped them; they recorded no server metrics; they had no fault phases; they recorded no
+# journeys (their stages have none either).
+ADDED_SINCE = {"aborted": None, "server": None, "resilience": None, "journeys": [], "judged_journeys": []}
 NO_SERVER_METRICS = "server metrics (the run recorded no source of them)"
 
 
@@ -71,6 +72,8 @@ def without_additions(summary: dict) -> dict:
     for key, value in ADDED_SINCE.items():
         assert summary.pop(key) == value, key
     summary["not_computed"].remove(NO_SERVER_METRICS)
+    for stage in summary["stages"]:
+        assert stage.pop("journeys") == [], stage["name"]
     rows = [
         *summary["endpoints"],
         *summary["judged_endpoints"],
@@ -88,4 +91,5 @@ def test_summary_and_chart_series_are_what_they_were(tmp_path, name):
     expected = EXPECTED[name]
     assert without_additions(found["summary"]) == expected["summary"]
     assert found["series"].pop("server") == []  # the chart series gained the server metrics' (none here)
+    assert found["series"].pop("journeys") == []  # and the journeys' (none either)
     assert found["series"] == expected["series"]
