@@ -31,7 +31,7 @@ SCALES = {  # about 6 s of steady load each; a spike needs its peak long enough 
     "peak": 0.01,
     "ramp": 0.006,
     "stress": 0.007,
-    "spike": 0.04,
+    "spike": 0.06,
     "capacity": 0.01,  # 1.2 s steps: the live search needs more than a second of requests to judge a step
 }
 TOGETHER = [("smoke", "baseline", "endurance")]  # 72 users in all; every other scenario runs alone
