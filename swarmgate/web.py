@@ -92,7 +92,7 @@ def serve(options: RunOptions, web_host: str, web_port: int, web_login: bool) ->
     with Supervisor() as supervisor:
         users_env, target_pid = {}, "0"
         if host is None:
-            demo, users_env = start_local_demo(supervisor, run_dir, options)
+            demo, users_env, _ = start_local_demo(supervisor, run_dir, options)  # the web UI runs no fault phases
             host, target_pid = demo.url, str(demo.pid)
         if supervisor.interrupted:  # Ctrl-C while the demo started: stop here (the demo is stopped on the way out)
             return EXIT_INTERRUPTED
