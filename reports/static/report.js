@@ -105,11 +105,17 @@
     series.journeys.forEach((j, i) => {
       const t = j.t.map((x) => x + j.start - origin);
       const id = addFigure(journeyBox, `chart-journey-${i}`, `${j.name}: duration of completed journeys (ms) and completion (%)`);
-      timeChart(id, [
+      const chart = timeChart(id, [
         line("p50", xy(t, j.p50_ms), PALETTE[0]),
         line("p95", xy(t, j.p95_ms), PALETTE[1]),
         line("completion %", xy(t, j.completion_ratio.map((r) => (r === null ? null : r * 100))), PALETTE[2], { yAxisID: "y2" }),
-      ], "ms", "completion %");
+      ], "ms", "completion %", origin);
+      if (chart && timeline && timeline.t.length) {  /* the whole run, as the load charts: a journey of the first
+                                                          seconds only (signing in) still shows where it stands */
+        chart.options.scales.x.min = 0;
+        chart.options.scales.x.max = timeline.t[timeline.t.length - 1];
+        chart.update();
+      }
     });
   }
 
