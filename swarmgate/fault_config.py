@@ -58,11 +58,6 @@ class FaultAction:
         texts = [*self.command, self.url, *(v for _, v in self.headers), self.body or ""]
         return {name for text in texts for name in VARIABLE.findall(text)}
 
-    @property
-    def header_variables(self) -> set[str]:
-        """Variables put into headers: their values are secrets (masked wherever output is kept)."""
-        return {name for _, value in self.headers for name in VARIABLE.findall(value)}
-
     def record(self) -> dict:
         """As written in the scenario (variables not expanded): safe for run.json and the history."""
         if self.kind == "command":

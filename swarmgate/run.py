@@ -343,7 +343,8 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
     outcome = finish_run(scenario, options, run_id, run_dir, started, supervisor, killed, proc, demo,
                          {"server_metrics": server_facts, **fault_facts})  # fmt: skip
     if faults is not None and faults.failed and not supervisor.interrupted:
-        raise RunFailed(f"{faults.failed}; the run was stopped and its undo run; see {run_dir / 'run.json'}")
+        raise RunFailed(f"{faults.failed}; the run was stopped, its files kept: see {run_dir / 'run.json'}",
+                        loud=faults.undo_failed)  # fmt: skip
     return outcome
 
 
@@ -374,7 +375,7 @@ def checked_variables(scenario: Scenario, provided: dict[str, str]) -> Variables
 def start_faults(scenario: Scenario, variables: Variables, run_dir: Path, proc: subprocess.Popen,
                  options: RunOptions) -> FaultRunner:  # fmt: skip
     """The scenario's fault phases on the run's clock (Locust's start, from .progress.json); a failed action
-    stops Locust the way Ctrl-C does."""
+    stops Locust the way Ctrl-C does; no action starts once Locust has ended or a gate has stopped it."""
 
     def stop_locust() -> None:
         if proc.poll() is None:
@@ -384,7 +385,9 @@ def start_faults(scenario: Scenario, variables: Variables, run_dir: Path, proc: 
         return read_progress(run_dir).get("started")
 
     return FaultRunner(scenario.faults, variables, run_dir, clock, stop_locust,
-                       lambda line, loud: say_fault(options, line, loud)).start()  # fmt: skip
+                       lambda line, loud: say_fault(options, line, loud),
+                       load_running=lambda: proc.poll() is None and not read_progress(run_dir).get("aborted"),
+                       ).start()  # fmt: skip
 
 
 def finish_faults(faults: FaultRunner | None, supervisor: Supervisor, proc: subprocess.Popen, killed: bool) -> dict:

@@ -14,7 +14,15 @@ import pytest
 
 from swarmgate.core.errors import BadInput, RunFailed
 from swarmgate.fault_config import FaultAction, FaultPhase
-from swarmgate.faults import PENDING_FILE, FaultRunner, pending_undos, preflight, run_action, variables_for
+from swarmgate.faults import (
+    PENDING_FILE,
+    FaultRunner,
+    pending_undos,
+    preflight,
+    process_started,
+    run_action,
+    variables_for,
+)
 from swarmgate.scenarios import load_scenario
 
 SHAPE = '[shape]\nkind = "stages"\n[[shape.stages]]\nname = "a"\nduration = "20s"\nusers = 2\n' \
@@ -33,7 +41,7 @@ def test_fault_phases_are_read_placed_on_the_clock_and_time_scaled(tmp_path):
     loaded = scenario(tmp_path, f'[[faults]]\nname = "db"\nstage = "b"\nduration = "10s"\naction = {CMD}\n{undo}')
     (fault,) = loaded.faults
     assert (fault.start_s, fault.duration_s, fault.undo.method) == (20, 10, "DELETE")
-    assert fault.undo.variables == {"URL", "T"} and fault.undo.header_variables == {"T"}
+    assert fault.undo.variables == {"URL", "T"}
     scaled = loaded.scaled(0.1).faults[0]
     assert (scaled.start_s, scaled.duration_s, scaled.recovery_hold_s) == (2, 1, 3)  # the hold is not scaled
 
@@ -70,6 +78,15 @@ class FaultEndpoint(BaseHTTPRequestHandler):
 
     def answer(self):
         FaultEndpoint.calls.append((self.command, self.path, self.headers.get("Authorization", "")))
+        if self.path.endswith("/drip"):  # an answer a byte at a time: no socket operation ever times out
+            self.send_response(200)
+            self.send_header("Content-Length", "40")
+            self.end_headers()
+            for _ in range(40):
+                self.wfile.write(b".")
+                self.wfile.flush()
+                time.sleep(0.05)
+            return
         code = 500 if self.path.endswith("/broken") else 200
         self.send_response(code)
         self.end_headers()
@@ -106,6 +123,8 @@ def test_actions_expand_variables_mask_secrets_and_record_the_text_as_written(en
     assert (broken.ok, broken.exit_status, broken.error) == (False, 500, "HTTP 500 Internal Server Error")
     slow = run_action(command("import time; time.sleep(5)", timeout_s=0.3), variables)
     assert not slow.ok and "timed out after 0.3 s" in slow.error
+    drip = run_action(FaultAction("http", 0.5, method="PUT", url=f"{endpoint}/drip"), variables)
+    assert not drip.ok and drip.error == "no complete answer within 0.5 s (given up)" and drip.ended - drip.started < 1
 
 
 def test_what_cannot_start_is_refused_before_any_load(tmp_path, monkeypatch):
@@ -121,12 +140,64 @@ def test_what_cannot_start_is_refused_before_any_load(tmp_path, monkeypatch):
         preflight((closed,), variables_for((closed,), {}, "f.toml"))
 
 
-def runner(tmp_path, phases, lines, clock_start):
+def runner(tmp_path, phases, lines, clock_start, load_running=lambda: True):
     stopped = []
     variables = variables_for(tuple(phases), {}, "f")
     faults = FaultRunner(tuple(phases), variables, tmp_path, lambda: clock_start, lambda: stopped.append(True),
-                         lambda line, loud: lines.append((line, loud)))  # fmt: skip
+                         lambda line, loud: lines.append((line, loud)), load_running)  # fmt: skip
     return faults, stopped
+
+
+def wait_for(condition, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never came true"
+        time.sleep(0.02)
+
+
+def test_finish_waits_for_an_action_under_way_and_each_started_action_is_undone_exactly_once(tmp_path):
+    log = tmp_path / "log"
+    slow_on = command(f"import time; open({str(log)!r}, 'a').write('on\\n'); time.sleep(1)")
+    off = command(f"open({str(log)!r}, 'a').write('off\\n')")
+    lines: list = []
+    # the undo is due the moment the action ends: the schedule and finish both reach for it
+    faults, _ = runner(tmp_path, [FaultPhase("db", 0.0, 0.0, slow_on, off)], lines, time.time())
+    faults.start()
+    wait_for(lambda: log.exists())
+    (record,) = faults.finish("interrupted")  # called while the action runs: it waits, never skips the undo
+    faults.thread.join(timeout=10)
+    assert log.read_text().split() == ["on", "off"] and record["undo"]["ok"]
+    assert not (tmp_path / PENDING_FILE).exists()
+
+
+def test_no_fault_starts_once_the_load_has_stopped_and_the_record_says_why(tmp_path):
+    marker = tmp_path / "ran"
+    phases = [FaultPhase("db", 0.0, 0.0, command(f"open({str(marker)!r}, 'w')"), command("pass"))]
+    faults, _ = runner(tmp_path, phases, [], time.time(), load_running=lambda: False)
+    faults.start().thread.join(timeout=10)
+    (record,) = faults.finish("run ended early")
+    assert not marker.exists() and record["action"].get("ok") is None and record["window"] is None
+    assert record["not_run"] == "the run ended before it was due (run ended early)"
+
+
+def test_a_pending_record_that_cannot_be_written_costs_no_undo_and_no_traceback(tmp_path):
+    on, off, broken = command("pass"), command("pass"), command("raise SystemExit(1)")
+    lines: list = []
+    phases = [FaultPhase("a", 0.0, 60, on, off), FaultPhase("b", 0.0, 60, on, broken)]
+    faults, _ = runner(tmp_path, phases, lines, time.time())
+    faults.start()
+    wait_for(lambda: all(s.status == "on" for s in faults.states))
+    (tmp_path / PENDING_FILE).unlink()
+    (tmp_path / PENDING_FILE).mkdir()  # the record cannot be put in place now (as on a full disk)
+    records = faults.finish("interrupted")
+    assert [r["undo"].get("ok") for r in records] == [True, False]  # both undos ran, the write came after
+    assert lines[-1][1] and "cannot write" in lines[-1][0]
+    (tmp_path / PENDING_FILE).rmdir()
+    faults, stopped = runner(tmp_path / "not-a-dir" / "run", phases[:1], lines, time.time())  # fails before it starts
+    (tmp_path / "not-a-dir").write_text("")
+    faults.start().thread.join(timeout=10)
+    assert stopped == [True] and "not started, its pending record could not be written" in faults.failed
+    assert faults.finish("action failed")[0]["action"].get("ok") is None
 
 
 def test_an_undo_runs_when_the_run_ends_early_and_the_pending_record_goes_with_it(tmp_path):
@@ -153,10 +224,14 @@ def test_a_failed_action_is_undone_and_stops_the_run_and_a_failed_undo_is_loud(t
     phases = [FaultPhase("db", 0.0, 1, command("raise SystemExit(3)"), command("raise SystemExit(4)"))]
     faults, stopped = runner(tmp_path, phases, lines, time.time() - 5)
     faults.start().thread.join(timeout=20)
-    assert stopped == [True] and faults.failed == "fault 'db': its action failed (exit status 3)"
+    assert stopped == [True]
+    undo = "its undo FAILED: the system may be left broken"
+    assert faults.failed == f"fault 'db': its action failed (exit status 3); {undo}"
     (record,) = faults.finish("action failed")
     assert record["undo"]["reason"] == "action failed" and record["window"] is None and faults.undo_failed
     assert lines[-1][1] is True and "may be left broken" in lines[-1][0]
+    (left,) = json.loads((tmp_path / PENDING_FILE).read_text())["faults"]  # the next run warns of it
+    assert left["name"] == "db" and left["undo_error"] == "exit status 4"
 
 
 def test_a_fault_left_on_by_a_killed_run_is_reported_by_the_next(tmp_path):
@@ -167,5 +242,11 @@ def test_a_fault_left_on_by_a_killed_run_is_reported_by_the_next(tmp_path):
     (run_dir / PENDING_FILE).write_text(json.dumps({"pid": dead, "faults": [{"name": "db", "undo": undo}]}))
     (found,) = pending_undos(tmp_path)
     assert "fault 'db'" in found and "docker start db" in found and "never undone" in found
-    (run_dir / PENDING_FILE).write_text(json.dumps({"pid": os.getpid(), "faults": [{"name": "db", "undo": undo}]}))
+    mine = {"pid": os.getpid(), "pid_started": process_started(os.getpid())}
+    (run_dir / PENDING_FILE).write_text(json.dumps({**mine, "faults": [{"name": "db", "undo": undo}]}))
     assert pending_undos(tmp_path) == []  # a run going on now
+    reused = {**mine, "pid_started": mine["pid_started"] - 100}  # the pid of a killed run, now another process's
+    failed = {"name": "db", "undo": undo, "undo_error": "exit status 1"}
+    (run_dir / PENDING_FILE).write_text(json.dumps({**reused, "faults": [failed]}))
+    (found,) = pending_undos(tmp_path)
+    assert "its undo failed (exit status 1)" in found and "docker start db" in found
