@@ -49,7 +49,18 @@ def test_fault_phases_are_read_placed_on_the_clock_and_time_scaled(tmp_path):
 @pytest.mark.parametrize(("faults", "problem"), [
     (f'[[faults]]\nstart = "5s"\nstage = "b"\nduration = "1s"\naction = {CMD}\nundo = {CMD}\n', "give either start"),
     (f'[[faults]]\nstage = "zz"\nduration = "1s"\naction = {CMD}\nundo = {CMD}\n', "not a stage of this scenario"),
-    (f'[[faults]]\nstart = "35s"\nduration = "10s"\naction = {CMD}\nundo = {CMD}\n', "not before the plan ends"),
+    (f'[[faults]]\nstart = "35s"\nduration = "3s"\naction = {CMD}\nundo = {CMD}\n', "until 41 s, past the plan's end"),
+    (f'[[faults]]\nstage = "a"\nduration = "1s"\naction = {CMD}\nundo = {CMD}\n', "stage: a fault at 0 s leaves no"),
+    (f'[[faults]]\nname = "x"\nstart = "5s"\nduration = "9s"\naction = {CMD}\nundo = {CMD}\n[[faults]]\nname = "y"\n'
+     f'start = "10s"\nduration = "1s"\naction = {CMD}\nundo = {CMD}\n', "'y' starts at 10 s, before 'x' ends"),
+    (f'[[faults]]\nstart = "5s"\nduration = "1s"\naction = {{ url = "http://x", headers = {{ X-Api-Key = "k1" }} }}\n'
+     f'undo = {CMD}\n', "headers.X-Api-Key: a credential written into the scenario file"),
+    (f'[[faults]]\nstart = "5s"\nduration = "1s"\naction = {{ url = "http://x", headers = {{ Cookie = "a=b" }} }}\n'
+     f'undo = {CMD}\n', "headers.Cookie: a credential"),
+    (f'[[faults]]\nstart = "5s"\nduration = "1s"\naction = {{ url = "http://x", headers = {{ A = "x\\r\\nB: y" }} }}\n'
+     f'undo = {CMD}\n', "headers.A: holds a line break"),
+    (f'[[faults]]\nstart = "5s"\nduration = "1s"\naction = {{ url = "http://x", headers = {{ "A B" = "x" }} }}\n'
+     f'undo = {CMD}\n', "'A B' is not a header name"),
     (f'[[faults]]\nstart = "5s"\nduration = "1s"\naction = {CMD}\n', "undo: must be a table"),
     ('[[faults]]\nstart = "5s"\nduration = "1s"\naction = { command = "rm -rf x" }\nundo = { command = ["true"] }\n',
      "must be a list of arguments"),
@@ -61,6 +72,16 @@ def test_fault_phases_are_read_placed_on_the_clock_and_time_scaled(tmp_path):
 def test_bad_fault_phases_are_refused_with_the_key_and_a_hint(tmp_path, faults, problem):
     with pytest.raises(BadInput, match=problem):
         scenario(tmp_path, faults)
+
+
+def test_a_fault_that_a_time_scale_pushes_past_the_plan_is_refused_before_any_run(tmp_path):
+    loaded = scenario(tmp_path, f'[[faults]]\nstart = "30s"\nduration = "6s"\naction = {CMD}\nundo = {CMD}\n')
+    loaded.check_faults_fit()  # 36 s + a hold of 3 s: inside the 40 s plan
+    with pytest.raises(BadInput, match=r"until 6\.6 s, past the plan's end \(4 s\).*--time-scale 0\.1"):
+        loaded.scaled(0.1).check_faults_fit()  # the hold is not scaled
+    (tmp_path / "f.toml").write_text("faults = 3\n" + SHAPE)
+    with pytest.raises(BadInput, match=r"faults: must be a list of 1 to 20 tables, e.g. \[\[faults\]\]"):
+        load_scenario(str(tmp_path / "f.toml"))
 
 
 def command(*code: str, timeout_s: float = 10.0) -> FaultAction:
@@ -123,6 +144,10 @@ def test_actions_expand_variables_mask_secrets_and_record_the_text_as_written(en
     assert (broken.ok, broken.exit_status, broken.error) == (False, 500, "HTTP 500 Internal Server Error")
     slow = run_action(command("import time; time.sleep(5)", timeout_s=0.3), variables)
     assert not slow.ok and "timed out after 0.3 s" in slow.error
+    monkeypatch.setenv("KUBE_CTX", "prod-eu-1")  # any variable's value is masked, not only a header's
+    echo = FaultAction("command", 5, command=(sys.executable, "-c", "import sys; print(sys.argv[1])", "${KUBE_CTX}"))
+    shown = run_action(echo, variables_for((FaultPhase("x", 1, 1, echo, echo),), {}, "f"))
+    assert shown.ok and shown.output == "***\n"
     drip = run_action(FaultAction("http", 0.5, method="PUT", url=f"{endpoint}/drip"), variables)
     assert not drip.ok and drip.error == "no complete answer within 0.5 s (given up)" and drip.ended - drip.started < 1
 
