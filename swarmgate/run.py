@@ -8,6 +8,7 @@ import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -340,9 +341,22 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
         for worker in workers:
             supervisor.wait(worker, deadline)
     server_facts = metrics.finish(run_dir, started.timestamp(), time.time())
-    outcome = finish_run(scenario, options, run_id, run_dir, started, supervisor, killed, proc, demo,
-                         {"server_metrics": server_facts, **fault_facts})  # fmt: skip
-    if faults is not None and faults.failed and not supervisor.interrupted:
+    return unless_a_fault_failed(faults, supervisor, run_dir, lambda: finish_run(
+        scenario, options, run_id, run_dir, started, supervisor, killed, proc, demo,
+        {"server_metrics": server_facts, **fault_facts}))  # fmt: skip
+
+
+def unless_a_fault_failed(faults: FaultRunner | None, supervisor: Supervisor, run_dir: Path,
+                          finish: Callable[[], RunOutcome]) -> RunOutcome:  # fmt: skip
+    """The run's outcome (`finish`); when a fault's action failed, RunFailed naming it and its undo's outcome
+    (red when the undo failed), rather than what else the stopped run shows (no requests, Locust's exit code)."""
+    fault_failed = faults is not None and faults.failed is not None and not supervisor.interrupted
+    try:
+        outcome = finish()
+    except RunFailed:
+        if not fault_failed:
+            raise
+    if fault_failed:
         raise RunFailed(f"{faults.failed}; the run was stopped, its files kept: see {run_dir / 'run.json'}",
                         loud=faults.undo_failed)  # fmt: skip
     return outcome
