@@ -1,6 +1,7 @@
 """Fault phases against the real demo: the packaged `chaos` scenario (a database outage through the demo's
 fault endpoint) measured against the demo's own log of when it recovered, shaded in the report as Chromium
-draws it; and a command-line action (a script) interrupted by Ctrl-C in the middle of its fault."""
+draws it; a command-line action (a script) interrupted by Ctrl-C in the middle of its fault; and a failed
+action whose undo fails too."""
 
 from __future__ import annotations
 
@@ -165,3 +166,25 @@ def test_a_script_flips_the_fault_like_the_http_action_and_ctrl_c_mid_fault_stil
     (fault,) = json.loads((run_dir / "summary.json").read_text())["resilience"]["faults"]
     failing = failed_routes(fault)
     assert failing and not failing & NO_DATABASE, failing  # the same outage as the HTTP action's
+
+
+def test_a_failed_action_whose_undo_fails_stops_the_run_and_says_so_last_keeping_the_files(tmp_path):
+    fail = json.dumps([sys.executable, "-c", "raise SystemExit(3)"])
+    broken_undo = json.dumps([sys.executable, "-c", "raise SystemExit(4)"])
+    (tmp_path / "bad.toml").write_text(
+        '[shape]\nkind = "constant"\nusers = 2\nduration = "10s"\nspawn_rate = 10\n\n'
+        f'[[faults]]\nname = "db"\nstart = "1s"\nduration = "2s"\naction = {{ command = {fail} }}\n'
+        f"undo = {{ command = {broken_undo} }}\n"
+    )  # fmt: skip
+    done = subprocess.run([*SWARMGATE, "run", str(tmp_path / "bad.toml"), "--results-dir", str(tmp_path / "r")],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 3, done.stdout + done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert "fault 'db': its action failed (exit status 3); its undo FAILED: the system may be left broken" in last
+    (run_dir,) = (tmp_path / "r" / "bad").iterdir()
+    run = json.loads((run_dir / "run.json").read_text())
+    assert (
+        run["status"] == "fault_failed" and run["undo_failed"] and run["faults"][0]["undo"]["reason"] == "action failed"
+    )
+    (left,) = json.loads((run_dir / ".faults_pending.json").read_text())["faults"]  # the next run warns of it
+    assert left["undo_error"] == "exit status 4"
