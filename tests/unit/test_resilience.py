@@ -120,6 +120,12 @@ def test_a_run_without_faults_has_no_resilience_and_one_without_a_timeline_says_
     run = write_run(tmp_path, [])
     (tmp_path / "timeline.json").unlink()
     assert resilience(run, RULES)[2] == ["resilience (the run has fault phases but no timeline.json)"]
+    run = write_run(tmp_path, steady_bins(60))
+    never = {"name": "db", "not_run": "Locust's start was not seen within 120 s", "window": None, "undo": {}}
+    run.meta["faults"] = [never]
+    section, checks, missing = resilience(run, RULES)  # a fault that never ran is no silent pass
+    assert section["faults"] == [] and checks == []
+    assert missing == ["resilience of fault 'db' (it never ran: Locust's start was not seen within 120 s)"]
 
 
 def test_the_sla_keys_are_read_and_bad_ones_refused_all_at_once(tmp_path):
