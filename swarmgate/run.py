@@ -25,7 +25,8 @@ from swarmgate.core.files import make_dir, write_atomic
 from swarmgate.core.net import LOOPBACK, listen_problem
 from swarmgate.core.plan import plan_to_json
 from swarmgate.demo.faults import FAULT_TOKEN_VAR
-from swarmgate.faults import FaultRunner, Variables, preflight, variables_for
+from swarmgate.fault_actions import Variables, preflight, variables_for
+from swarmgate.faults import FaultRunner
 from swarmgate.locustfile import bind, inspect_locustfile, locust_files
 from swarmgate.locustfiles.auth import from_env
 from swarmgate.scenarios import Scenario

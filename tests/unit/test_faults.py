@@ -13,16 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from swarmgate.core.errors import BadInput, RunFailed
+from swarmgate.fault_actions import preflight, run_action, variables_for
 from swarmgate.fault_config import FaultAction, FaultPhase
-from swarmgate.faults import (
-    PENDING_FILE,
-    FaultRunner,
-    pending_undos,
-    preflight,
-    process_started,
-    run_action,
-    variables_for,
-)
+from swarmgate.faults import PENDING_FILE, FaultRunner, pending_undos, process_started
 from swarmgate.scenarios import load_scenario
 
 SHAPE = '[shape]\nkind = "stages"\n[[shape.stages]]\nname = "a"\nduration = "20s"\nusers = 2\n' \
