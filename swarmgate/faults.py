@@ -87,11 +87,12 @@ class FaultRunner:
 
     def __init__(self, faults: tuple[FaultPhase, ...], variables: Variables, run_dir: Path,
                  clock: Callable[[], float | None], on_failure: Callable[[], None],
-                 say: Callable[[str, bool], None],
-                 load_running: Callable[[], bool] = lambda: True) -> None:  # fmt: skip
+                 say: Callable[[str, bool], None], load_running: Callable[[], bool] = lambda: True,
+                 clock_wait_s: float = CLOCK_WAIT_S) -> None:  # fmt: skip
         self.states = [FaultState(f) for f in sorted(faults, key=lambda f: f.start_s)]
         self.variables, self.run_dir, self.clock = variables, run_dir, clock
         self.on_failure, self.say, self.load_running = on_failure, say, load_running
+        self.clock_wait_s = clock_wait_s
         self.stopping = threading.Event()
         self.pending_lock = threading.Lock()  # one writer of the pending record at a time
         self.failed: str | None = None  # an action that failed: the run could not be made as planned
@@ -108,13 +109,13 @@ class FaultRunner:
         return sorted(timeline, key=lambda event: (event[0], event[1] == "action"))
 
     def run(self) -> None:
-        deadline = time.monotonic() + CLOCK_WAIT_S
+        deadline = time.monotonic() + self.clock_wait_s
         started = self.clock()
         while started is None and not self.stopping.wait(0.1) and time.monotonic() < deadline:
             started = self.clock()
         if started is None:
             if not self.stopping.is_set():
-                self.never_started = f"Locust's start was not seen within {CLOCK_WAIT_S:g} s"
+                self.never_started = f"Locust's start was not seen within {self.clock_wait_s:g} s"
             return
         for due, side, state in self.events(started):
             if self.stopping.wait(max(0.0, due - time.time())):

@@ -198,6 +198,15 @@ def test_no_fault_starts_once_the_load_has_stopped_and_the_record_says_why(tmp_p
     assert record["not_run"] == "the run ended before it was due (run ended early)"
 
 
+def test_faults_whose_run_clock_never_appears_are_recorded_as_never_run(tmp_path):
+    phases = [FaultPhase("db", 1.0, 1.0, command("pass"), command("pass"))]
+    faults = FaultRunner(tuple(phases), variables_for(tuple(phases), {}, "f"), tmp_path, lambda: None,
+                         lambda: None, lambda line, loud: None, clock_wait_s=0.3)  # fmt: skip
+    faults.start().thread.join(timeout=10)
+    (record,) = faults.finish("run ended early")
+    assert record["not_run"] == "Locust's start was not seen within 0.3 s" and record["window"] is None
+
+
 def test_a_pending_record_that_cannot_be_written_costs_no_undo_and_no_traceback(tmp_path):
     on, off, broken = command("pass"), command("pass"), command("raise SystemExit(1)")
     lines: list = []
