@@ -64,7 +64,10 @@ def test_a_database_outage_fails_only_what_needs_the_database_and_recovery_is_me
     assert record["action"]["headers"] == {"Authorization": "Bearer ${SWARMGATE_DEMO_FAULT_TOKEN}"}
     (fault,) = summary["resilience"]["faults"]
     assert summary["resilience"]["resolution_s"] == 0.5 and fault["before"]["error_ratio"] == 0
-    assert fault["during"]["error_ratio"] > 0.9 and fault["requests_lost"] > 0
+    # the routes that need the database fail (a few at the window's edges got through); the others answer
+    needing = [e["during"] for e in fault["endpoints"] if (e["method"], e["name"]) not in NO_DATABASE]
+    assert sum(d["failures"] for d in needing) > 0.9 * sum(d["requests"] for d in needing)
+    assert fault["during"]["error_ratio"] > 0.8 and fault["requests_lost"] > 0
     assert (fault["action"]["exit_status"], fault["undo"]["exit_status"]) == (200, 200)  # kept for the history
     failing = failed_routes(fault)
     assert failing and not failing & NO_DATABASE, failing
