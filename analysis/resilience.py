@@ -155,7 +155,7 @@ def impact(timeline: Timeline, key: tuple[str, str], window: tuple[float, float,
     least = 1 if key == AGGREGATE else MIN_ENDPOINT_REQUESTS
     back, note = None, None
     if before.requests < least:
-        note = f"fewer than {least} requests before the fault to take its level from"
+        note = f"{'no' if least == 1 else f'fewer than {least}'} requests before the fault to take its level from"
     else:
         level = (rules.error_level(before.error_ratio or 0.0), rules.p95_level(before.p95_ms or 0))
         back, note = recovered_at(timeline, key, end, level, hold_s)

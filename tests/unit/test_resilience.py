@@ -76,7 +76,7 @@ def test_the_first_bin_back_must_be_fast_on_its_own_too(tmp_path):
 def test_a_recovery_without_data_to_judge_it_is_not_computed_rather_than_failed(tmp_path):
     # a fault from the first bin on (no level before it), one whose undo ended after the data, and a fault after
     # one that never recovered: not computed, each saying why; no recovery check fails
-    cases = {(0.0, 10.0): "fewer than 1 requests before the fault", (20.2, 61.0): "data ends before the fault's end"}
+    cases = {(0.0, 10.0): "no requests before the fault", (20.2, 61.0): "data ends before the fault's end"}
     for window, why in cases.items():
         run = write_run(tmp_path, steady_bins(60, fail_from=window[0], fail_to=min(window[1], 60)), window)
         run.stages.clear()
@@ -160,3 +160,12 @@ def test_a_failed_undo_fails_the_verdict_and_the_report_says_so_escaping_the_fau
     assert "an undo failed: the system under test may be left broken" in html and "<b>db</b>" not in html
     markdown = summary_markdown(summary)
     assert "&lt;b&gt;db&lt;/b&gt;" in html and "left broken" in markdown and "| undo failed |" in markdown
+    # a recovery without data to judge it: "not computed" in both, and in not_computed; no failed recovery
+    fault = write_run(run_dir, steady_bins(60), fault_window=(0.0, 10.0)).meta["faults"][0]
+    (run_dir / "run.json").write_text(json.dumps({**meta, "faults": [fault], "undo_failed": False}))
+    summary, _ = analyze(run_dir, load_sla(packaged("sla.toml")))
+    html = report_html(summary, {"timeline": None, "distribution": [], "resources": [], "drift": [], "server": [],
+                                 "slowest": []})  # fmt: skip
+    assert "| not computed |" in summary_markdown(summary) and ">not computed</span>" in html
+    assert any(note.startswith("recovery of fault 'db' (no requests before") for note in summary["not_computed"])
+    assert not [c for c in summary["checks"] if c["metric"] == "recovery_s"]
