@@ -2,8 +2,8 @@
 
 ```toml
 [resilience]
-recovery_s = { target = 2, alert = 5 }                  # from a fault's end until back to the pre-fault level
-error_ratio_during_fault = { target = 0.5, alert = 1 }  # the share of requests that failed while it lasted
+recovery_s = { target = 2, alert = 5 }                     # from a fault's end until back to the pre-fault level
+error_ratio_during_fault = { target = 0.01, alert = 0.05 }  # failed while it lasted: for a fault to ride out
 error_tolerance = 0.01     # back within the pre-fault error ratio plus 1 point ...
 p95_tolerance_pct = 50     # ... and its p95 plus 50 % ...
 p95_tolerance_ms = 20      # ... plus 20 ms

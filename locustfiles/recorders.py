@@ -120,7 +120,7 @@ def add_options(parser, **_kwargs) -> None:
         action="store_true",
         default=False,
         env_var="SWARMGATE_TIMELINE",
-        help="keep timeline.json: per second and endpoint, requests, failures, histogram (for fault phases)",
+        help="keep timeline.json: per half second and endpoint, requests, failures, histogram (for fault phases)",
         include_in_web_ui=False,
     )
     parser.add_argument(

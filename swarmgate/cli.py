@@ -260,9 +260,11 @@ def promote(run_path: Path, replace: bool, results_dir: Path) -> None:
 cli.add_command(demo)
 
 
-def say_error(message: str) -> None:
-    """One line on stderr, whatever the message holds (control characters from a file name are escaped)."""
-    click.echo("swarmgate: " + CONTROL.sub(lambda found: repr(found.group())[1:-1], message), err=True)
+def say_error(message: str, *, loud: bool = False) -> None:
+    """One line on stderr, whatever the message holds (control characters from a file name are escaped);
+    loud: in red (the system under test may be left broken)."""
+    line = "swarmgate: " + CONTROL.sub(lambda found: repr(found.group())[1:-1], message)
+    click.secho(line, err=True, fg="red" if loud else None, bold=loud)
 
 
 def os_error_line(exc: OSError) -> str:
@@ -296,7 +298,7 @@ def main(argv: list[str] | None = None) -> None:
     except SwarmgateError as exc:
         if debug:
             raise
-        say_error(exc.message)
+        say_error(exc.message, loud=getattr(exc, "loud", False))
         sys.exit(exc.exit_code)
     except BrokenPipeError:  # e.g. `swarmgate run | head -1`: the reader left; nothing to say to it
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error while exiting

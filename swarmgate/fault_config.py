@@ -22,10 +22,14 @@ COMMAND_KEYS = {"command", "timeout"}
 HTTP_KEYS = {"url", "method", "headers", "body", "timeout"}
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]{0,100})\}")
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,200}")  # an HTTP token (RFC 9110)
+CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # a header value may hold tabs, nothing else below space
+CREDENTIAL_HEADER = re.compile(r"^(authorization|proxy-authorization|cookie)$|(^|-)(api-key|token)$", re.IGNORECASE)
 MAX_TIMEOUT_S = 600.0
 DEFAULT_TIMEOUT_S = {"command": 60.0, "http": 10.0}
 DEFAULT_HOLD_S = 3.0
 MAX_FAULTS = 20
+FAULT_EXAMPLE = '[[faults]] tables, each with start = "30s", duration = "15s", action = {...} and undo = {...}'
 MAX_TEXT = 10_000
 
 
@@ -57,11 +61,6 @@ class FaultAction:
     def variables(self) -> set[str]:
         texts = [*self.command, self.url, *(v for _, v in self.headers), self.body or ""]
         return {name for text in texts for name in VARIABLE.findall(text)}
-
-    @property
-    def header_variables(self) -> set[str]:
-        """Variables put into headers: their values are secrets (masked wherever output is kept)."""
-        return {name for _, value in self.headers for name in VARIABLE.findall(value)}
 
     def record(self) -> dict:
         """As written in the scenario (variables not expanded): safe for run.json and the history."""
@@ -130,8 +129,23 @@ def action_of(table: Fields, key: str) -> FaultAction | None:
     if not isinstance(headers, dict) or not all(isinstance(v, str) and len(v) <= MAX_TEXT for v in headers.values()):
         action.problem("headers", 'must be a table of texts, e.g. { Authorization = "Bearer ${API_TOKEN}" }')
         headers = {}
+    for name, value in headers.items():
+        header_problem(action, name, value)
     body = text(action, "body", raw["body"]) if "body" in raw else None
     return FaultAction("http", timeout, method=str(method), url=url or "", headers=tuple(headers.items()), body=body)
+
+
+def header_problem(action: Fields, name: str, value: str) -> None:
+    """A header is sent as written: a name HTTP allows, a value with no line break (nothing smuggled into the
+    request), and a credential only from an environment variable (the scenario file is shared and kept)."""
+    if not HEADER_NAME.fullmatch(name):
+        action.problem("headers", f"{shown(name)} is not a header name (letters, digits, - and "
+                                  "!#$%&'*+.^_`|~ only)")  # fmt: skip
+    elif CONTROL.search(value):
+        action.problem(f"headers.{name}", "holds a line break or control character; write the value on one line")
+    elif CREDENTIAL_HEADER.search(name) and not VARIABLE.search(value):
+        action.problem(f"headers.{name}", "a credential written into the scenario file; put it in an environment "
+                                          f'variable and name it, e.g. {name} = "Bearer ${{API_TOKEN}}"')  # fmt: skip
 
 
 def stage_starts(plan: list[Stage]) -> dict[str, float]:
@@ -162,21 +176,46 @@ def fault_of(table: Fields, index: int, plan: list[Stage]) -> FaultPhase | None:
     duration = table.duration("duration")
     hold = table.duration("recovery_hold", DEFAULT_HOLD_S)
     action, undo = action_of(table, "action"), action_of(table, "undo")
-    planned = sum(s.duration_s for s in plan)
-    if start is not None and start + duration >= planned:
-        table.problem("duration", f"the fault would end at {start + duration:g} s, not before the plan ends "
-                                  f"({planned:g} s); leave time to see the system recover")  # fmt: skip
+    if start is not None and start <= 0:
+        table.problem("stage" if stage is not None else "start", "a fault at 0 s leaves no load before it to "
+                      "measure the pre-fault level by; start it after a steady stage")  # fmt: skip
+        return None
     if start is None or action is None or undo is None or not isinstance(name, str):
         return None
-    return FaultPhase(name, start, duration, action, undo, hold, stage if isinstance(stage, str) else None)
+    fault = FaultPhase(name, start, duration, action, undo, hold, stage if isinstance(stage, str) else None)
+    late = past_the_plan(fault, sum(s.duration_s for s in plan))
+    if late:
+        table.problem("duration", late)
+    return fault
+
+
+def past_the_plan(fault: FaultPhase, planned_s: float) -> str | None:
+    """A fault whose end and recovery hold do not fit in the plan (its recovery could not be seen), or None.
+    Checked as written and again once a run's --time-scale has shortened the fault but not its hold."""
+    end = fault.start_s + fault.duration_s
+    if end + fault.recovery_hold_s < planned_s:
+        return None
+    return (f"fault '{fault.name}' ends at {end:g} s and its recovery hold ({fault.recovery_hold_s:g} s) needs the "
+            f"run until {end + fault.recovery_hold_s:g} s, past the plan's end ({planned_s:g} s); end it earlier, "
+            "shorten recovery_hold or lengthen the last stage")  # fmt: skip
+
+
+def overlap(faults: list[FaultPhase]) -> str | None:
+    """Two faults in effect at once cannot be told apart in the measurements: refused."""
+    ordered = sorted(faults, key=lambda f: f.start_s)
+    for first, second in zip(ordered, ordered[1:], strict=False):
+        if second.start_s < first.start_s + first.duration_s:
+            return (f"faults: '{second.name}' starts at {second.start_s:g} s, before '{first.name}' ends "
+                    f"({first.start_s + first.duration_s:g} s); fault phases must not overlap")  # fmt: skip
+    return None
 
 
 def faults_of(tables: list[Fields], plan: list[Stage]) -> tuple[FaultPhase, ...]:
-    if len(tables) > MAX_FAULTS:
-        tables[0].problems.append(f"faults: at most {MAX_FAULTS} fault phases in one scenario")
-        return ()
     faults = [fault_of(table, index, plan) for index, table in enumerate(tables, 1)]
     names = [f.name for f in faults if f is not None]
     if len(set(names)) < len(names):
         tables[0].problems.append("faults: two fault phases have the same name; name each one differently")
+    overlapping = overlap([f for f in faults if f is not None])
+    if overlapping:
+        tables[0].problems.append(overlapping)
     return tuple(f for f in faults if f is not None)

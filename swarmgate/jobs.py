@@ -75,6 +75,8 @@ def run_and_judge(loaded: list[Scenario], options: RunOptions, time_scale: float
     results_dir = options.results_root
     for line in pending_undos(results_dir):  # a fault a killed run left on: say it before anything else
         click.secho(f"swarmgate: WARNING: {line}", err=True, fg="red", bold=True)
+    for scenario in loaded:  # refused before any of them runs
+        scenario.scaled(time_scale).check_faults_fit()
     worst = 0
     for index, scenario in enumerate(loaded, 1):
         label = f"{scenario.name} {index}/{len(loaded)}"

@@ -8,6 +8,7 @@ import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +25,8 @@ from swarmgate.core.files import make_dir, write_atomic
 from swarmgate.core.net import LOOPBACK, listen_problem
 from swarmgate.core.plan import plan_to_json
 from swarmgate.demo.faults import FAULT_TOKEN_VAR
-from swarmgate.faults import FaultRunner, Variables, preflight, variables_for
+from swarmgate.fault_actions import Variables, preflight, variables_for
+from swarmgate.faults import FaultRunner
 from swarmgate.locustfile import bind, inspect_locustfile, locust_files
 from swarmgate.locustfiles.auth import from_env
 from swarmgate.scenarios import Scenario
@@ -340,10 +342,24 @@ def run_scenario(scenario: Scenario, options: RunOptions, label: str | None = No
         for worker in workers:
             supervisor.wait(worker, deadline)
     server_facts = metrics.finish(run_dir, started.timestamp(), time.time())
-    outcome = finish_run(scenario, options, run_id, run_dir, started, supervisor, killed, proc, demo,
-                         {"server_metrics": server_facts, **fault_facts})  # fmt: skip
-    if faults is not None and faults.failed and not supervisor.interrupted:
-        raise RunFailed(f"{faults.failed}; the run was stopped and its undo run; see {run_dir / 'run.json'}")
+    return unless_a_fault_failed(faults, supervisor, run_dir, lambda: finish_run(
+        scenario, options, run_id, run_dir, started, supervisor, killed, proc, demo,
+        {"server_metrics": server_facts, **fault_facts}))  # fmt: skip
+
+
+def unless_a_fault_failed(faults: FaultRunner | None, supervisor: Supervisor, run_dir: Path,
+                          finish: Callable[[], RunOutcome]) -> RunOutcome:  # fmt: skip
+    """The run's outcome (`finish`); when a fault's action failed, RunFailed naming it and its undo's outcome
+    (red when the undo failed), rather than what else the stopped run shows (no requests, Locust's exit code)."""
+    fault_failed = faults is not None and faults.failed is not None and not supervisor.interrupted
+    try:
+        outcome = finish()
+    except RunFailed:
+        if not fault_failed:
+            raise
+    if fault_failed:
+        raise RunFailed(f"{faults.failed}; the run was stopped, its files kept: see {run_dir / 'run.json'}",
+                        loud=faults.undo_failed)  # fmt: skip
     return outcome
 
 
@@ -374,7 +390,7 @@ def checked_variables(scenario: Scenario, provided: dict[str, str]) -> Variables
 def start_faults(scenario: Scenario, variables: Variables, run_dir: Path, proc: subprocess.Popen,
                  options: RunOptions) -> FaultRunner:  # fmt: skip
     """The scenario's fault phases on the run's clock (Locust's start, from .progress.json); a failed action
-    stops Locust the way Ctrl-C does."""
+    stops Locust the way Ctrl-C does; no action starts once Locust has ended or a gate has stopped it."""
 
     def stop_locust() -> None:
         if proc.poll() is None:
@@ -384,7 +400,9 @@ def start_faults(scenario: Scenario, variables: Variables, run_dir: Path, proc: 
         return read_progress(run_dir).get("started")
 
     return FaultRunner(scenario.faults, variables, run_dir, clock, stop_locust,
-                       lambda line, loud: say_fault(options, line, loud)).start()  # fmt: skip
+                       lambda line, loud: say_fault(options, line, loud),
+                       load_running=lambda: proc.poll() is None and not read_progress(run_dir).get("aborted"),
+                       ).start()  # fmt: skip
 
 
 def finish_faults(faults: FaultRunner | None, supervisor: Supervisor, proc: subprocess.Popen, killed: bool) -> dict:

@@ -36,9 +36,10 @@ from swarmgate.core.config import (
 from swarmgate.core.defaults import packaged, scenario_dirs
 from swarmgate.core.errors import BadInput
 from swarmgate.core.plan import Capacity, Stage
-from swarmgate.fault_config import FaultPhase, faults_of
+from swarmgate.fault_config import FAULT_EXAMPLE, MAX_FAULTS, FaultPhase, faults_of, past_the_plan
 
 USER_CLASSES = ("BaselineUser", "PeakUser", "AdminUser", "StressTestUser")
+STAGES_EXAMPLE = "[{duration = '2m', users = 50}]"
 DEFAULT_MIX = {"BaselineUser": 70, "PeakUser": 20, "AdminUser": 10}
 TOP_KEYS = {"description", "sla", "mix", "tags", "exclude_tags", "shape", "arrival_rate", "locustfile", "faults"}
 SHAPE_KEYS = {
@@ -86,6 +87,13 @@ class Scenario:
         """The same scenario with every duration multiplied by factor (for CI and trying things out)."""
         return replace(self, plan=tuple(plans.scaled(list(self.plan), factor)), time_scale=self.time_scale * factor,
                        faults=tuple(fault.scaled(factor) for fault in self.faults))  # fmt: skip
+
+    def check_faults_fit(self) -> None:
+        """Once time-scaled: every fault's end plus its recovery hold (not scaled) inside the plan, else bad input."""
+        for fault in self.faults:
+            late = past_the_plan(fault, self.duration_s)
+            if late:
+                raise BadInput(f"{self.path}: {late} (with --time-scale {self.time_scale:g})")
 
     def mix_option(self) -> str:
         return ",".join(f"{name}={weight}" for name, weight in self.mix.items() if weight > 0)
@@ -146,15 +154,17 @@ class Fields:
             return [1]
         return value
 
-    def tables(self, key: str) -> list[Fields]:
+    def tables(
+        self, key: str, maximum: int = MAX_ITEMS, example: str = "[{duration = '2m', users = 50}]"
+    ) -> list[Fields]:
         value = self.table.get(key)
         if (
             not isinstance(value, list)
             or not value
-            or len(value) > MAX_ITEMS
+            or len(value) > maximum
             or not all(isinstance(v, dict) for v in value)
         ):
-            self.problem(key, f"must be a list of 1 to {MAX_ITEMS} tables, e.g. [{{duration = '2m', users = 50}}]")
+            self.problem(key, f"must be a list of 1 to {maximum} tables, e.g. {example}")
             return []
         return [Fields(item, f"{self.where}{key}[{i}].", self.problems) for i, item in enumerate(value)]
 
@@ -264,7 +274,7 @@ def load_scenario(name_or_path: str, directories: list[Path] | None = None) -> S
         if stray:
             problems.append(f"shape.stages: mix names {', '.join(stray)}, which [mix] does not run; add it to [mix]")
     locustfile = locustfile_of(raw, path, problems)
-    faults = faults_of(top.tables("faults"), plan) if "faults" in raw else ()
+    faults = faults_of(top.tables("faults", MAX_FAULTS, FAULT_EXAMPLE), plan) if "faults" in raw else ()
     if problems:
         raise BadInput(f"{path}: " + "; ".join(problems))
     return Scenario(name=path.stem, plan=tuple(plan), kind=kind, mix=mix, description=description, sla=sla,

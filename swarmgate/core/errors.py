@@ -37,9 +37,15 @@ class InputError(BadInput):
 
 
 class RunFailed(SwarmgateError):
-    """The run itself could not be made: target unreachable, Locust crashed. Exit 3."""
+    """The run itself could not be made: target unreachable, Locust crashed. Exit 3.
+
+    `loud`: the system under test may be left broken (a failed undo): the line is shown in red."""
 
     exit_code = EXIT_RUN
+
+    def __init__(self, message: str, *, loud: bool = False) -> None:
+        super().__init__(message)
+        self.loud = loud
 
 
 class OutputError(SwarmgateError):

@@ -1,6 +1,7 @@
 """Fault phases against the real demo: the packaged `chaos` scenario (a database outage through the demo's
 fault endpoint) measured against the demo's own log of when it recovered, shaded in the report as Chromium
-draws it; and a command-line action (a script) interrupted by Ctrl-C in the middle of its fault."""
+draws it; a command-line action (a script) interrupted by Ctrl-C in the middle of its fault; and a failed
+action whose undo fails too."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def chaos_run(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("chaos")
     done = subprocess.run([*SWARMGATE, "run", "chaos", "--time-scale", "0.3", "--results-dir", str(work / "r")],
                           capture_output=True, text=True, timeout=240, cwd=work)  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr  # warn: 99 % errors during the outage is at the alert level
+    assert done.returncode == 0, done.stdout + done.stderr  # a healthy recovery passes: recovery_s is judged
     assert "fault 'database-outage' started: ok" in done.stderr and "undone (scheduled): ok" in done.stderr
     (run_dir,) = (work / "r" / "chaos").iterdir()
     return run_dir
@@ -63,7 +64,10 @@ def test_a_database_outage_fails_only_what_needs_the_database_and_recovery_is_me
     assert record["action"]["headers"] == {"Authorization": "Bearer ${SWARMGATE_DEMO_FAULT_TOKEN}"}
     (fault,) = summary["resilience"]["faults"]
     assert summary["resilience"]["resolution_s"] == 0.5 and fault["before"]["error_ratio"] == 0
-    assert fault["during"]["error_ratio"] > 0.9 and fault["requests_lost"] > 0
+    # the routes that need the database fail (a few at the window's edges got through); the others answer
+    needing = [e["during"] for e in fault["endpoints"] if (e["method"], e["name"]) not in NO_DATABASE]
+    assert sum(d["failures"] for d in needing) > 0.9 * sum(d["requests"] for d in needing)
+    assert fault["during"]["error_ratio"] > 0.8 and fault["requests_lost"] > 0
     assert (fault["action"]["exit_status"], fault["undo"]["exit_status"]) == (200, 200)  # kept for the history
     failing = failed_routes(fault)
     assert failing and not failing & NO_DATABASE, failing
@@ -75,6 +79,8 @@ def test_a_database_outage_fails_only_what_needs_the_database_and_recovery_is_me
     assert fault["recovered"] and truth - 0.05 <= fault["recovery_s"] <= truth + 1.0, (fault["recovery_s"], truth)
     (recovery,) = [c for c in summary["checks"] if c["metric"] == "recovery_s"]
     assert recovery["kind"] == "resilience" and recovery["status"] == "pass" and recovery["target"] == 2
+    # an outage that must fail requests is not judged by its error ratio in the default file
+    assert not [c for c in summary["checks"] if c["metric"] == "error_ratio_during_fault"]
 
 
 def test_the_report_shades_the_fault_on_every_time_chart_and_the_history_keeps_the_recovery(chaos_run):
@@ -163,3 +169,25 @@ def test_a_script_flips_the_fault_like_the_http_action_and_ctrl_c_mid_fault_stil
     (fault,) = json.loads((run_dir / "summary.json").read_text())["resilience"]["faults"]
     failing = failed_routes(fault)
     assert failing and not failing & NO_DATABASE, failing  # the same outage as the HTTP action's
+
+
+def test_a_failed_action_whose_undo_fails_stops_the_run_and_says_so_last_keeping_the_files(tmp_path):
+    fail = json.dumps([sys.executable, "-c", "raise SystemExit(3)"])
+    broken_undo = json.dumps([sys.executable, "-c", "raise SystemExit(4)"])
+    (tmp_path / "bad.toml").write_text(
+        '[shape]\nkind = "constant"\nusers = 2\nduration = "10s"\nspawn_rate = 10\n\n'
+        f'[[faults]]\nname = "db"\nstart = "1s"\nduration = "2s"\naction = {{ command = {fail} }}\n'
+        f"undo = {{ command = {broken_undo} }}\n"
+    )  # fmt: skip
+    done = subprocess.run([*SWARMGATE, "run", str(tmp_path / "bad.toml"), "--results-dir", str(tmp_path / "r")],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 3, done.stdout + done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert "fault 'db': its action failed (exit status 3); its undo FAILED: the system may be left broken" in last
+    (run_dir,) = (tmp_path / "r" / "bad").iterdir()
+    run = json.loads((run_dir / "run.json").read_text())
+    assert (
+        run["status"] == "fault_failed" and run["undo_failed"] and run["faults"][0]["undo"]["reason"] == "action failed"
+    )
+    (left,) = json.loads((run_dir / ".faults_pending.json").read_text())["faults"]  # the next run warns of it
+    assert left["undo_error"] == "exit status 4"

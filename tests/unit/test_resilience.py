@@ -53,7 +53,8 @@ def test_recovery_is_the_first_bin_back_to_the_pre_fault_level_that_holds(tmp_pa
     assert fault["before"] == {"requests": 300, "failures": 0, "error_ratio": 0.0, "p95_ms": 5, "rps": 20.067}
     assert fault["during"]["failures"] == fault["during"]["requests"] == 200  # the bins from 20.0 up to 30.0
     assert fault["recovered"] is True and fault["recovery_s"] == pytest.approx(31.5 - 30.1)
-    assert fault["requests_lost"] == round(300 / 14.95 * (31.5 - 20.2))  # at the pre-fault rate; none succeeded
+    # at the pre-fault rate (300 requests in the 30 bins counted: 15 s); none succeeded
+    assert fault["requests_lost"] == round(300 / 15.0 * (31.5 - 20.2))
     statuses = {c["metric"]: c["status"] for c in checks}
     assert statuses == {"recovery_s": "pass", "error_ratio_during_fault": "warn"}  # 1.0 is at the alert level
 
@@ -63,6 +64,33 @@ def test_a_bin_that_is_back_but_does_not_hold_is_not_a_recovery(tmp_path):
     bins = [(s, n, r, 10 if 32.0 <= s < 33.5 else f, t) for s, n, r, f, t in bins]  # a relapse within the hold
     fault = resilience(write_run(tmp_path, bins), RULES)[0]["faults"][0]
     assert fault["recovery_s"] == pytest.approx(33.5 - 30.1)
+
+
+def test_the_first_bin_back_must_be_fast_on_its_own_too(tmp_path):
+    bins = steady_bins(60, fail_from=20.0, fail_to=30.5)
+    bins = [(s, n, 1, 0, {400: 1}) if s == 30.5 else (s, n, r, f, t) for s, n, r, f, t in bins]  # errors gone, slow
+    fault = resilience(write_run(tmp_path, bins), RULES)[0]["faults"][0]
+    assert fault["recovery_s"] == pytest.approx(31.0 - 30.1)  # the hold alone (31 requests) would have taken 30.5
+
+
+def test_a_recovery_without_data_to_judge_it_is_not_computed_rather_than_failed(tmp_path):
+    # a fault from the first bin on (no level before it), one whose undo ended after the data, and a fault after
+    # one that never recovered: not computed, each saying why; no recovery check fails
+    cases = {(0.0, 10.0): "no requests before the fault", (20.2, 61.0): "data ends before the fault's end"}
+    for window, why in cases.items():
+        run = write_run(tmp_path, steady_bins(60, fail_from=window[0], fail_to=min(window[1], 60)), window)
+        run.stages.clear()
+        section, checks, missing = resilience(run, RULES)
+        assert section["faults"][0]["recovered"] is None and why in section["faults"][0]["recovery_note"]
+        assert [c["metric"] for c in checks] == ["error_ratio_during_fault"] and why in missing[0]
+    run = write_run(tmp_path, steady_bins(60, fail_from=20.0, fail_to=60))
+    second = {**run.meta["faults"][0], "name": "cache"}
+    second["window"] = {**second["window"], "start_ts": T0 + 40, "end_ts": T0 + 45}
+    run.meta["faults"].append(second)
+    section, checks, missing = resilience(run, RULES)
+    assert [f["recovered"] for f in section["faults"]] == [False, None]
+    assert missing == ["recovery of fault 'cache' (the fault before it, 'db', did not recover: no pre-fault level)"]
+    assert [c["endpoint"] for c in checks if c["metric"] == "recovery_s"] == ["db"]
 
 
 def test_latency_must_come_back_too_and_a_fault_that_never_recovers_says_so(tmp_path):
@@ -92,6 +120,12 @@ def test_a_run_without_faults_has_no_resilience_and_one_without_a_timeline_says_
     run = write_run(tmp_path, [])
     (tmp_path / "timeline.json").unlink()
     assert resilience(run, RULES)[2] == ["resilience (the run has fault phases but no timeline.json)"]
+    run = write_run(tmp_path, steady_bins(60))
+    never = {"name": "db", "not_run": "Locust's start was not seen within 120 s", "window": None, "undo": {}}
+    run.meta["faults"] = [never]
+    section, checks, missing = resilience(run, RULES)  # a fault that never ran is no silent pass
+    assert section["faults"] == [] and checks == []
+    assert missing == ["resilience of fault 'db' (it never ran: Locust's start was not seen within 120 s)"]
 
 
 def test_the_sla_keys_are_read_and_bad_ones_refused_all_at_once(tmp_path):
@@ -126,3 +160,12 @@ def test_a_failed_undo_fails_the_verdict_and_the_report_says_so_escaping_the_fau
     assert "an undo failed: the system under test may be left broken" in html and "<b>db</b>" not in html
     markdown = summary_markdown(summary)
     assert "&lt;b&gt;db&lt;/b&gt;" in html and "left broken" in markdown and "| undo failed |" in markdown
+    # a recovery without data to judge it: "not computed" in both, and in not_computed; no failed recovery
+    fault = write_run(run_dir, steady_bins(60), fault_window=(0.0, 10.0)).meta["faults"][0]
+    (run_dir / "run.json").write_text(json.dumps({**meta, "faults": [fault], "undo_failed": False}))
+    summary, _ = analyze(run_dir, load_sla(packaged("sla.toml")))
+    html = report_html(summary, {"timeline": None, "distribution": [], "resources": [], "drift": [], "server": [],
+                                 "slowest": []})  # fmt: skip
+    assert "| not computed |" in summary_markdown(summary) and ">not computed</span>" in html
+    assert any(note.startswith("recovery of fault 'db' (no requests before") for note in summary["not_computed"])
+    assert not [c for c in summary["checks"] if c["metric"] == "recovery_s"]
