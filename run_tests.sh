@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Create the environment if needed and run every test (unit and integration).
 # Extra arguments go to pytest, e.g. ./run_tests.sh tests/unit -x (then one pytest runs them as given).
-# Without arguments, in two phases: the test files that measure nothing run as two pytest processes side
-# by side (files alternating between them; the logs are printed when both end); then the tests marked
-# `timed` (throughput, latency, run-to-run noise) run alone, so nothing else shares the machine.
+# Without arguments, in two phases: the test files that measure nothing run in two workers side by side,
+# each taking the next file (or tests/unit) from a queue when it is free (the logs are printed when both
+# end); then the tests marked `timed` (throughput, latency, run-to-run noise) run alone, so nothing else
+# shares the machine.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 bash tools/bootstrap.sh test
@@ -29,23 +30,36 @@ if [[ $# -gt 0 ]]; then
     exit $worst
 fi
 
-mapfile -t untimed < <(grep -L "pytest.mark.timed" tests/integration/test_*.py)
-halves=("tests/unit" "")
-for i in "${!untimed[@]}"; do
-    halves[$((i % 2))]+=" ${untimed[$i]}"
-done
-logs=$(mktemp -d)
-trap 'rm -rf "$logs"' EXIT
+# The untimed work as a queue that two workers take from, one item (tests/unit, or one integration file)
+# at a time: whichever is free takes the next, so both end about together. Larger files first: they tend
+# to run longer.
+queue=$(mktemp -d)
+trap 'rm -rf "$queue"' EXIT
+{
+    echo tests/unit
+    grep -L "pytest.mark.timed" tests/integration/test_*.py | xargs wc -c | grep -v " total$" | sort -rn \
+        | awk '{print $2}'
+} > "$queue/items"
+touch "$queue/codes.0" "$queue/codes.1"
+take() {  # print the next item and drop it from the queue (one worker at a time)
+    flock 9
+    head -n 1 "$queue/items"
+    sed -i 1d "$queue/items"
+} 9> "$queue/lock"
+worker() {
+    local side=$1 item
+    while item=$(take) && [[ -n $item ]]; do
+        "${pytest[@]}" -m "not timed" "$item" >> "$queue/$side.log" 2>&1
+        echo $? >> "$queue/codes.$side"
+    done
+}
+worker 0 &
+worker_pid=$!
+worker 1
+wait "$worker_pid"
 for side in 0 1; do
-    # shellcheck disable=SC2086  # the file list is meant to split into words
-    "${pytest[@]}" -m "not timed" ${halves[$side]} > "$logs/$side.log" 2>&1 &
-    pids[$side]=$!
-done
-for side in 0 1; do
-    wait "${pids[$side]}"
-    code=$?
-    cat "$logs/$side.log"
-    note $code
+    cat "$queue/$side.log"
+    while read -r code; do note "$code"; done < "$queue/codes.$side"
 done
 "${pytest[@]}" -m timed tests/integration
 note $?
