@@ -14,6 +14,7 @@ import os
 import secrets
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,9 @@ SCALES = {  # about 6 s of steady load each; a spike needs its peak long enough 
     "spike": 0.06,
     "capacity": 0.01,  # 1.2 s steps: the live search needs more than a second of requests to judge a step
 }
-TOGETHER = [("smoke", "baseline", "endurance")]  # 72 users in all; every other scenario runs alone
+# smoke, baseline and endurance (72 users) end before capacity's steps pass 130 users; the others run alone
+TOGETHER = [("smoke", "baseline", "endurance", "capacity")]
+RATE_STAGE_S = 1.5  # shorter stages (capacity's 1.2 s steps) are too short to measure a rate by
 RPS_PER_USER = 2.0  # the packaged SLA tables' load model: 10 users ≈ 20 req/s, 100 ≈ 200, 200 ≈ 400
 
 
@@ -74,15 +77,24 @@ def test_the_scenario_passes_on_the_healthy_demo(outcome, name, record_property)
     done, summary = outcome(name)
     beyond = [c["message"] for c in summary["checks"] if c["status"] != "pass"]
     steady = [stage for stage in summary["stages"] if stage["steady"] and stage["users"]]
-    rates = [(stage["users"], aggregate(stage)["rps"]) for stage in steady]
+    rates = [(stage["users"], aggregate(stage)["rps"], seconds(stage) >= RATE_STAGE_S) for stage in steady]
     record_property("rps_per_user", f"{name}: " + ", ".join(
-        f"{users} users {rps:.1f} req/s = {rps / users:.2f}/user" for users, rps in rates))  # fmt: skip
-    assert all(0.9 * RPS_PER_USER <= rps / users <= 2 * RPS_PER_USER for users, rps in rates), rates
-    limit = summary["capacity"]["search"]["breaking_step"] if name == "capacity" else None
-    if limit is not None:  # a capacity search may end at a limit it finds on this machine: it says which
-        assert done.returncode == 1 and limit["why"] and f"{limit['users']} users" in done.stdout + done.stderr
+        f"{users} users {rps:.1f} req/s = {rps / users:.2f}/user" for users, rps, _ in rates))  # fmt: skip
+    judged = [(users, rps) for users, rps, long_enough in rates if long_enough]
+    assert all(0.9 * RPS_PER_USER <= rps / users <= 2 * RPS_PER_USER for users, rps in judged), judged
+    if name == "capacity":  # it raises the load until something gives, here or on this machine, and says where
+        limit = summary["capacity"]["search"]["breaking_step"]
+        if limit is not None:
+            assert done.returncode == 1 and f"capacity: stopped at {limit['users']} users ({limit['why']})" in done.stdout
+            return
+        assert "capacity: no step breached the scenario's levels, up to 300 users" in done.stdout
+        assert done.returncode == 0 and summary["verdict"] in ("pass", "warn"), beyond  # warn: its top steps slowed
         return
     assert done.returncode == 0 and summary["verdict"] == "pass", beyond
+
+
+def seconds(stage: dict) -> float:
+    return (datetime.fromisoformat(stage["end"]) - datetime.fromisoformat(stage["start"])).total_seconds()
 
 
 def aggregate(stage: dict) -> dict:
