@@ -85,7 +85,8 @@ def test_the_scenario_passes_on_the_healthy_demo(outcome, name, record_property)
     if name == "capacity":  # it raises the load until something gives, here or on this machine, and says where
         limit = summary["capacity"]["search"]["breaking_step"]
         if limit is not None:
-            assert done.returncode == 1 and f"capacity: stopped at {limit['users']} users ({limit['why']})" in done.stdout
+            said = f"capacity: stopped at {limit['users']} users ({limit['why']})"
+            assert done.returncode == 1 and said in done.stdout
             return
         assert "capacity: no step breached the scenario's levels, up to 300 users" in done.stdout
         assert done.returncode == 0 and summary["verdict"] in ("pass", "warn"), beyond  # warn: its top steps slowed
