@@ -21,7 +21,7 @@ from typing import IO
 from locust.env import Environment
 from locust.stats import bucket_response_time
 
-from swarmgate.core.journeys import ABANDONED, FAILED
+from swarmgate.core.journeys import ABANDONED, FAILED, USER_STOPPED
 from swarmgate.locustfiles.recording.common import listen, node_role
 from swarmgate.locustfiles.recording.stages import StageRecorder
 
@@ -34,9 +34,10 @@ logger = logging.getLogger(__name__)
 
 
 def count_place(places: dict[str, int], where: str | None) -> None:
-    """Count a step or reason; past MAX_PLACES distinct ones (a reason with an id in it, say), as OTHER_PLACES."""
+    """Count a step or reason; past MAX_PLACES distinct ones (a reason with an id in it, say), as OTHER_PLACES.
+    USER_STOPPED always keeps its own key: the completion ratio leaves those journeys out by it."""
     key = where or "?"
-    if key not in places and len(places) >= MAX_PLACES:
+    if key not in places and len(places) >= MAX_PLACES and key != USER_STOPPED:
         key = OTHER_PLACES
     places[key] = places.get(key, 0) + 1
 
