@@ -67,13 +67,15 @@ def parse_timeline(slots: object, path: Path) -> list[tuple[float, list[JourneyT
 
 
 def journey_lines(timeline: list[tuple[float, list[JourneyTally]]], most: int = MAX_POINTS) -> list[dict]:
-    """Each journey over time for the report's charts: per 10 s slot (merged into wider ones past `most`
-    points, exactly: the histograms add up) the completed journeys' p50 and p95 and the completion ratio."""
+    """Each journey over time for the report's charts: per recorded slot (10 s; wider after a long run) merged
+    into wider ones past `most` points, exactly (the histograms add up): the completed journeys' p50 and p95
+    and the completion ratio."""
     if not timeline:
         return []
     start = timeline[0][0]
-    span = timeline[-1][0] - start + SLOT_S
-    width = max(SLOT_S, math.ceil(span / most / SLOT_S) * SLOT_S)
+    recorded = max(SLOT_S, min((b[0] - a[0] for a, b in zip(timeline, timeline[1:])), default=SLOT_S))
+    span = timeline[-1][0] - start + recorded  # a long run's recorder widened its slots: the narrowest gap
+    width = max(recorded, math.ceil(span / most / recorded) * recorded)
     buckets: dict[float, list[JourneyTally]] = {}
     for slot, tallies in timeline:
         buckets.setdefault(start + (slot - start) // width * width, []).extend(tallies)

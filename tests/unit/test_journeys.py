@@ -272,3 +272,35 @@ def test_stuck_executions_hold_their_share_and_answer_running_forever(tmp_path):
     _, execution = call(app, "POST", f"/api/workflows/{workflow['id']}/executions", None, token)
     code, status = call(app, "GET", f"/api/executions/{execution['id']}", None, token)
     assert code == 200 and status["status"] == "running" and status["progress"] < 1
+
+
+def test_the_master_stays_bounded_in_places_names_and_timeline_and_user_stopped_is_never_capped(monkeypatch):
+    from swarmgate.locustfiles.recording import journeys as recording
+
+    workers, master = [recorder() for _ in range(3)], recorder()
+    for w, worker in enumerate(workers):
+        for n in range(100):  # each worker fills its own 100 distinct reasons
+            worker.finish("run", "abandoned", 1.0, f"execution {w}-{n} stuck")
+        worker.finish("run", "abandoned", 1.0, "user stopped")  # past the cap: still its own key
+        for n in range(60):  # and names with ids in them
+            worker.finish(f"order {w}-{n}", "completed", 1.0, None)
+        data: dict = {}
+        worker.on_report_to_master("w", data)
+        master.on_worker_report("w", json.loads(json.dumps(data)))
+    rows = {row["name"]: row for row in master.rows(0)}
+    assert len(rows) == 101 and rows["(other journeys)"]["completed"] == 180 - 99  # 100 names and the rest
+    run = rows["run"]
+    assert len(run["abandoned_at"]) == 102 and run["abandoned_at"]["user stopped"] == 3  # cap + other + stopped
+    assert sum(run["abandoned_at"].values()) == 303 and run["abandoned_at"]["(other steps)"] == 200
+    assert journey_row(parse_journeys([run], Path("stages.json"), "stage 1")[0])["judged"] == 300
+    clock = iter(range(10**6, 10**8, 10))  # a 10 s slot per journey: a long soak in a few thousand calls
+    monkeypatch.setattr(recording.time, "time", lambda: float(next(clock)))
+    soak = recorder()
+    for n in range(2000):
+        soak.finish("run", "completed", 100.0 + n % 7, None)
+    slots = soak.timeline_rows()
+    assert len(slots) <= recording.MAX_SLOTS and soak.slot_s == 40  # widened twice, exactly:
+    assert sum(row["completed"] for slot in slots for row in slot["journeys"]) == 2000
+    assert all(slot["start_ts"] % 40 == 0 for slot in slots)
+    (line,) = journey_lines(parse_timeline(slots, Path("stages.json")))
+    assert line["step_s"] == 40 and len(line["t"]) == len(slots)
