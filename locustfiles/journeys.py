@@ -27,7 +27,7 @@ from gevent import GreenletExit, getcurrent
 from locust.exception import InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately, StopUser
 
 from swarmgate.core.journeys import ABANDONED, COMPLETED, FAILED, USER_STOPPED
-from swarmgate.core.redact import strip_credentials
+from swarmgate.core.redact import strip_credentials, strip_credentials_in_text
 
 STOPPED = (GreenletExit, StopUser)  # the user is being stopped: the journey is cut short
 INTERRUPTED = (InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately)  # Locust's task control flow
@@ -56,24 +56,24 @@ class Journey:
     def __init__(self, name: str, sink: JourneySink | None) -> None:
         if not isinstance(name, str) or not name.strip():
             raise JourneyError(f"a journey needs a name, e.g. journey(self, 'checkout'); got {name!r}")
-        self.name, self.sink = name, sink
+        self.name, self.sink = strip_credentials_in_text(name), sink  # masked once: names reach logs and reports
         self.at: str | None = None  # the current step, when the code names its steps
         self.outcome: str | None = None
         self.where: str | None = None  # the step it failed at, or why it was abandoned
         self.started = 0.0
         self.greenlet: object = None
 
-    def step(self, name: str) -> None:
-        """Name the step the journey is in now: a failure is reported at this step."""
-        self.at = name
+    def step(self, name: object) -> None:
+        """Name the step the journey is in now: a failure is reported at this step (any value, as text)."""
+        self.at = str(name)
 
-    def fail(self, why: str | None = None) -> None:
+    def fail(self, why: object = None) -> None:
         """The journey failed although its requests succeeded (e.g. an execution ended 'failed')."""
-        self._decide(FAILED, why or self.at or "failed")
+        self._decide(FAILED, str(why) if why is not None else self.at or "failed")
 
-    def abandon(self, reason: str) -> None:
+    def abandon(self, reason: object) -> None:
         """The user gives up on the journey (e.g. a poll budget ran out); the code carries on as it likes."""
-        self._decide(ABANDONED, reason)
+        self._decide(ABANDONED, str(reason))
 
     def request_failed(self, request: str) -> None:
         """A request inside the journey failed: the journey fails at the current step (or that request)."""
@@ -106,8 +106,9 @@ class Journey:
                 self._decide(ABANDONED, TASK_INTERRUPTED)
             else:
                 self._decide(FAILED, self.at or type(exc).__name__)
-        if self.sink is not None:
-            self.sink.finish(self.name, self.outcome or COMPLETED, duration_ms, self.where)
+        if self.sink is not None:  # the step or reason masked once, at the end (a step may carry a URL)
+            where = strip_credentials_in_text(self.where) if self.where is not None else None
+            self.sink.finish(self.name, self.outcome or COMPLETED, duration_ms, where)
         return False  # an exception goes on to Locust, which reports it as it always does
 
 

@@ -304,3 +304,26 @@ def test_the_master_stays_bounded_in_places_names_and_timeline_and_user_stopped_
     assert all(slot["start_ts"] % 40 == 0 for slot in slots)
     (line,) = journey_lines(parse_timeline(slots, Path("stages.json")))
     assert line["step_s"] == 40 and len(line["t"]) == len(slots)
+
+
+def test_names_steps_and_reasons_lose_their_credentials_and_any_value_is_text():
+    sink = Sink()
+    with Journey("fetch https://bob:pw@host/x?token=s3cret", sink) as j:
+        j.step(3)  # not a string: counted as '3', and it still travels to the master as JSON
+        j.fail()
+    with Journey("poll", sink) as j:
+        j.abandon("gave up on http://127.0.0.1/e?api_key=k9 after 10 polls")
+    with Journey("pay", sink) as j:
+        j.fail(ValueError("declined"))
+    assert sink.started == ["fetch https://host/x?token=***", "poll", "pay"]
+    assert sink.finished == [("fetch https://host/x?token=***", "failed", "3"),
+                             ("poll", "abandoned", "gave up on http://127.0.0.1/e?api_key=*** after 10 polls"),
+                             ("pay", "failed", "declined")]  # fmt: skip
+    worker, master = recorder(), recorder()
+    with Journey("run", worker) as j:
+        j.step(7)
+        j.fail()
+    data: dict = {}
+    worker.on_report_to_master("w", data)
+    master.on_worker_report("w", json.loads(json.dumps(data)))
+    assert master.rows(0)[0]["failed_at"] == {"7": 1}
