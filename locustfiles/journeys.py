@@ -12,6 +12,8 @@
 A journey fails when a request made inside it fails (the recorders' one `request` listener tells it,
 on the failure path only: successful requests cost nothing more) or when its code raises; it is
 abandoned when the user is stopped mid-way or calls `abandon`. The first outcome decided stands.
+Locust's own task control flow raised inside (InterruptTaskSet / RescheduleTask, from `self.interrupt()`)
+is the code choosing to leave, like a return: the journey completes unless it was already decided.
 Journeys do not nest: a second one opened in the same greenlet is refused (JourneyError). Greenlets a
 user spawns each carry their own, so concurrent journeys of one user are fine.
 """
@@ -31,7 +33,6 @@ from swarmgate.core.redact import strip_credentials, strip_credentials_in_text
 
 STOPPED = (GreenletExit, StopUser)  # the user is being stopped: the journey is cut short
 INTERRUPTED = (InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately)  # Locust's task control flow
-TASK_INTERRUPTED = "task interrupted"
 
 _open: dict[object, Journey] = {}  # greenlet -> the journey open in it
 
@@ -99,13 +100,10 @@ class Journey:
     def __exit__(self, exc_type: type | None, exc: BaseException | None, _tb: Any) -> bool:
         duration_ms = (time.perf_counter() - self.started) * 1000
         _open.pop(self.greenlet, None)
-        if exc is not None:
-            if isinstance(exc, STOPPED):
-                self._decide(ABANDONED, USER_STOPPED)
-            elif isinstance(exc, INTERRUPTED):
-                self._decide(ABANDONED, TASK_INTERRUPTED)
-            else:
-                self._decide(FAILED, self.at or type(exc).__name__)
+        if isinstance(exc, STOPPED):
+            self._decide(ABANDONED, USER_STOPPED)
+        elif exc is not None and not isinstance(exc, INTERRUPTED):  # self.interrupt() leaves: not a failure
+            self._decide(FAILED, self.at or type(exc).__name__)
         if self.sink is not None:  # the step or reason masked once, at the end (a step may carry a URL)
             where = strip_credentials_in_text(self.where) if self.where is not None else None
             self.sink.finish(self.name, self.outcome or COMPLETED, duration_ms, where)

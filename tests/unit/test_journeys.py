@@ -327,3 +327,30 @@ def test_names_steps_and_reasons_lose_their_credentials_and_any_value_is_text():
     worker.on_report_to_master("w", data)
     master.on_worker_report("w", json.loads(json.dumps(data)))
     assert master.rows(0)[0]["failed_at"] == {"7": 1}
+
+
+def test_a_task_set_leaving_by_interrupt_completes_its_journey_unless_already_decided():
+    from locust import TaskSet, User, constant
+    from locust.exception import InterruptTaskSet, RescheduleTask
+
+    class Leaves(TaskSet):
+        def browse(self, fail_first: bool) -> None:
+            with journey(self, "browse") as j:  # the plain form in a TaskSet finds its user's recorder
+                if fail_first:
+                    j.fail("empty list")
+                    raise RescheduleTask()  # Locust's own control flow: pick another task now
+                self.interrupt()  # leave the TaskSet: InterruptTaskSet
+
+    class Browser(User):
+        wait_time = constant(0)
+        tasks = [Leaves]
+
+    environment = Environment(user_classes=[Browser])
+    journeys = JourneyRecorder(environment, StageRecorder(environment, None))
+    task_set = Leaves(Browser(environment))
+    with pytest.raises(InterruptTaskSet):
+        task_set.browse(fail_first=False)
+    with pytest.raises(RescheduleTask):
+        task_set.browse(fail_first=True)
+    [row] = journeys.rows(0)
+    assert (row["completed"], row["failed"], row["abandoned"], row["failed_at"]) == (1, 1, 0, {"empty list": 1})
