@@ -354,3 +354,22 @@ def test_a_task_set_leaving_by_interrupt_completes_its_journey_unless_already_de
         task_set.browse(fail_first=True)
     [row] = journeys.rows(0)
     assert (row["completed"], row["failed"], row["abandoned"], row["failed_at"]) == (1, 1, 0, {"empty list": 1})
+
+
+def test_a_live_journey_gate_waits_for_enough_journeys_and_starts_afresh_in_a_stage_without_its_journey(tmp_path):
+    gate = 'completion_ratio = { target = 0.9, alert = 0.8, abort_after = "5s" }\n'
+    judge = LiveJudge(load_sla(sla_file(tmp_path, '[[journeys]]\nname = "run"\n' + gate)), None)
+    few = Stage("steady", 0.0, 10.0, 10, True, [], [tally("run", 1, 0, 8, 0)])  # ratio 0.11, but 9 journeys
+    assert all(judge.update(float(s), 0.0, [few], True) is None for s in range(12))
+    [waiting] = judge.state(11.0)["gates"]
+    assert waiting["waiting"] == "only 9 journeys judged (the ratio needs 10)"  # alert 0.8, 2 below it: 10
+    judge = LiveJudge(judge.config, None)
+    first = Stage("first", 0.0, 4.0, 10, True, [], [tally("run", 2, 0, 8, 0)])
+    assert all(judge.update(float(s), 0.0, [first], True) is None for s in range(4))  # beyond for 3 s
+    second = Stage("second", 4.0, 10.0, 20, True, [], [])
+    assert judge.update(4.0, 0.0, [first, second], True) is None
+    [reset] = judge.state(4.0)["gates"]
+    assert reset["waiting"] == "no journey in this stage yet" and reset["value"] is None
+    second.journeys = [tally("run", 2, 0, 8, 0)]
+    aborts = [judge.update(float(s), 0.0, [first, second], True) for s in range(5, 11)]
+    assert aborts[:5] == [None] * 5 and aborts[5] is not None  # 5 s from the second stage's own start
