@@ -15,7 +15,9 @@ abandoned when the user is stopped mid-way or calls `abandon`. The first outcome
 Locust's own task control flow raised inside (InterruptTaskSet / RescheduleTask, from `self.interrupt()`)
 is the code choosing to leave, like a return: the journey completes unless it was already decided.
 Journeys do not nest: a second one opened in the same greenlet is refused (JourneyError). Greenlets a
-user spawns each carry their own, so concurrent journeys of one user are fine.
+user spawns each carry their own, so concurrent journeys of one user are fine. A journey follows its
+requests into greenlets started with `j.spawn(fn, ...)` only: a request made in a greenlet spawned
+any other way belongs to no journey, and its failure fails none.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from gevent import GreenletExit, getcurrent
+import gevent
+from gevent import Greenlet, GreenletExit, getcurrent
 from locust.exception import InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately, StopUser
 
 from swarmgate.core.journeys import ABANDONED, COMPLETED, FAILED, USER_STOPPED
@@ -79,6 +82,24 @@ class Journey:
     def request_failed(self, request: str) -> None:
         """A request inside the journey failed: the journey fails at the current step (or that request)."""
         self._decide(FAILED, self.at or request)
+
+    def spawn(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Greenlet:
+        """Run fn(*args, **kwargs) in a new greenlet that carries this journey: its failed requests (and an
+        exception it raises) fail the journey as the journey's own would. Join it before the journey ends
+        (gevent.joinall). Requests from greenlets spawned any other way belong to no journey."""
+
+        def carried() -> Any:
+            greenlet = getcurrent()
+            _open[greenlet] = self
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:
+                self._decide(FAILED, self.at or type(exc).__name__)
+                raise
+            finally:
+                _open.pop(greenlet, None)
+
+        return gevent.spawn(carried)
 
     def _decide(self, outcome: str, where: str) -> None:
         if self.outcome is None:  # the first outcome decided stands

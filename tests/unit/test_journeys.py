@@ -373,3 +373,47 @@ def test_a_live_journey_gate_waits_for_enough_journeys_and_starts_afresh_in_a_st
     second.journeys = [tally("run", 2, 0, 8, 0)]
     aborts = [judge.update(float(s), 0.0, [first, second], True) for s in range(5, 11)]
     assert aborts[:5] == [None] * 5 and aborts[5] is not None  # 5 s from the second stage's own start
+
+
+def test_failed_requests_of_real_users_and_of_spawned_greenlets_reach_their_journey_through_the_request_tap():
+    from gevent.pywsgi import WSGIServer
+    from locust import FastHttpUser, HttpUser, constant
+
+    from swarmgate.locustfiles.recorders import RequestTap
+    from swarmgate.locustfiles.recording.slow_requests import SlowRequestRecorder
+    from swarmgate.locustfiles.recording.user_classes import UserClassCounter
+
+    def app(environ, start_response):  # /ok answers 200, anything else 404
+        status = "200 OK" if environ["PATH_INFO"] == "/ok" else "404 Not Found"
+        start_response(status, [("Content-Type", "text/plain")])
+        return [b"no"]
+
+    server = WSGIServer(("127.0.0.1", 0), app, log=None)
+    server.start()
+    try:
+        environment = Environment()
+        stages = StageRecorder(environment, None)
+        journeys = JourneyRecorder(environment, stages)
+        tap = RequestTap(stages, SlowRequestRecorder(environment, None, 1000), UserClassCounter(environment))
+        environment.events.request.add_listener(tap.on_request)
+        host = f"http://127.0.0.1:{server.server_port}"
+        fast = type("Fast", (FastHttpUser,), {"host": host, "wait_time": constant(0)})(environment)
+        plain = type("Plain", (HttpUser,), {"host": host, "wait_time": constant(0)})(environment)
+        with journey(fast, "fast") as j:
+            j.step("list")
+            fast.client.get("/missing")  # a 404: Locust counts it failed
+        with journey(plain, "plain") as j:
+            j.step("check")
+            with plain.client.get("/ok", catch_response=True) as response:
+                response.failure("the body says no")
+        with journey(fast, "fan out") as j:
+            j.step("parallel")
+            gevent.joinall([j.spawn(fast.client.get, "/ok"), j.spawn(fast.client.get, "/missing")])
+        with journey(fast, "not followed") as j:  # a greenlet spawned otherwise: its failure fails no journey
+            gevent.spawn(fast.client.get, "/missing").join()
+    finally:
+        server.stop()
+    outcomes = {row["name"]: (row["completed"], row["failed"], row["failed_at"]) for row in journeys.rows(0)}
+    assert outcomes == {"fast": (0, 1, {"list": 1}), "plain": (0, 1, {"check": 1}),
+                        "fan out": (0, 1, {"parallel": 1}), "not followed": (1, 0, {})}  # fmt: skip
+    assert stages.window_totals(0)[:2] == (5, 4)  # the requests themselves, as Locust counted them
