@@ -17,8 +17,10 @@ from swarmgate.analysis.journeys import (
     journey_lines,
     journey_regression_checks,
     journey_row,
+    merged,
     parse_journeys,
     parse_timeline,
+    slot_p95s,
 )
 from swarmgate.analysis.live import LiveJudge
 from swarmgate.analysis.records import JourneyTally, Stage
@@ -231,13 +233,48 @@ def test_journey_tables_judge_by_name_and_star_and_refuse_what_is_wrong(tmp_path
 def test_a_completion_drop_beyond_noise_regresses_and_a_small_one_does_not():
     rules = Rules()
     before = [tally("run", 100, 0, 0, 0, {1500: 100})]
-    dropped = journey_regression_checks([tally("run", 70, 0, 30, 0, {1500: 70})], before, rules)
+    dropped = journey_regression_checks([tally("run", 70, 0, 30, 0, {1500: 70})], before, rules, {}, {})
     assert [(c["metric"], c["status"]) for c in dropped] == [("completion_ratio", "fail"), ("p95_ms", "pass")]
     assert dropped[0]["message"].startswith("journey run completion_ratio 1 -> 0.7: regressed")
-    slight = journey_regression_checks([tally("run", 99, 0, 1, 0, {1500: 99})], before, rules)
+    slight = journey_regression_checks([tally("run", 99, 0, 1, 0, {1500: 99})], before, rules, {}, {})
     assert slight[0]["status"] == "warn"  # 1 % is beyond the minimum effect but within counting noise
-    slower = journey_regression_checks([tally("run", 100, 0, 0, 0, {2500: 100})], before, rules)
-    assert (slower[1]["metric"], slower[1]["status"]) == ("p95_ms", "fail")
+
+
+def soak_run(seed: int, median_ms: float, slots: int = 30, per_slot: int = 100) -> tuple[Stage, list]:
+    """A steady stage of `slots` 10 s timeline slots, each with `per_slot` completed journeys (log-normal)."""
+    import random
+
+    from locust.stats import bucket_response_time
+
+    draw = random.Random(seed)
+    timeline = []
+    for i in range(slots):
+        histogram: dict[int, int] = {}
+        for _ in range(per_slot):
+            bucket = bucket_response_time(draw.lognormvariate(0, 0.3) * median_ms)
+            histogram[bucket] = histogram.get(bucket, 0) + 1
+        timeline.append((1000.0 + 10 * i, [tally("run", per_slot, 0, 0, 0, histogram)]))
+    stage = Stage("steady", 1000.0, 1000.0 + 10 * slots, 10, True, [], merged(t for _, ts in timeline for t in ts))
+    return stage, timeline
+
+
+def test_the_p95_comparison_ranks_per_slot_p95s_so_thousands_of_journeys_do_not_make_noise_a_regression():
+    rules = Rules()
+    runs = {name: soak_run(seed, median) for name, seed, median in (("base", 1, 1000), ("same", 2, 1000),
+                                                                     ("slower", 3, 1400))}  # fmt: skip
+    windows = {name: slot_p95s(timeline, [stage]) for name, (stage, timeline) in runs.items()}
+    assert len(windows["base"]["run"]) == 30 and sum(runs["base"][0].journeys[0].histogram.values()) == 3000
+
+    def p95_check(name: str, base_windows: dict) -> dict:
+        checks = journey_regression_checks(runs[name][0].journeys, runs["base"][0].journeys, rules, windows[name],
+                                           base_windows)  # fmt: skip
+        return checks[1]
+
+    assert p95_check("same", windows["base"])["status"] != "fail"
+    slower = p95_check("slower", windows["base"])
+    assert slower["status"] == "fail" and "beyond noise" in slower["message"]
+    few = p95_check("slower", {"run": windows["base"]["run"][:3]})  # three slots cannot tell
+    assert few["status"] == "warn" and "timeline slots per run" in few["message"]
 
 
 def test_a_live_journey_gate_stops_the_run_and_the_live_checks_include_journeys(tmp_path):
