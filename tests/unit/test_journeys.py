@@ -240,8 +240,11 @@ def test_a_completion_drop_beyond_noise_regresses_and_a_small_one_does_not():
     assert slight[0]["status"] == "warn"  # 1 % is beyond the minimum effect but within counting noise
 
 
-def soak_run(seed: int, median_ms: float, slots: int = 30, per_slot: int = 100) -> tuple[Stage, list]:
-    """A steady stage of `slots` 10 s timeline slots, each with `per_slot` completed journeys (log-normal)."""
+def soak_run(
+    seed: int, median_ms: float, slots: int = 30, per_slot: int = 100, slow_slots: int = 0
+) -> tuple[Stage, list]:
+    """A steady stage of `slots` 10 s timeline slots, each with `per_slot` completed journeys (log-normal);
+    the last `slow_slots` three times slower."""
     import random
 
     from locust.stats import bucket_response_time
@@ -251,7 +254,9 @@ def soak_run(seed: int, median_ms: float, slots: int = 30, per_slot: int = 100) 
     for i in range(slots):
         histogram: dict[int, int] = {}
         for _ in range(per_slot):
-            bucket = bucket_response_time(draw.lognormvariate(0, 0.3) * median_ms)
+            bucket = bucket_response_time(
+                draw.lognormvariate(0, 0.3) * median_ms * (3 if i >= slots - slow_slots else 1)
+            )
             histogram[bucket] = histogram.get(bucket, 0) + 1
         timeline.append((1000.0 + 10 * i, [tally("run", per_slot, 0, 0, 0, histogram)]))
     stage = Stage("steady", 1000.0, 1000.0 + 10 * slots, 10, True, [], merged(t for _, ts in timeline for t in ts))
@@ -260,8 +265,8 @@ def soak_run(seed: int, median_ms: float, slots: int = 30, per_slot: int = 100) 
 
 def test_the_p95_comparison_ranks_per_slot_p95s_so_thousands_of_journeys_do_not_make_noise_a_regression():
     rules = Rules()
-    runs = {name: soak_run(seed, median) for name, seed, median in (("base", 1, 1000), ("same", 2, 1000),
-                                                                     ("slower", 3, 1400))}  # fmt: skip
+    runs = {name: soak_run(seed, median, slow_slots=slow) for name, seed, median, slow in (
+        ("base", 1, 1000, 0), ("same", 2, 1000, 0), ("slower", 3, 1400, 0), ("a slow spell", 4, 1000, 3))}  # fmt: skip
     windows = {name: slot_p95s(timeline, [stage]) for name, (stage, timeline) in runs.items()}
     assert len(windows["base"]["run"]) == 30 and sum(runs["base"][0].journeys[0].histogram.values()) == 3000
 
@@ -273,6 +278,8 @@ def test_the_p95_comparison_ranks_per_slot_p95s_so_thousands_of_journeys_do_not_
     assert p95_check("same", windows["base"])["status"] != "fail"
     slower = p95_check("slower", windows["base"])
     assert slower["status"] == "fail" and "beyond noise" in slower["message"]
+    spell = p95_check("a slow spell", windows["base"])  # 300 of 3000 journeys slow: the pooled p95 triples,
+    assert spell["status"] == "warn" and "run-to-run noise" in spell["message"]  # but 3 slots of 30 are noise
     few = p95_check("slower", {"run": windows["base"]["run"][:3]})  # three slots cannot tell
     assert few["status"] == "warn" and "timeline slots per run" in few["message"]
 
