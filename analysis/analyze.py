@@ -11,7 +11,7 @@ from swarmgate.analysis.baseline import baseline_dir, differences
 from swarmgate.analysis.checks import verdict_of
 from swarmgate.analysis.compare import regression_checks
 from swarmgate.analysis.history_stream import HistoryDigest
-from swarmgate.analysis.journeys import journey_regression_checks, judged_stages, stage_tallies
+from swarmgate.analysis.journeys import journey_regression_checks, judged_stages, slot_p95s, stage_tallies
 from swarmgate.analysis.load import Run, load_run, read_json
 from swarmgate.analysis.server import server_regression_checks
 from swarmgate.analysis.sla import SlaConfig
@@ -114,8 +114,10 @@ def add_comparison(summary: dict, run: Run, sla: SlaConfig, baseline: Path | str
     windows = [window_values(r.history(every_endpoint=True)) for r in (run, base)]
     checks = regression_checks(summary["judged_endpoints"], base_rows, *windows, sla.regression)
     checks += server_regression_checks(run, base, sla.server, sla.regression)
-    checks += journey_regression_checks(stage_tallies(judged_stages(run.stages)),
-                                        stage_tallies(judged_stages(base.stages)), sla.regression)  # fmt: skip
+    run_stages, base_stages = judged_stages(run.stages), judged_stages(base.stages)
+    checks += journey_regression_checks(stage_tallies(run_stages), stage_tallies(base_stages), sla.regression,
+                                        slot_p95s(run.journey_timeline, run_stages),
+                                        slot_p95s(base.journey_timeline, base_stages))  # fmt: skip
     summary["checks"] += checks
     summary["baseline"] = {"run_id": base.meta.get("run_id"), "path": str(path), "notes": notes,
                            "regressions": sum(c["status"] == "fail" for c in checks)}  # fmt: skip

@@ -67,13 +67,15 @@ def parse_timeline(slots: object, path: Path) -> list[tuple[float, list[JourneyT
 
 
 def journey_lines(timeline: list[tuple[float, list[JourneyTally]]], most: int = MAX_POINTS) -> list[dict]:
-    """Each journey over time for the report's charts: per 10 s slot (merged into wider ones past `most`
-    points, exactly: the histograms add up) the completed journeys' p50 and p95 and the completion ratio."""
+    """Each journey over time for the report's charts: per recorded slot (10 s; wider after a long run) merged
+    into wider ones past `most` points, exactly (the histograms add up): the completed journeys' p50 and p95
+    and the completion ratio."""
     if not timeline:
         return []
     start = timeline[0][0]
-    span = timeline[-1][0] - start + SLOT_S
-    width = max(SLOT_S, math.ceil(span / most / SLOT_S) * SLOT_S)
+    recorded = max(SLOT_S, min((b[0] - a[0] for a, b in zip(timeline, timeline[1:], strict=False)), default=SLOT_S))
+    span = timeline[-1][0] - start + recorded  # a long run's recorder widened its slots: the narrowest gap
+    width = max(recorded, math.ceil(span / most / recorded) * recorded)
     buckets: dict[float, list[JourneyTally]] = {}
     for slot, tallies in timeline:
         buckets.setdefault(start + (slot - start) // width * width, []).extend(tallies)
@@ -159,15 +161,26 @@ def journey_checks(rows: list[dict], sla: SlaConfig, over: str) -> list[Check]:
     return checks
 
 
-def durations(tally: JourneyTally) -> list[float]:
-    """The completed journeys' durations, one value per journey (to Locust's buckets)."""
-    return [float(bucket) for bucket, count in sorted(tally.histogram.items()) for _ in range(count)]
+def slot_p95s(timeline: list[tuple[float, list[JourneyTally]]], stages: list[Stage]) -> dict[str, list[float]]:
+    """Each journey's p95 per timeline slot inside the given stages: the windows a p95 comparison ranks,
+    as the requests' 10 s windows (one value per slot, not per journey: thousands of journeys do not
+    turn a trivial difference into a significant one)."""
+    windows: dict[str, list[float]] = {}
+    for at, tallies in timeline:
+        if any(stage.start <= at + SLOT_S / 2 < stage.end for stage in stages):  # the slot's middle, at 10 s
+            for tally in tallies:
+                if tally.completed:
+                    windows.setdefault(tally.name, []).append(percentile(tally.histogram, 0.95))
+    return windows
 
 
-def journey_regression_checks(current: list[JourneyTally], baseline: list[JourneyTally], rules: Rules) -> list[Check]:
+def journey_regression_checks(current: list[JourneyTally], baseline: list[JourneyTally], rules: Rules,
+                              windows: dict[str, list[float]],
+                              base_windows: dict[str, list[float]]) -> list[Check]:  # fmt: skip
     """Completion ratio and duration against the baseline's, with the requests' rules: a change must be
     beyond the minimum effect (min_error_increase for the ratio, the latency effect for the p95) and beyond
-    noise (Fisher's exact test on the counts; a rank test over the journeys' own durations)."""
+    noise (Fisher's exact test on the counts; a rank test over the per-slot p95s, `windows`, which needs
+    windows_needed slots per run and enough completed journeys to place the p95)."""
     base_by_name = {tally.name: tally for tally in baseline}
     checks = []
     for tally in current:
@@ -186,10 +199,20 @@ def journey_regression_checks(current: list[JourneyTally], baseline: list[Journe
                                  row["judged"] - tally.completed, row["judged"]) if effect else 1.0  # fmt: skip
             else:
                 effect = now - before >= rules.latency_effect(before)
-                short = "too few completed journeys to place p95" if rules.too_few_to_place(
-                    metric, tally.completed, base.completed) else ""  # fmt: skip
-                p = mann_whitney_p(durations(base), durations(tally)) if effect and not short else 1.0
+                mine, theirs = windows.get(tally.name, []), base_windows.get(tally.name, [])
+                short = p95_short(rules, tally, base, len(mine), len(theirs))
+                p = mann_whitney_p(theirs, mine) if effect and not short else 1.0
             status, why = judgment(effect, short, p, rules)
             checks.append(check("regression", status, f"journey {tally.name} {metric} {before:g} -> {now:g}: {why}",
                                 endpoint=tally.name, metric=metric, actual=now, baseline=before))  # fmt: skip
     return checks
+
+
+def p95_short(rules: Rules, tally: JourneyTally, base: JourneyTally, slots: int, base_slots: int) -> str:
+    """Why a p95 change cannot be told, as for requests: too few slots per run, or too few journeys."""
+    needed = rules.windows_needed()
+    if slots < needed or base_slots < needed:
+        return f"{needed}+ timeline slots per run with completed journeys are needed to tell"
+    if rules.too_few_to_place("p95_ms", tally.completed, base.completed):
+        return "too few completed journeys to place p95"
+    return ""

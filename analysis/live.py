@@ -14,6 +14,7 @@ ratio only when at least that many requests were bad: a handful of requests is n
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import asdict, dataclass
 
@@ -29,6 +30,7 @@ LIVE_WINDOW_S = 10.0
 SERVER_LIVE_FILE = ".server_live.json"  # {"time", "values": {name: value}}: the scraper's latest, each second
 SERVER_FRESH_S = 5.0  # an older server value is no evidence (the scrape failed or stalled)
 RATIO_COUNTS = {"error_ratio": "failures"}  # the count a ratio gate needs enough of (see min_tail_requests)
+MIN_SHARE_BELOW = 0.01  # a completion ratio alert of 1 still judges, after min_tail_requests / 0.01 journeys
 Key = tuple[str, str]
 
 
@@ -200,7 +202,8 @@ class LiveJudge:
     def judge_journeys(self, now: float, started: float, judging_stage: bool, current: Stage) -> Abort | None:
         """Journey gates, over the current stage so far (journeys are far fewer than requests: a 10 s window
         would rarely hold enough): beyond alert for abort_after, with enough journeys to tell."""
-        for row in journey_rows([current]):
+        rows = journey_rows([current])
+        for row in rows:
             for metric, threshold in self.config.journey_thresholds(row["name"]).items():
                 if not threshold.abort_after_s:
                     continue
@@ -208,11 +211,16 @@ class LiveJudge:
                 gate = self.gates.setdefault(key, Gate("", row["name"], metric, threshold, journey=True))
                 gate.value = row.get(metric)
                 during = current.steady if threshold.abort_during == "steady" else judging_stage
-                gate.waiting = self.journey_waiting(metric, row, during, gate.value)
+                gate.waiting = self.journey_waiting(metric, threshold, row, during, gate.value)
                 gate.judging = gate.waiting is None
                 beyond = gate.judging and status_of(metric, gate.value, threshold) == "fail"
                 if abort := self.count_down(gate, beyond, now, started, current):
                     return abort
+        seen = {row["name"] for row in rows}
+        for gate in self.gates.values():  # a journey with no row in this stage: the last stage's state is gone
+            if gate.journey and gate.name not in seen:
+                gate.judging, gate.value, gate.beyond_since = False, None, None
+                gate.waiting = "no journey in this stage yet"
         return None
 
     @staticmethod
@@ -235,13 +243,17 @@ class LiveJudge:
             return "not a steady stage" if self.stage and not self.stage["steady"] else "the first stage"
         return none_yet if value is None else None
 
-    def journey_waiting(self, metric: str, row: dict, during: bool, value: float | None) -> str | None:
-        """Why a journey gate does not judge now: the stage, or too few journeys (as for a request ratio)."""
+    def journey_waiting(self, metric: str, threshold: Threshold, row: dict, during: bool,
+                        value: float | None) -> str | None:  # fmt: skip
+        """Why a journey gate does not judge now: the stage, or too few journeys. A completion ratio needs
+        as many judged journeys as put min_tail_requests of them below its alert level (alert 0.8, 2: 10),
+        as a percentile needs min_tail_requests requests above it."""
         rules = self.config.regression
         if reason := self.not_judging(during, value, "no journey ended yet"):
             return reason
-        if metric == "completion_ratio" and row["judged"] - row["completed"] < rules.min_tail_requests:
-            return f"only {row['judged'] - row['completed']} journeys not completed (needs {rules.min_tail_requests:g})"
+        needed = math.ceil(round(rules.min_tail_requests / max(1.0 - threshold.alert, MIN_SHARE_BELOW), 6))
+        if metric == "completion_ratio" and row["judged"] < needed:
+            return f"only {row['judged']} journeys judged (the ratio needs {needed})"
         if rules.too_few_to_place(metric, row["completed"]):
             return f"{row['completed']} completed journeys cannot place {metric}"
         return None

@@ -103,40 +103,52 @@ def baseline_rows(results_root: Path, scenario: str | None) -> tuple[str | None,
         return None, {}
 
 
-def summary_parts(db, runs: list[dict], section: str, key: str | None = None) -> list[tuple[int, list]]:
+def kept_summaries(db, runs: list[dict]) -> list[dict | None]:
+    """Each run's summary as the history keeps it, read and parsed once for every series (None: unreadable)."""
+    summaries: list[dict | None] = []
+    for run in runs:
+        row = db.execute("SELECT summary FROM runs WHERE run_key = ?", (run["key"],)).fetchone()
+        try:
+            summary = json.loads(row[0])
+        except (TypeError, ValueError):
+            summary = None
+        summaries.append(summary if isinstance(summary, dict) else None)
+    return summaries
+
+
+def summary_parts(summaries: list[dict | None], section: str, key: str | None = None) -> list[tuple[int, list]]:
     """(run index, summary[section][key], or summary[section] without a key) for each run whose kept summary
     has that list (older ones lack it)."""
     found = []
-    for index, run in enumerate(runs):
-        row = db.execute("SELECT summary FROM runs WHERE run_key = ?", (run["key"],)).fetchone()
+    for index, summary in enumerate(summaries):
+        part = (summary or {}).get(section)
         try:
-            part = json.loads(row[0]).get(section)
             found.append((index, ((part or {}).get(key) if key else part) or []))
-        except (TypeError, ValueError, AttributeError):
-            continue  # a summary from before that section, or unreadable: no values for this run
+        except AttributeError:
+            continue  # a summary from before that section, or a section of another shape: no values for this run
     return found
 
 
-def server_series(db, runs: list[dict]) -> list[dict]:
+def server_series(summaries: list[dict | None]) -> list[dict]:
     """Each judged server metric run by run (from the summaries the history keeps), in first-seen order."""
     series: dict[str, dict] = {}
-    for index, metrics in summary_parts(db, runs, "server", "metrics"):
+    for index, metrics in summary_parts(summaries, "server", "metrics"):
         for metric in metrics:
             if isinstance(metric, dict) and isinstance(metric.get("value"), int | float):
                 entry = series.setdefault(metric["name"], {"name": metric["name"], "unit": metric.get("unit") or "",
-                                                           "values": [None] * len(runs)})  # fmt: skip
+                                                           "values": [None] * len(summaries)})  # fmt: skip
                 entry["values"][index] = metric["value"]
     return list(series.values())
 
 
-def journey_series(db, runs: list[dict]) -> list[dict]:
+def journey_series(summaries: list[dict | None]) -> list[dict]:
     """Each journey's completion ratio and p95 run by run, as each run judged them (steady stages)."""
     series: dict[str, dict] = {}
-    for index, rows in summary_parts(db, runs, "judged_journeys"):
+    for index, rows in summary_parts(summaries, "judged_journeys"):
         for row in rows if isinstance(rows, list) else []:
             if not isinstance(row, dict) or not isinstance(row.get("name"), str):
                 continue
-            entry = series.setdefault(row["name"], {"name": row["name"], **{m: [None] * len(runs)
+            entry = series.setdefault(row["name"], {"name": row["name"], **{m: [None] * len(summaries)
                                                                               for m in JOURNEY_METRICS}})  # fmt: skip
             for metric in JOURNEY_METRICS:
                 value = row.get(metric)
@@ -144,14 +156,14 @@ def journey_series(db, runs: list[dict]) -> list[dict]:
     return sorted(series.values(), key=lambda entry: entry["name"])
 
 
-def resilience_series(db, runs: list[dict]) -> list[dict]:
+def resilience_series(summaries: list[dict | None]) -> list[dict]:
     """Each fault phase's recovery time run by run (None: it did not recover, or the run had no such fault)."""
     series: dict[str, dict] = {}
-    for index, faults in summary_parts(db, runs, "resilience", "faults"):
+    for index, faults in summary_parts(summaries, "resilience", "faults"):
         for fault in faults:
             if isinstance(fault, dict) and isinstance(fault.get("name"), str):
-                entry = series.setdefault(fault["name"], {"name": fault["name"], "recovery_s": [None] * len(runs),
-                                                          "recovered": [None] * len(runs)})  # fmt: skip
+                entry = series.setdefault(fault["name"], {"name": fault["name"], "recovery_s": [None] * len(summaries),
+                                                          "recovered": [None] * len(summaries)})  # fmt: skip
                 entry["recovery_s"][index] = fault.get("recovery_s")
                 entry["recovered"][index] = fault.get("recovered")
     return list(series.values())
@@ -174,6 +186,7 @@ def scenario_trend(db, scenario: str | None, last: int | None, results_root: Pat
         for metric, value in zip(("requests", *METRICS), values, strict=True):
             per_metric[metric][position[key]] = value
     baseline_id, baseline = baseline_rows(results_root, scenario)
+    summaries = kept_summaries(db, runs)
     endpoints = []
     for (method, name), per_metric in sorted(series.items(), key=lambda item: (item[0][1] != "Aggregated", item[0])):
         base = baseline.get((method, name), {})
@@ -184,8 +197,8 @@ def scenario_trend(db, scenario: str | None, last: int | None, results_root: Pat
         endpoints.append({"method": method, "name": name, "values": per_metric, "band": bands,
                           "baseline": {m: base.get(m) for m in METRICS}, "flags": endpoint_flags})  # fmt: skip
     return {"scenario": scenario, "runs": runs, "baseline_run_id": baseline_id, "endpoints": endpoints,
-            "server": server_series(db, runs), "resilience": resilience_series(db, runs),
-            "journeys": journey_series(db, runs),
+            "server": server_series(summaries), "resilience": resilience_series(summaries),
+            "journeys": journey_series(summaries),
             "flagged": sum(len(e["flags"]) for e in endpoints)}  # fmt: skip
 
 

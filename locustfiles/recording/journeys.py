@@ -21,24 +21,28 @@ from typing import IO
 from locust.env import Environment
 from locust.stats import bucket_response_time
 
-from swarmgate.core.journeys import ABANDONED, FAILED
+from swarmgate.core.journeys import ABANDONED, FAILED, USER_STOPPED
 from swarmgate.locustfiles.recording.common import listen, node_role
 from swarmgate.locustfiles.recording.stages import StageRecorder
 
 REPORT_KEY = "swarmgate_journeys"
 TIMELINE_KEY = "swarmgate_journey_timeline"
-SLOT_S = 10  # the timeline's resolution: each journey's outcomes per 10 s of wall-clock time
+SLOT_S = 10  # the timeline's resolution: each journey's outcomes per 10 s of wall-clock time (at first)
+MAX_SLOTS = 600  # past this many timeline slots, slots merge pairwise into ones twice as wide (a 24 h soak stays small)
 MAX_PLACES = 100  # distinct steps (or reasons) counted per journey and stage
 OTHER_PLACES = "(other steps)"
+MAX_JOURNEYS = 100  # distinct journey names counted (a name with an id in it would grow without end)
+OTHER_JOURNEYS = "(other journeys)"
 logger = logging.getLogger(__name__)
 
 
-def count_place(places: dict[str, int], where: str | None) -> None:
-    """Count a step or reason; past MAX_PLACES distinct ones (a reason with an id in it, say), as OTHER_PLACES."""
+def count_place(places: dict[str, int], where: str | None, count: int = 1) -> None:
+    """Count a step or reason; past MAX_PLACES distinct ones (a reason with an id in it, say), as OTHER_PLACES.
+    USER_STOPPED always keeps its own key: the completion ratio leaves those journeys out by it."""
     key = where or "?"
-    if key not in places and len(places) >= MAX_PLACES:
+    if key not in places and len(places) >= MAX_PLACES and key != USER_STOPPED:
         key = OTHER_PLACES
-    places[key] = places.get(key, 0) + 1
+    places[key] = places.get(key, 0) + count
 
 
 @dataclass(slots=True)
@@ -79,11 +83,11 @@ class Tally:
         if row["min_ms"] is not None:
             self.min_ms = row["min_ms"] if self.min_ms is None else min(self.min_ms, row["min_ms"])
         self.max_ms = max(self.max_ms, row["max_ms"])
-        for mine, theirs in ((self.durations, row["durations"]), (self.failed_at, row["failed_at"]),
-                             (self.abandoned_at, row["abandoned_at"])):  # fmt: skip
-            for key, count in theirs.items():
-                key = int(key) if mine is self.durations else key
-                mine[key] = mine.get(key, 0) + count
+        for bucket, count in row["durations"].items():
+            self.durations[int(bucket)] = self.durations.get(int(bucket), 0) + count
+        for mine, theirs in ((self.failed_at, row["failed_at"]), (self.abandoned_at, row["abandoned_at"])):
+            for where, count in theirs.items():  # capped as in a single process: the master's memory stays bounded
+                count_place(mine, where, count)
 
     def as_row(self) -> dict:
         return {
@@ -110,6 +114,8 @@ class JourneyRecorder:
         self.stages = stages
         self.windows: dict[int, dict[str, Tally]] = {}
         self.timeline: dict[int, dict[str, Tally]] = {}  # slot start (Unix s) -> journeys ended in it
+        self.slot_s = SLOT_S  # the timeline's slot width now (doubles each time the slots pass MAX_SLOTS)
+        self.names: set[str] = set()  # the journey names counted under their own name (at most MAX_JOURNEYS)
         self.log = open_log(log_path) if log_path else None
         environment.swarmgate_journeys = self
         stages.journeys = self
@@ -128,13 +134,36 @@ class JourneyRecorder:
             found = window[name] = Tally()
         return found
 
+    def named(self, name: str) -> str:
+        """The name a journey is counted under: its own for the first MAX_JOURNEYS names, then OTHER_JOURNEYS."""
+        if name not in self.names:
+            if len(self.names) >= MAX_JOURNEYS:
+                return OTHER_JOURNEYS
+            self.names.add(name)
+        return name
+
+    def slot(self, ts: float) -> int:
+        return int(ts) // self.slot_s * self.slot_s
+
+    def widen_timeline(self) -> None:
+        """Past MAX_SLOTS slots, merge them pairwise into slots twice as wide (exactly: the histograms add)."""
+        while len(self.timeline) >= MAX_SLOTS:
+            self.slot_s *= 2
+            narrow, self.timeline = self.timeline, {}
+            for start, window in narrow.items():
+                for name, tally in window.items():
+                    self.tally(name, self.timeline, self.slot(start)).merge(tally.as_row())
+
     def start(self, name: str) -> None:
-        self.tally(name).started += 1
+        self.tally(self.named(name)).started += 1
 
     def finish(self, name: str, outcome: str, duration_ms: float, where: str | None) -> None:
+        name = self.named(name)
         self.tally(name).finish(outcome, duration_ms, where)
-        slot = int(time.time()) // SLOT_S * SLOT_S
-        self.tally(name, self.timeline, slot).finish(outcome, duration_ms, where)
+        now = time.time()
+        if self.slot(now) not in self.timeline:  # a new slot: widen them first if there are too many
+            self.widen_timeline()
+        self.tally(name, self.timeline, self.slot(now)).finish(outcome, duration_ms, where)
         if self.log is not None:  # one short line: appended whole, whichever process writes it
             self.log.write(json.dumps({"journey": name, "outcome": outcome, "ms": round(duration_ms, 1),
                                        "where": where}) + "\n")  # fmt: skip
@@ -157,7 +186,7 @@ class JourneyRecorder:
         return merged
 
     def reset(self) -> None:
-        self.windows, self.timeline = {}, {}
+        self.windows, self.timeline, self.slot_s = {}, {}, SLOT_S
 
     def on_report_to_master(self, client_id: str, data: dict) -> None:
         data[REPORT_KEY] = {index: self.rows(index) for index, window in self.windows.items() if window}
@@ -165,11 +194,13 @@ class JourneyRecorder:
         self.reset()
 
     def on_worker_report(self, client_id: str, data: dict) -> None:
-        for key, windows in ((REPORT_KEY, self.windows), (TIMELINE_KEY, self.timeline)):
-            for index, rows in data.get(key, {}).items():
-                window = windows.setdefault(int(index), {})
-                for row in rows:
-                    window.setdefault(row["name"], Tally()).merge(row)
+        for index, rows in data.get(REPORT_KEY, {}).items():
+            for row in rows:
+                self.tally(self.named(row["name"]), self.windows, int(index)).merge(row)
+        for slot, rows in data.get(TIMELINE_KEY, {}).items():
+            for row in rows:
+                self.tally(self.named(row["name"]), self.timeline, self.slot(int(slot))).merge(row)
+        self.widen_timeline()
 
     def on_quit(self, exit_code: int, **_kwargs) -> None:
         if self.log is not None:

@@ -27,3 +27,8 @@ def mask(text: str, secrets: Iterable[str]) -> str:
     for value in secrets:
         text = text.replace(value, MASK)
     return text
+
+
+def strip_credentials_in_text(text: str) -> str:
+    """Free text (a journey's step or reason) with each URL-like word in it stripped of its credentials."""
+    return " ".join(strip_credentials(word) if "://" in word or "?" in word else word for word in text.split(" "))

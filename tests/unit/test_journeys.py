@@ -17,8 +17,10 @@ from swarmgate.analysis.journeys import (
     journey_lines,
     journey_regression_checks,
     journey_row,
+    merged,
     parse_journeys,
     parse_timeline,
+    slot_p95s,
 )
 from swarmgate.analysis.live import LiveJudge
 from swarmgate.analysis.records import JourneyTally, Stage
@@ -231,13 +233,55 @@ def test_journey_tables_judge_by_name_and_star_and_refuse_what_is_wrong(tmp_path
 def test_a_completion_drop_beyond_noise_regresses_and_a_small_one_does_not():
     rules = Rules()
     before = [tally("run", 100, 0, 0, 0, {1500: 100})]
-    dropped = journey_regression_checks([tally("run", 70, 0, 30, 0, {1500: 70})], before, rules)
+    dropped = journey_regression_checks([tally("run", 70, 0, 30, 0, {1500: 70})], before, rules, {}, {})
     assert [(c["metric"], c["status"]) for c in dropped] == [("completion_ratio", "fail"), ("p95_ms", "pass")]
     assert dropped[0]["message"].startswith("journey run completion_ratio 1 -> 0.7: regressed")
-    slight = journey_regression_checks([tally("run", 99, 0, 1, 0, {1500: 99})], before, rules)
+    slight = journey_regression_checks([tally("run", 99, 0, 1, 0, {1500: 99})], before, rules, {}, {})
     assert slight[0]["status"] == "warn"  # 1 % is beyond the minimum effect but within counting noise
-    slower = journey_regression_checks([tally("run", 100, 0, 0, 0, {2500: 100})], before, rules)
-    assert (slower[1]["metric"], slower[1]["status"]) == ("p95_ms", "fail")
+
+
+def soak_run(
+    seed: int, median_ms: float, slots: int = 30, per_slot: int = 100, slow_slots: int = 0
+) -> tuple[Stage, list]:
+    """A steady stage of `slots` 10 s timeline slots, each with `per_slot` completed journeys (log-normal);
+    the last `slow_slots` three times slower."""
+    import random
+
+    from locust.stats import bucket_response_time
+
+    draw = random.Random(seed)
+    timeline = []
+    for i in range(slots):
+        histogram: dict[int, int] = {}
+        for _ in range(per_slot):
+            bucket = bucket_response_time(
+                draw.lognormvariate(0, 0.3) * median_ms * (3 if i >= slots - slow_slots else 1)
+            )
+            histogram[bucket] = histogram.get(bucket, 0) + 1
+        timeline.append((1000.0 + 10 * i, [tally("run", per_slot, 0, 0, 0, histogram)]))
+    stage = Stage("steady", 1000.0, 1000.0 + 10 * slots, 10, True, [], merged(t for _, ts in timeline for t in ts))
+    return stage, timeline
+
+
+def test_the_p95_comparison_ranks_per_slot_p95s_so_thousands_of_journeys_do_not_make_noise_a_regression():
+    rules = Rules()
+    runs = {name: soak_run(seed, median, slow_slots=slow) for name, seed, median, slow in (
+        ("base", 1, 1000, 0), ("same", 2, 1000, 0), ("slower", 3, 1400, 0), ("a slow spell", 4, 1000, 3))}  # fmt: skip
+    windows = {name: slot_p95s(timeline, [stage]) for name, (stage, timeline) in runs.items()}
+    assert len(windows["base"]["run"]) == 30 and sum(runs["base"][0].journeys[0].histogram.values()) == 3000
+
+    def p95_check(name: str, base_windows: dict) -> dict:
+        checks = journey_regression_checks(runs[name][0].journeys, runs["base"][0].journeys, rules, windows[name],
+                                           base_windows)  # fmt: skip
+        return checks[1]
+
+    assert p95_check("same", windows["base"])["status"] != "fail"
+    slower = p95_check("slower", windows["base"])
+    assert slower["status"] == "fail" and "beyond noise" in slower["message"]
+    spell = p95_check("a slow spell", windows["base"])  # 300 of 3000 journeys slow: the pooled p95 triples,
+    assert spell["status"] == "warn" and "run-to-run noise" in spell["message"]  # but 3 slots of 30 are noise
+    few = p95_check("slower", {"run": windows["base"]["run"][:3]})  # three slots cannot tell
+    assert few["status"] == "warn" and "timeline slots per run" in few["message"]
 
 
 def test_a_live_journey_gate_stops_the_run_and_the_live_checks_include_journeys(tmp_path):
@@ -272,3 +316,148 @@ def test_stuck_executions_hold_their_share_and_answer_running_forever(tmp_path):
     _, execution = call(app, "POST", f"/api/workflows/{workflow['id']}/executions", None, token)
     code, status = call(app, "GET", f"/api/executions/{execution['id']}", None, token)
     assert code == 200 and status["status"] == "running" and status["progress"] < 1
+
+
+def test_the_master_stays_bounded_in_places_names_and_timeline_and_user_stopped_is_never_capped(monkeypatch):
+    from swarmgate.locustfiles.recording import journeys as recording
+
+    workers, master = [recorder() for _ in range(3)], recorder()
+    for w, worker in enumerate(workers):
+        for n in range(100):  # each worker fills its own 100 distinct reasons
+            worker.finish("run", "abandoned", 1.0, f"execution {w}-{n} stuck")
+        worker.finish("run", "abandoned", 1.0, "user stopped")  # past the cap: still its own key
+        for n in range(60):  # and names with ids in them
+            worker.finish(f"order {w}-{n}", "completed", 1.0, None)
+        data: dict = {}
+        worker.on_report_to_master("w", data)
+        master.on_worker_report("w", json.loads(json.dumps(data)))
+    rows = {row["name"]: row for row in master.rows(0)}
+    assert len(rows) == 101 and rows["(other journeys)"]["completed"] == 180 - 99  # 100 names and the rest
+    run = rows["run"]
+    assert len(run["abandoned_at"]) == 102 and run["abandoned_at"]["user stopped"] == 3  # cap + other + stopped
+    assert sum(run["abandoned_at"].values()) == 303 and run["abandoned_at"]["(other steps)"] == 200
+    assert journey_row(parse_journeys([run], Path("stages.json"), "stage 1")[0])["judged"] == 300
+    clock = iter(range(10**6, 10**8, 10))  # a 10 s slot per journey: a long soak in a few thousand calls
+    monkeypatch.setattr(recording.time, "time", lambda: float(next(clock)))
+    soak = recorder()
+    for n in range(2000):
+        soak.finish("run", "completed", 100.0 + n % 7, None)
+    slots = soak.timeline_rows()
+    assert len(slots) <= recording.MAX_SLOTS and soak.slot_s == 40  # widened twice, exactly:
+    assert sum(row["completed"] for slot in slots for row in slot["journeys"]) == 2000
+    assert all(slot["start_ts"] % 40 == 0 for slot in slots)
+    (line,) = journey_lines(parse_timeline(slots, Path("stages.json")))
+    assert line["step_s"] == 40 and len(line["t"]) == len(slots)
+
+
+def test_names_steps_and_reasons_lose_their_credentials_and_any_value_is_text():
+    sink = Sink()
+    with Journey("fetch https://bob:pw@host/x?token=s3cret", sink) as j:
+        j.step(3)  # not a string: counted as '3', and it still travels to the master as JSON
+        j.fail()
+    with Journey("poll", sink) as j:
+        j.abandon("gave up on http://127.0.0.1/e?api_key=k9 after 10 polls")
+    with Journey("pay", sink) as j:
+        j.fail(ValueError("declined"))
+    assert sink.started == ["fetch https://host/x?token=***", "poll", "pay"]
+    assert sink.finished == [("fetch https://host/x?token=***", "failed", "3"),
+                             ("poll", "abandoned", "gave up on http://127.0.0.1/e?api_key=*** after 10 polls"),
+                             ("pay", "failed", "declined")]  # fmt: skip
+    worker, master = recorder(), recorder()
+    with Journey("run", worker) as j:
+        j.step(7)
+        j.fail()
+    data: dict = {}
+    worker.on_report_to_master("w", data)
+    master.on_worker_report("w", json.loads(json.dumps(data)))
+    assert master.rows(0)[0]["failed_at"] == {"7": 1}
+
+
+def test_a_task_set_leaving_by_interrupt_completes_its_journey_unless_already_decided():
+    from locust import TaskSet, User, constant
+    from locust.exception import InterruptTaskSet, RescheduleTask
+
+    class Leaves(TaskSet):
+        def browse(self, fail_first: bool) -> None:
+            with journey(self, "browse") as j:  # the plain form in a TaskSet finds its user's recorder
+                if fail_first:
+                    j.fail("empty list")
+                    raise RescheduleTask()  # Locust's own control flow: pick another task now
+                self.interrupt()  # leave the TaskSet: InterruptTaskSet
+
+    class Browser(User):
+        wait_time = constant(0)
+        tasks = [Leaves]
+
+    environment = Environment(user_classes=[Browser])
+    journeys = JourneyRecorder(environment, StageRecorder(environment, None))
+    task_set = Leaves(Browser(environment))
+    with pytest.raises(InterruptTaskSet):
+        task_set.browse(fail_first=False)
+    with pytest.raises(RescheduleTask):
+        task_set.browse(fail_first=True)
+    [row] = journeys.rows(0)
+    assert (row["completed"], row["failed"], row["abandoned"], row["failed_at"]) == (1, 1, 0, {"empty list": 1})
+
+
+def test_a_live_journey_gate_waits_for_enough_journeys_and_starts_afresh_in_a_stage_without_its_journey(tmp_path):
+    gate = 'completion_ratio = { target = 0.9, alert = 0.8, abort_after = "5s" }\n'
+    judge = LiveJudge(load_sla(sla_file(tmp_path, '[[journeys]]\nname = "run"\n' + gate)), None)
+    few = Stage("steady", 0.0, 10.0, 10, True, [], [tally("run", 1, 0, 8, 0)])  # ratio 0.11, but 9 journeys
+    assert all(judge.update(float(s), 0.0, [few], True) is None for s in range(12))
+    [waiting] = judge.state(11.0)["gates"]
+    assert waiting["waiting"] == "only 9 journeys judged (the ratio needs 10)"  # alert 0.8, 2 below it: 10
+    judge = LiveJudge(judge.config, None)
+    first = Stage("first", 0.0, 4.0, 10, True, [], [tally("run", 2, 0, 8, 0)])
+    assert all(judge.update(float(s), 0.0, [first], True) is None for s in range(4))  # beyond for 3 s
+    second = Stage("second", 4.0, 10.0, 20, True, [], [])
+    assert judge.update(4.0, 0.0, [first, second], True) is None
+    [reset] = judge.state(4.0)["gates"]
+    assert reset["waiting"] == "no journey in this stage yet" and reset["value"] is None
+    second.journeys = [tally("run", 2, 0, 8, 0)]
+    aborts = [judge.update(float(s), 0.0, [first, second], True) for s in range(5, 11)]
+    assert aborts[:5] == [None] * 5 and aborts[5] is not None  # 5 s from the second stage's own start
+
+
+def test_failed_requests_of_real_users_and_of_spawned_greenlets_reach_their_journey_through_the_request_tap():
+    from gevent.pywsgi import WSGIServer
+    from locust import FastHttpUser, HttpUser, constant
+
+    from swarmgate.locustfiles.recorders import RequestTap
+    from swarmgate.locustfiles.recording.slow_requests import SlowRequestRecorder
+    from swarmgate.locustfiles.recording.user_classes import UserClassCounter
+
+    def app(environ, start_response):  # /ok answers 200, anything else 404
+        status = "200 OK" if environ["PATH_INFO"] == "/ok" else "404 Not Found"
+        start_response(status, [("Content-Type", "text/plain")])
+        return [b"no"]
+
+    server = WSGIServer(("127.0.0.1", 0), app, log=None)
+    server.start()
+    try:
+        environment = Environment()
+        stages = StageRecorder(environment, None)
+        journeys = JourneyRecorder(environment, stages)
+        tap = RequestTap(stages, SlowRequestRecorder(environment, None, 1000), UserClassCounter(environment))
+        environment.events.request.add_listener(tap.on_request)
+        host = f"http://127.0.0.1:{server.server_port}"
+        fast = type("Fast", (FastHttpUser,), {"host": host, "wait_time": constant(0)})(environment)
+        plain = type("Plain", (HttpUser,), {"host": host, "wait_time": constant(0)})(environment)
+        with journey(fast, "fast") as j:
+            j.step("list")
+            fast.client.get("/missing")  # a 404: Locust counts it failed
+        with journey(plain, "plain") as j:
+            j.step("check")
+            with plain.client.get("/ok", catch_response=True) as response:
+                response.failure("the body says no")
+        with journey(fast, "fan out") as j:
+            j.step("parallel")
+            gevent.joinall([j.spawn(fast.client.get, "/ok"), j.spawn(fast.client.get, "/missing")])
+        with journey(fast, "not followed") as j:  # a greenlet spawned otherwise: its failure fails no journey
+            gevent.spawn(fast.client.get, "/missing").join()
+    finally:
+        server.stop()
+    outcomes = {row["name"]: (row["completed"], row["failed"], row["failed_at"]) for row in journeys.rows(0)}
+    assert outcomes == {"fast": (0, 1, {"list": 1}), "plain": (0, 1, {"check": 1}),
+                        "fan out": (0, 1, {"parallel": 1}), "not followed": (1, 0, {})}  # fmt: skip
+    assert stages.window_totals(0)[:2] == (5, 4)  # the requests themselves, as Locust counted them
