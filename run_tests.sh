@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Create the environment if needed and run every test (unit and integration).
 # Extra arguments go to pytest, e.g. ./run_tests.sh tests/unit -x (then one pytest runs them as given).
-# Without arguments, in two phases: the test files that measure nothing run in two workers side by side,
-# each taking the next file (or tests/unit) from a queue when it is free (the logs are printed when both
+# Without arguments, in two phases: the test files that measure nothing run in three workers side by side,
+# each taking the next file (or tests/unit) from a queue when it is free (the logs are printed when all
 # end); then the tests marked `timed` (throughput, latency, run-to-run noise) run alone, so nothing else
 # shares the machine.
 set -euo pipefail
@@ -30,8 +30,8 @@ if [[ $# -gt 0 ]]; then
     exit $worst
 fi
 
-# The untimed work as a queue that two workers take from, one item (tests/unit, or one integration file)
-# at a time: whichever is free takes the next, so both end about together. Larger files first: they tend
+# The untimed work as a queue that the workers take from, one item (tests/unit, or one integration file)
+# at a time: whichever is free takes the next, so they end about together. Larger files first: they tend
 # to run longer.
 queue=$(mktemp -d)
 trap 'rm -rf "$queue"' EXIT
@@ -40,7 +40,6 @@ trap 'rm -rf "$queue"' EXIT
     grep -L "pytest.mark.timed" tests/integration/test_*.py | xargs wc -c | grep -v " total$" | sort -rn \
         | awk '{print $2}'
 } > "$queue/items"
-touch "$queue/codes.0" "$queue/codes.1"
 take() {  # print the next item and drop it from the queue (one worker at a time)
     flock 9
     head -n 1 "$queue/items"
@@ -53,11 +52,15 @@ worker() {
         echo $? >> "$queue/codes.$side"
     done
 }
-worker 0 &
-worker_pid=$!
-worker 1
-wait "$worker_pid"
-for side in 0 1; do
+workers=3  # most integration tests wait on time-scaled runs more than they compute: three keep two cores busy
+worker_pids=()
+for ((side = 0; side < workers; side++)); do
+    touch "$queue/codes.$side" "$queue/$side.log"
+    worker "$side" &
+    worker_pids+=($!)
+done
+wait "${worker_pids[@]}"
+for ((side = 0; side < workers; side++)); do
     cat "$queue/$side.log"
     while read -r code; do note "$code"; done < "$queue/codes.$side"
 done

@@ -145,7 +145,7 @@ class BaselineUser(PlatformUser):
     """The everyday user: reads workspaces and workflows, searches the knowledge base."""
 
     weight = 70
-    wait_time = requests_per_second(2.2)
+    wait_time = requests_per_second(2.4)
 
     def on_start(self) -> None:
         """Journey "sign in and browse": the login (unless a token is given) and a first look around."""
