@@ -35,9 +35,8 @@ SCALES = {  # about 6 s of steady load each; a spike needs its peak long enough 
     "spike": 0.05,
     "capacity": 0.01,  # 1.2 s steps: the live search needs more than a second of requests to judge a step
 }
-# smoke, baseline and endurance (72 users) end before capacity's steps pass 130 users; peak and step (at
-# most 200 users together, as stress alone) side by side; the others alone
-TOGETHER = [("smoke", "baseline", "endurance", "capacity"), ("peak", "step")]
+# smoke, baseline and endurance (72 users) end before capacity's steps pass 130 users; the others alone
+TOGETHER = [("smoke", "baseline", "endurance", "capacity")]
 RATE_STAGE_S = 1.5  # shorter stages (capacity's 1.2 s steps) are too short to measure a rate by
 RPS_PER_USER = 2.0  # the packaged SLA tables' load model: 10 users ≈ 20 req/s, 100 ≈ 200, 200 ≈ 400
 
