@@ -234,10 +234,7 @@ def test_an_undo_runs_when_the_run_ends_early_and_the_pending_record_goes_with_i
     lines: list = []
     faults, _ = runner(tmp_path, [FaultPhase("db", 0.1, 60, on, off)], lines, time.time())
     faults.start()
-    deadline = time.monotonic() + 10
-    while (marker.read_text() if marker.exists() else "") != "on":
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_for(lambda: marker.exists() and marker.read_text() == "on")
     pending = json.loads((tmp_path / PENDING_FILE).read_text())
     assert pending["faults"][0]["name"] == "db" and pending["pid"] == os.getpid()
     (record,) = faults.finish("interrupted")  # Ctrl-C: the undo runs now, not in 60 s
