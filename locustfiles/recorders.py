@@ -161,8 +161,12 @@ class RequestTap:
         if response_time is not None and response_time > self.slow_ms:
             self.record_slow(request_type, name, response_time, failed)
         self.record_class(context)
-        if self.record_second is not None:
-            self.record_second(request_type, name, response_time, failed)
+
+    def with_timeline(self, request_type: str, name: str, response_time: float | None, response_length: int = 0,
+                      exception: Exception | None = None, context: dict | None = None, **_kwargs) -> None:  # fmt: skip
+        """on_request, and the timeline's half-second bins too: the listener for runs with fault phases only."""
+        self.on_request(request_type, name, response_time, response_length, exception, context)
+        self.record_second(request_type, name, response_time, exception is not None)
 
 
 def apply_mix(environment: Environment, mix: str) -> None:
@@ -196,7 +200,8 @@ def on_init(environment: Environment, **_kwargs) -> None:
     plain_users.prepare([*(environment.available_user_classes or {}).values(), *environment.user_classes])
     timeline = TimelineRecorder(environment, out_dir) if options.timeline else None
     if role != "master":
-        environment.events.request.add_listener(RequestTap(stages, slow, user_classes, timeline).on_request)
+        tap = RequestTap(stages, slow, user_classes, timeline)
+        environment.events.request.add_listener(tap.with_timeline if timeline is not None else tap.on_request)
     if role != "worker":
         live = LiveRecorder.from_options(environment, out_dir, stages)
         live_web.install(environment, live, out_dir)
