@@ -46,10 +46,12 @@ take() {  # print the next item and drop it from the queue (one worker at a time
     sed -i 1d "$queue/items"
 } 9> "$queue/lock"
 worker() {
-    local side=$1 item
+    local side=$1 item began
     while item=$(take) && [[ -n $item ]]; do
+        began=$SECONDS
         "${pytest[@]}" -m "not timed" "$item" >> "$queue/$side.log" 2>&1
         echo $? >> "$queue/codes.$side"
+        echo "run_tests.sh: $item took $((SECONDS - began)) s" >> "$queue/times"
     done
 }
 workers=3  # most integration tests wait on time-scaled runs more than they compute: three keep two cores busy
@@ -64,6 +66,8 @@ for ((side = 0; side < workers; side++)); do
     cat "$queue/$side.log"
     while read -r code; do note "$code"; done < "$queue/codes.$side"
 done
-"${pytest[@]}" -m timed tests/integration
+echo "run_tests.sh: the untimed items that took longest:"
+sort -t' ' -k4 -rn "$queue/times" | head -n 6
+"${pytest[@]}" -m timed --durations=10 tests/integration
 note $?
 exit $worst

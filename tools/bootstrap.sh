@@ -26,12 +26,24 @@ if [[ ! -x "$VENV/bin/python" ]]; then
     "$python_bin" -m venv "$VENV"
 fi
 
+# uv installs the same packages in seconds where pip takes about a minute; pip is used when uv cannot be had,
+# fails, or pip is pointed at an index of its own (uv does not read pip's configuration).
+install() {  # install SPEC into the venv, quietly
+    local python="$VENV/bin/python"
+    if [[ -z "${PIP_INDEX_URL:-}" ]] && ! "$python" -m pip config list 2>/dev/null | grep -q "\.index-url=" \
+        && "$python" -m pip install --quiet --disable-pip-version-check uv >/dev/null 2>&1 \
+        && "$python" -m uv pip install --quiet --python "$python" -e "$1"; then
+        return 0
+    fi
+    # Drop only pip's notes about index folders this machine's pip config names but lacks.
+    "$python" -m pip install --quiet --disable-pip-version-check -e "$1" 2>&1 \
+        | { grep -v "^WARNING: Location 'file:.*is ignored" || true; } >&2
+}
+
 if [[ ! -f "$stamp_file" ]] || [[ "$(cat "$stamp_file")" != "$stamp_value" ]]; then
-    echo "swarmgate: installing dependencies into .venv (about a minute, once) ..." >&2
+    echo "swarmgate: installing dependencies into .venv (once) ..." >&2
     spec="$SWARMGATE_ROOT"
     [[ -n "$EXTRAS" ]] && spec="$SWARMGATE_ROOT[$EXTRAS]"
-    # Drop only pip's notes about index folders this machine's pip config names but lacks.
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec" 2>&1 \
-        | { grep -v "^WARNING: Location 'file:.*is ignored" || true; } >&2
+    install "$spec"
     echo "$stamp_value" > "$stamp_file"
 fi
