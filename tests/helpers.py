@@ -33,6 +33,21 @@ def constant_scenario(users: int, duration: str, **mix: int) -> str:
     )
 
 
+def swarmgate_run(tmp_path: Path, scenario_toml: str, *args: str, env: dict | None = None) -> Path:
+    """`swarmgate run` of this scenario text (named `scenario`) in tmp_path: its run dir, once it checked the exit
+    code agrees with the verdict."""
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text(scenario_toml)
+    results = tmp_path / "results"
+    done = subprocess.run([*SWARMGATE, "run", str(scenario), "--results-dir", str(results), *args],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr  # 1: the SLA verdict failed, which some tests provoke
+    (run_dir,) = (results / "scenario").iterdir()
+    verdict = json.loads((run_dir / "summary.json").read_text())["verdict"]
+    assert done.returncode == (1 if verdict == "fail" else 0)
+    return run_dir
+
+
 def stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)

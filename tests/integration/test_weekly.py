@@ -1,4 +1,9 @@
-"""The weekly job against the demo, time-scaled: two runs in a row, history and trend, retention, the lock."""
+"""The weekly job against the demo, time-scaled: two runs in a row, history and trend, retention, the lock.
+
+Not timed: these runs share the machine with other tests, so they are judged by an SLA file with latency
+levels no run misses here (what is judged is the job, not the demo's speed), and they are too short for
+10 s windows, so the comparison with a baseline can find no latency regression.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ import pytest
 
 from tests.helpers import ROOT, SWARMGATE, constant_scenario, stop
 
-pytestmark = [pytest.mark.integration, pytest.mark.timed]  # see run_tests.sh
+pytestmark = pytest.mark.integration
 CONFIG = """
 scenarios = ["{scenario}"]
 time_scale = 0.1
@@ -21,6 +26,11 @@ time_scale = 0.1
 keep_runs = 1
 keep_days = 0
 """
+SLA = """
+[defaults]
+p50_ms = { target = 10000, alert = 20000 }
+error_ratio = { target = 0.01, alert = 0.02 }
+"""
 
 
 def setup(tmp_path, duration: str = "80s"):  # x 0.1: 8 s
@@ -28,13 +38,15 @@ def setup(tmp_path, duration: str = "80s"):  # x 0.1: 8 s
     scenario.write_text(constant_scenario(4, duration, BaselineUser=100))
     config = tmp_path / "weekly.toml"
     config.write_text(CONFIG.format(scenario=scenario))
+    (tmp_path / "sla.toml").write_text(SLA)
     return config, tmp_path / "results"
 
 
 def weekly(config, results, via_script: bool = False) -> subprocess.CompletedProcess:
     command = [str(ROOT / "run_load_tests.sh"), "--weekly"] if via_script else [*SWARMGATE, "weekly"]
-    return subprocess.run([*command, "--config", str(config), "--results-dir", str(results)], capture_output=True,
-                          text=True, timeout=240)  # fmt: skip
+    sla = config.parent / "sla.toml"
+    return subprocess.run([*command, "--config", str(config), "--results-dir", str(results), "--sla", str(sla)],
+                          capture_output=True, text=True, timeout=240)  # fmt: skip
 
 
 def test_two_weekly_runs_land_in_the_history_and_the_trend_and_old_run_dirs_are_pruned(tmp_path):
@@ -94,6 +106,7 @@ def test_a_scenario_with_a_damaged_baseline_is_reported_and_the_others_still_run
         path.write_text(constant_scenario(4, "60s", BaselineUser=100))
     config = tmp_path / "weekly.toml"
     config.write_text(CONFIG.format(scenario=broken).replace(f'["{broken}"]', f'["{broken}", "{fine}"]'))
+    (tmp_path / "sla.toml").write_text(SLA)
     results = tmp_path / "results"
     damaged = results / "baselines" / "broken"
     damaged.mkdir(parents=True)
