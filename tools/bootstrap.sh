@@ -26,15 +26,31 @@ if [[ ! -x "$VENV/bin/python" ]]; then
     "$python_bin" -m venv "$VENV"
 fi
 
-# uv installs the same packages in seconds where pip takes about a minute; pip is used when uv cannot be had,
-# fails, or pip is pointed at an index of its own (uv does not read pip's configuration).
+# uv installs the same packages in seconds where pip takes about a minute. It does not read pip's
+# configuration, so the index, link and constraint settings pip has (its config files and PIP_* variables,
+# as `pip config list` shows them) are handed to it, and it picks versions across indexes as pip does.
+# pip alone installs when uv cannot be had or fails.
+uv_options() {  # print uv's options for pip's settings, one per line
+    local line key value
+    "$VENV/bin/python" -m pip config list 2>/dev/null | while IFS= read -r line; do
+        key=${line%%=*} && key=${key##*.} && value=${line#*=} && value=${value#\'} && value=${value%\'}
+        case $key in
+            index-url | extra-index-url | find-links | constraint)
+                for item in $value; do printf -- '--%s\n%s\n' "$key" "$item"; done ;;
+            no-index) [[ $value =~ ^(1|true|yes|on)$ ]] && echo --no-index ;;
+        esac
+    done
+}
 install() {  # install SPEC into the venv, quietly
-    local python="$VENV/bin/python"
-    if [[ -z "${PIP_INDEX_URL:-}" ]] && ! "$python" -m pip config list 2>/dev/null | grep -q "\.index-url=" \
-        && "$python" -m pip install --quiet --disable-pip-version-check uv >/dev/null 2>&1 \
-        && "$python" -m uv pip install --quiet --python "$python" -e "$1"; then
+    local python="$VENV/bin/python" options
+    mapfile -t options < <(uv_options)
+    if "$python" -m pip install --quiet --disable-pip-version-check --only-binary=:all: --timeout 15 --retries 1 \
+        uv >/dev/null 2>&1 \
+        && "$python" -m uv pip install --quiet --python "$python" --index-strategy unsafe-best-match \
+            "${options[@]}" -e "$1"; then
         return 0
     fi
+    echo "swarmgate: uv could not install; installing with pip (about a minute) ..." >&2
     # Drop only pip's notes about index folders this machine's pip config names but lacks.
     "$python" -m pip install --quiet --disable-pip-version-check -e "$1" 2>&1 \
         | { grep -v "^WARNING: Location 'file:.*is ignored" || true; } >&2

@@ -65,8 +65,9 @@ def compared_runs(work: Path) -> Compared:
     unchanged demo and an A/B run with a slow and a fast route slowed; the last two are then judged against the
     first. Cached per work dir, so the modules that judge this pair (test_fast_regression.py) share one set."""
     work.mkdir(parents=True, exist_ok=True)
-    # 66 s: a steady stage of 65 s holds 5 whole 10 s windows, the fewest the rank test needs at p < 0.01
-    (work / "ab.toml").write_text(constant_scenario(12, "66s", BaselineUser=60, StressTestUser=40))
+    # 72 s: its steady stage (about 70 s) holds 6 whole 10 s windows, one more than the rank test needs at
+    # p < 0.01, should Locust's history skip a second
+    (work / "ab.toml").write_text(constant_scenario(12, "72s", BaselineUser=60, StressTestUser=40))
     results, others = work / "results", work / "others"
     base = start(work, results)
     unchanged = start(work, others)
