@@ -104,12 +104,14 @@ def baseline_rows(results_root: Path, scenario: str | None) -> tuple[str | None,
 
 
 def kept_summaries(db, runs: list[dict]) -> list[dict | None]:
-    """Each run's summary as the history keeps it, read and parsed once for every series (None: unreadable)."""
+    """Each run's summary as the history keeps it, read in one query and parsed once for every series
+    (None: unreadable)."""
+    marks = ",".join("?" * len(runs))
+    kept = dict(db.execute(f"SELECT run_key, summary FROM runs WHERE run_key IN ({marks})", [r["key"] for r in runs]))
     summaries: list[dict | None] = []
     for run in runs:
-        row = db.execute("SELECT summary FROM runs WHERE run_key = ?", (run["key"],)).fetchone()
         try:
-            summary = json.loads(row[0])
+            summary = json.loads(kept.get(run["key"]))
         except (TypeError, ValueError):
             summary = None
         summaries.append(summary if isinstance(summary, dict) else None)
