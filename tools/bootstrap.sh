@@ -29,7 +29,10 @@ fi
 # uv installs the same packages in seconds where pip takes about a minute. It does not read pip's
 # configuration, so the index, link and constraint settings pip has (its config files and PIP_* variables,
 # as `pip config list` shows them) are handed to it, and it picks versions across indexes as pip does.
-# pip alone installs when uv cannot be had or fails.
+# pip alone installs when uv cannot be had or fails. Both write each module's bytecode at install
+# (pip does by default, uv with --compile-bytecode): where PYTHONDONTWRITEBYTECODE is set, as on many CI
+# machines, Python would otherwise compile every module it imports from source in every process, about
+# 2 s more for each Locust, demo or analysis process.
 uv_options() {  # print uv's options for pip's settings, one per line
     local line key value
     "$VENV/bin/python" -m pip config list 2>/dev/null | while IFS= read -r line; do
@@ -47,7 +50,7 @@ install() {  # install SPEC into the venv, quietly
     if "$python" -m pip install --quiet --disable-pip-version-check --only-binary=:all: --timeout 15 --retries 1 \
         uv >/dev/null 2>&1 \
         && "$python" -m uv pip install --quiet --python "$python" --index-strategy unsafe-best-match \
-            "${options[@]}" -e "$1"; then
+            --compile-bytecode "${options[@]}" -e "$1"; then
         return 0
     fi
     echo "swarmgate: uv could not install; installing with pip (about a minute) ..." >&2
@@ -63,3 +66,8 @@ if [[ ! -f "$stamp_file" ]] || [[ "$(cat "$stamp_file")" != "$stamp_value" ]]; t
     install "$spec"
     echo "$stamp_value" > "$stamp_file"
 fi
+
+# swarmgate's own modules are installed in place (editable): their bytecode is written here, again only
+# for the files that changed since.
+"$VENV/bin/python" -m compileall -q -j 0 "$SWARMGATE_ROOT"/{swarmgate,analysis,reports,shapes,locustfiles,demo} \
+    >/dev/null
