@@ -80,8 +80,7 @@ def target_memory(path: Path, spans: list[tuple[float, float]]) -> list[tuple[fl
                                    f"IS NOT NULL AND ({inside})")  # fmt: skip
     if found is None:
         return []
-    return [(stamp, rss / 1e6) for stamp, rss in zip(found["timestamp"].tolist(), found["rss_bytes"].tolist(),
-                                                    strict=True)]  # fmt: skip
+    return list(zip(found["timestamp"].tolist(), (found["rss_bytes"] / 1e6).tolist(), strict=True))
 
 
 def drift_series(run: Run) -> dict[str, list[tuple[float, float]]]:
@@ -100,8 +99,10 @@ def series_of(run: Run) -> dict[str, list[tuple[float, float]]]:
         if ("", "Aggregated", metric) not in windows:
             return []
         times, values = windows[("", "Aggregated", metric)]
-        return [(t, v) for t, v in zip(times.tolist(), values.tolist(), strict=True)
-                if any(start + WINDOW_S <= t <= end for start, end in spans)]  # fmt: skip
+        within = np.zeros(len(times), dtype=bool)
+        for start, end in spans:
+            within |= (times >= start + WINDOW_S) & (times <= end)
+        return list(zip(times[within].tolist(), values[within].tolist(), strict=True))
 
     rps = dict(inside("rps"))
     errors = [(t, f / rps[t]) for t, f in inside("fps") if rps.get(t)]

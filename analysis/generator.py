@@ -8,8 +8,6 @@ the CPU a process used, or on Linux the CPU it used or waited for in the run que
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-
 from swarmgate.analysis.checks import Check, check
 from swarmgate.analysis.history_stream import header_of, query_csv
 from swarmgate.analysis.load import Run
@@ -21,8 +19,9 @@ FAIL_SHARE = 0.90  # pinned throughout
 MIN_SAMPLES = 5
 
 
-def generator_cpu(run: Run) -> dict[str, list[float]]:
-    """CPU % samples of each load-generator process (not the target) within the judged window."""
+def generator_shares(run: Run) -> dict[str, float]:
+    """Per load-generator process (not the target) with MIN_SAMPLES CPU samples or more within the judged
+    window: the share of them at or above NEAR_FULL_CORE_PERCENT (counted as resources.csv streams by)."""
     path = run.path / "resources.csv"
     if not run.path.is_dir() or not path.is_file():
         return {}
@@ -34,20 +33,22 @@ def generator_cpu(run: Run) -> dict[str, list[float]]:
         cpu = "greatest(cpu_percent, coalesce(try_cast(nullif(cpu_demand_percent, '') AS DOUBLE), cpu_percent))"
     inside = " OR ".join(f"timestamp BETWEEN {a} AND {b}" for a, b in spans if math.isfinite(a) and math.isfinite(b))
     found = query_csv(path, types, f"""
-        SELECT name, {cpu} AS cpu FROM (
-            SELECT *, CASE WHEN coalesce(node, '') IN ('', role) THEN role ELSE role || ' ' || node END AS name
-            FROM rows WHERE cpu_percent IS NOT NULL AND timestamp IS NOT NULL AND role IS NOT NULL)
-        WHERE NOT starts_with(name, 'target') {f"AND ({inside})" if inside else ""}""")  # fmt: skip
-    samples: dict[str, list[float]] = defaultdict(list)
-    for name, value in zip(found["name"], found["cpu"], strict=True) if found else ():
-        samples[str(name)].append(float(value))
-    return samples
+        SELECT name, count(*) AS samples, count(*) FILTER (WHERE cpu >= {NEAR_FULL_CORE_PERCENT}) AS near_full
+        FROM (SELECT CASE WHEN coalesce(node, '') IN ('', role) THEN role ELSE role || ' ' || node END AS name,
+                     {cpu} AS cpu
+              FROM rows WHERE cpu_percent IS NOT NULL AND timestamp IS NOT NULL AND role IS NOT NULL
+              {f"AND ({inside})" if inside else ""})
+        WHERE NOT starts_with(name, 'target') GROUP BY name ORDER BY name""")  # fmt: skip
+    if not found:
+        return {}
+    return {str(name): near / samples
+            for name, samples, near in zip(found["name"], found["samples"].tolist(), found["near_full"].tolist(),
+                                           strict=True) if samples >= MIN_SAMPLES}  # fmt: skip
 
 
 def generator_checks(run: Run) -> list[Check]:
     """A run check for the busiest generator when it spent a significant share of the window near a full core."""
-    shares = {name: sum(c >= NEAR_FULL_CORE_PERCENT for c in cpu) / len(cpu)
-              for name, cpu in generator_cpu(run).items() if len(cpu) >= MIN_SAMPLES}  # fmt: skip
+    shares = generator_shares(run)
     if not shares:
         return []
     busiest = max(shares, key=shares.__getitem__)
