@@ -8,6 +8,7 @@ the CPU a process used, or on Linux the CPU it used or waited for in the run que
 from __future__ import annotations
 
 import math
+
 from swarmgate.analysis.checks import Check, check
 from swarmgate.analysis.history_stream import header_of, query_csv
 from swarmgate.analysis.load import Run

@@ -17,7 +17,6 @@ What is kept is bounded by MAX_POINTS and by the windows asked for, not by the r
 from __future__ import annotations
 
 import csv
-import functools
 import math
 import os
 from dataclasses import dataclass
@@ -81,32 +80,31 @@ def end_stamps(path: Path, header: list[str]) -> tuple[float, float] | None:
         return None
 
 
-@functools.cache
-def database() -> duckdb.DuckDBPyConnection:
-    """The process's in-memory DuckDB, with a memory cap: its CSV reader streams, and what it keeps is only the
-    groups. Opened once (about 40 ms), queried through a cursor of its own per query (safe across threads)."""
-    return duckdb.connect(config={"threads": min(os.cpu_count() or 1, 4), "memory_limit": MEMORY_LIMIT})
-
-
 def connection() -> duckdb.DuckDBPyConnection:
-    """A cursor of the process's DuckDB (close it when done)."""
-    cursor = database().cursor()
-    cursor.execute("SET enable_progress_bar = false")  # DuckDB draws one on a terminal for a long scan
-    return cursor
+    """An in-memory DuckDB with a memory cap: its CSV reader streams, and what it keeps is only the groups. One
+    per query, closed after it: a database kept open holds on to the memory its last scan used."""
+    db = duckdb.connect(config={"threads": min(os.cpu_count() or 1, 4), "memory_limit": MEMORY_LIMIT})
+    db.execute("SET enable_progress_bar = false")  # DuckDB draws one on a terminal for a long scan
+    return db
 
 
 def csv_source(path: Path, header: list[str], types: dict[str, str]) -> str:
-    """read_csv with these columns' types (the others as text): Locust's N/A as missing, a row cut short by a
-    killed run padded with missing values, a row that does not parse skipped (as the files written during a run
-    may hold). The header is known, so DuckDB is told the columns instead of sampling the file to guess them
-    (half the time of reading a small file)."""
-    if len(set(header)) != len(header):  # names repeated: DuckDB's own detection tells them apart
+    """read_csv with these columns' types (the others as text), lenient as the files written during a run need:
+    Locust's N/A is missing, a row cut short by a killed run is padded with missing values, a row with more
+    fields than the header keeps its first ones, a row that does not parse is skipped. The header is known, so
+    DuckDB is told the columns instead of sampling the file to guess them (half the time of reading a small file).
+    """
+    names = [c.casefold() for c in header]
+    if "" in names or len(set(names)) != len(names):  # a name empty or repeated: DuckDB names them itself
         spelled = ", ".join(f"{quoted(c)}: '{kind}'" for c, kind in types.items())
         return (f"read_csv({quoted(str(path))}, header = true, nullstr = 'N/A', null_padding = true, "
                 f"ignore_errors = true, types = {{{spelled}}})")  # fmt: skip
     spelled = ", ".join(f"{quoted(c)}: '{types.get(c, 'VARCHAR')}'" for c in header)
-    return (f"read_csv({quoted(str(path))}, header = true, auto_detect = false, delim = ',', quote = '\"', "
-            f"escape = '\"', nullstr = 'N/A', null_padding = true, ignore_errors = true, columns = {{{spelled}}})")
+    return (
+        f"read_csv({quoted(str(path))}, header = true, auto_detect = false, delim = ',', quote = '\"', "
+        f"escape = '\"', nullstr = 'N/A', null_padding = true, strict_mode = false, ignore_errors = true, "
+        f"columns = {{{spelled}}})"
+    )
 
 
 def quoted(text: str) -> str:
@@ -231,7 +229,9 @@ def read_history(path: Path, spans: list[tuple[float, float]], every_endpoint: b
     header = header_of(path)
     if any(c not in header for c in ("Timestamp", "Type", "Name")) or (ends := end_stamps(path, header)) is None:
         return None
-    source = csv_source(path, header, {c: "DOUBLE" for c in NUMBERS if c in header} | {"Type": "VARCHAR", "Name": "VARCHAR"})
+    source = csv_source(
+        path, header, {c: "DOUBLE" for c in NUMBERS if c in header} | {"Type": "VARCHAR", "Name": "VARCHAR"}
+    )
     start, step = ends[0], step_for(ends[1] - ends[0])
     db = connection()
     try:

@@ -168,17 +168,21 @@ def soak(run_dir: Path, hours: float, endpoints: int, rounds: int) -> dict:
         history, rows = write_run(run_dir, hours, endpoints)
         print(f"\n{hours:g} h soak: {rows:,} history rows, {history.stat().st_size / 1e6:.0f} MB "
               f"(written in {time.perf_counter() - began:.0f} s)")  # fmt: skip
+    pipeline, folder = "from swarmgate.pipeline import", repr(str(run_dir))
     steps = {
         "read_csv": f"import pandas as pd\npd.read_csv({str(history)!r})",
-        "analysis": f"from swarmgate.pipeline import analyze_and_write\nanalyze_and_write({str(run_dir)!r}, report=False)",
-        "render": f"from swarmgate.pipeline import render_report\nrender_report({str(run_dir)!r})",
+        "analysis": f"{pipeline} analyze_and_write\nanalyze_and_write({folder}, report=False)",
+        "render": f"{pipeline} render_report\nrender_report({folder})",
     }
     taken: dict[str, list[tuple[float, int]]] = {step: [] for step in steps}
     for _ in range(rounds):  # the steps in turn, so a slower spell of the machine falls on each alike
         for step, body in steps.items():
             taken[step].append(measure(body))
     # the fastest time of the rounds (the least disturbed), the highest peak (the least flattering)
-    figures = {"rows": rows, **{step: (min(t for t, _ in runs), max(p for _, p in runs)) for step, runs in taken.items()}}
+    figures = {
+        "rows": rows,
+        **{step: (min(t for t, _ in runs), max(p for _, p in runs)) for step, runs in taken.items()},
+    }
     figures["report_mb"] = (run_dir / "report.html").stat().st_size / 1e6
     print(line("pandas.read_csv", *figures["read_csv"]))
     print(line("analysis", *figures["analysis"]))
@@ -209,6 +213,8 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None,
                         help="write the synthetic runs here and keep them (a later run reuses them)")  # fmt: skip
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be 1 or more")
     lengths = sorted(set(args.hours or [24.0, 72.0]))
     with tempfile.TemporaryDirectory(prefix="swarmgate-soak-") as tmp:
         folder = args.keep or Path(tmp)

@@ -68,6 +68,7 @@ if [[ ! -f "$stamp_file" ]] || [[ "$(cat "$stamp_file")" != "$stamp_value" ]]; t
 fi
 
 # swarmgate's own modules are installed in place (editable): their bytecode is written here, again only
-# for the files that changed since.
+# for the files that changed since. A module that does not compile is named, and Python reports it
+# again where it is imported.
 "$VENV/bin/python" -m compileall -q -j 0 "$SWARMGATE_ROOT"/{swarmgate,analysis,reports,shapes,locustfiles,demo} \
-    >/dev/null
+    >&2 || echo "swarmgate: a module above does not compile (its bytecode is not written)" >&2

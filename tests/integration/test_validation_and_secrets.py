@@ -45,8 +45,9 @@ def test_a_wrong_body_is_a_failure_and_slow_requests_are_listed(tmp_path):
     slowed = int(stats[("GET", "/api/workspaces/[id]")]["Request Count"])
     listed_slowed = [row for row in slow if (row["method"], row["name"]) == ("GET", "/api/workspaces/[id]")]
     assert slowed > 0 and len(listed_slowed) == slowed  # every slowed request
-    # and nothing under the threshold: on a busy machine an ordinary request can pass 100 ms too, and is listed
-    assert all(float(row["response_time_ms"]) > 100 for row in slow)
+    # and nothing under the threshold (written to 0.1 ms): on a busy machine an ordinary request can pass 100 ms
+    # too, and is listed
+    assert all(float(row["response_time_ms"]) >= 100 for row in slow)
     summary = json.loads((run_dir / "run.json").read_text())["slow_requests"]
     assert summary == {"threshold_ms": 100.0, "written": len(slow), "left_out": 0}
     checks = json.loads((run_dir / "summary.json").read_text())["checks"]
