@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,7 @@ def downsample(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     if len(points) <= MAX_POINTS:
         return points
     size = math.ceil(len(points) / MAX_POINTS)
-    values = np.asarray(points, dtype=float)
+    values = np.fromiter(chain.from_iterable(points), dtype=float, count=2 * len(points)).reshape(-1, 2)
     starts = np.arange(0, len(values), size)
     means = np.add.reduceat(values, starts) / np.diff(np.append(starts, len(values)))[:, None]
     return [(t, v) for t, v in means.tolist()]
@@ -89,6 +90,12 @@ def drift_series(run: Run) -> dict[str, list[tuple[float, float]]]:
     return run.once("drift_series", lambda: series_of(run))
 
 
+def fitted_series(run: Run) -> dict[str, list[tuple[float, float]]]:
+    """drift_series in time order and averaged down to at most MAX_POINTS: what each trend is fitted on and
+    the report draws (once per run)."""
+    return run.once("drift_fitted", lambda: {name: downsample(sorted(p)) for name, p in drift_series(run).items()})
+
+
 def series_of(run: Run) -> dict[str, list[tuple[float, float]]]:
     spans = spans_after_warm_up(run)
     digest = run.history()
@@ -123,8 +130,9 @@ def drift(run: Run, min_steady_s: float = 30.0) -> dict | None:
     if not any(series.values()):  # no history, no resources: nothing to fit
         return None
     result = {}
+    fitted = fitted_series(run)
     for name, points in series.items():
-        found = trend(points)
+        found = trend(fitted[name])  # as trend(points), without sorting and averaging them down a second time
         if found is None:
             result[name] = None
             continue

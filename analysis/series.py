@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from swarmgate.analysis.drift import downsample, drift_series
+from swarmgate.analysis.drift import downsample, fitted_series
 from swarmgate.analysis.history_stream import filled, query_csv, rounded, step_for
 from swarmgate.analysis.journeys import journey_lines
 from swarmgate.analysis.load import Run, aggregate, lenient_rows
@@ -76,11 +76,10 @@ def drift_lines(run: Run, drift: dict | None) -> list[dict]:
     if not drift:
         return []
     found = []
-    for name, points in drift_series(run).items():
+    for name, points in fitted_series(run).items():  # the points the line was fitted on
         fitted = drift["series"].get(name)
         if name == "error_ratio" or not fitted or "intercept" not in fitted:  # (summaries before the line was kept)
             continue  # the error ratio is drawn over time above; its trend is in the drift table
-        points = downsample(sorted(points))  # the points the line was fitted on
         x0, x1 = fitted["x0"], points[-1][0]
         line = [fitted["intercept"], fitted["intercept"] + fitted["slope_per_s"] * (x1 - x0)]
         found.append({"metric": name, "start": x0, "t": [round(x - x0, 3) for x, _ in points],
