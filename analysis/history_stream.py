@@ -96,15 +96,12 @@ def csv_source(path: Path, header: list[str], types: dict[str, str]) -> str:
     """
     names = [c.casefold() for c in header]
     if "" in names or len(set(names)) != len(names):  # a name empty or repeated: DuckDB names them itself
-        spelled = ", ".join(f"{quoted(c)}: '{kind}'" for c, kind in types.items())
-        return (f"read_csv({quoted(str(path))}, header = true, nullstr = 'N/A', null_padding = true, "
-                f"ignore_errors = true, types = {{{spelled}}})")  # fmt: skip
-    spelled = ", ".join(f"{quoted(c)}: '{types.get(c, 'VARCHAR')}'" for c in header)
-    return (
-        f"read_csv({quoted(str(path))}, header = true, auto_detect = false, delim = ',', quote = '\"', "
-        f"escape = '\"', nullstr = 'N/A', null_padding = true, strict_mode = false, ignore_errors = true, "
-        f"columns = {{{spelled}}})"
-    )
+        columns = "types = {" + ", ".join(f"{quoted(c)}: '{kind}'" for c, kind in types.items()) + "}"
+    else:
+        columns = ("auto_detect = false, delim = ',', quote = '\"', escape = '\"', strict_mode = false, columns = {"
+                   + ", ".join(f"{quoted(c)}: '{types.get(c, 'VARCHAR')}'" for c in header) + "}")  # fmt: skip
+    lenient = "nullstr = 'N/A', null_padding = true, ignore_errors = true"
+    return f"read_csv({quoted(str(path))}, header = true, {lenient}, {columns})"
 
 
 def quoted(text: str) -> str:

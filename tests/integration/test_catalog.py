@@ -85,7 +85,7 @@ def test_the_scenario_passes_on_the_healthy_demo(outcome, name, record_property)
     rates = [(stage["users"], aggregate(stage)["rps"], rate_measurable(stage)) for stage in steady]
     record_property("rps_per_user", f"{name}: " + ", ".join(
         f"{users} users {rps:.1f} req/s = {rps / users:.2f}/user" for users, rps, _ in rates))  # fmt: skip
-    judged = [(users, rps) for users, rps, long_enough in rates if long_enough]
+    judged = [(users, rps) for users, rps, measurable in rates if measurable]
     assert judged or name == "capacity", rates  # capacity's steps are all too short: its knee judges its rates
     assert all(0.9 * RPS_PER_USER <= rps / users <= 2 * RPS_PER_USER for users, rps in judged), judged
     if name == "capacity":  # it raises the load until something gives, here or on this machine, and says where
