@@ -16,7 +16,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
 
-# For every canvas marked data-chart: does Chart.js own it, how many points, and how many drawn pixels.
+# For every canvas marked data-chart: does Chart.js own it, how many points, how many drawn pixels, and the
+# range of its x axis.
 CANVASES = """() => Array.from(document.querySelectorAll("canvas[data-chart]")).map((canvas) => {
   const chart = Chart.getChart(canvas);
   const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
@@ -24,7 +25,8 @@ CANVASES = """() => Array.from(document.querySelectorAll("canvas[data-chart]")).
   for (let i = 3; i < pixels.length; i += 4) if (pixels[i] !== 0) drawn++;
   const points = chart ? chart.data.datasets.reduce((n, d) => n + d.data.filter((p) => p !== null &&
     (typeof p !== "object" || p.y !== null)).length, 0) : 0;
-  return {id: canvas.id, chart: !!chart, points, drawn, width: canvas.width, height: canvas.height};
+  const x = chart && chart.scales.x ? [chart.scales.x.min, chart.scales.x.max] : null;
+  return {id: canvas.id, chart: !!chart, points, drawn, x, width: canvas.width, height: canvas.height};
 })"""
 
 

@@ -79,9 +79,18 @@
     });
   }
 
+  /* A chart on the load charts' time axis, from the history's first row to its last (when there is a history). */
+  function onLoadAxis(chart) {
+    if (chart && timeline && timeline.t.length) {
+      chart.options.scales.x.min = 0;
+      chart.options.scales.x.max = timeline.t[timeline.t.length - 1];
+      chart.update();
+    }
+  }
+
   const serverBox = document.getElementById("server-charts");
   if (serverBox && series.server) {
-    /* on the load charts' time axis: seconds since the history's first row (else the metric's own first point) */
+    /* on the load charts' time axis (else from the metric's own first point) */
     const origin = timeline ? timeline.start : Math.min(...series.server.map((m) => m.start));
     const users = () => line("users", xy(timeline.t, timeline.users), PALETTE[6], { yAxisID: "y2", stepped: true });
     series.server.forEach((m, i) => {
@@ -94,7 +103,8 @@
       if (m.target !== null && m.target !== undefined) datasets.push(line("target", xy(span, [m.target, m.target]), PALETTE[3], { borderDash: [6, 4], pointRadius: 0 }));
       if (m.alert !== null && m.alert !== undefined) datasets.push(line("alert", xy(span, [m.alert, m.alert]), PALETTE[1], { borderDash: [2, 3], pointRadius: 0 }));
       if (timeline) datasets.push(users());  /* a chart of its own: Chart.js keeps state in each dataset */
-      timeChart(id, datasets, m.name + unit, timeline ? "users" : undefined, origin);
+      /* samples scraped after the load's last history row fall outside the axis, as they fall outside the load */
+      onLoadAxis(timeChart(id, datasets, m.name + unit, timeline ? "users" : undefined, origin));
     });
   }
 
@@ -110,12 +120,7 @@
         line("p95", xy(t, j.p95_ms), PALETTE[1]),
         line("completion %", xy(t, j.completion_ratio.map((r) => (r === null ? null : r * 100))), PALETTE[2], { yAxisID: "y2" }),
       ], "ms", "completion %", origin);
-      if (chart && timeline && timeline.t.length) {  /* the whole run, as the load charts: a journey of the first
-                                                          seconds only (signing in) still shows where it stands */
-        chart.options.scales.x.min = 0;
-        chart.options.scales.x.max = timeline.t[timeline.t.length - 1];
-        chart.update();
-      }
+      onLoadAxis(chart);  /* the whole run: a journey of the first seconds only (signing in) shows where it stands */
     });
   }
 
