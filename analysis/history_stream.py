@@ -17,8 +17,10 @@ What is kept is bounded by MAX_POINTS and by the windows asked for, not by the r
 from __future__ import annotations
 
 import csv
+import functools
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,10 +66,10 @@ def header_of(path: Path) -> list[str]:
         return next(csv.reader(handle), [])
 
 
-def end_stamps(path: Path, header: list[str]) -> tuple[float, float] | None:
-    """The first and last rows' timestamps, read from the file's two ends (Locust writes them in time order;
-    read_history checks that against the true first and last)."""
-    column = header.index("Timestamp")
+def end_stamps(path: Path, header: list[str], name: str = "Timestamp") -> tuple[float, float] | None:
+    """The first and last rows' times, read from the file's two ends (Locust and the recorders write in time
+    order; on_grid checks that against the true first and last)."""
+    column = header.index(name)
     with open(path, "rb") as handle:
         handle.readline()  # the header
         first = handle.readline()
@@ -81,11 +83,24 @@ def end_stamps(path: Path, header: list[str]) -> tuple[float, float] | None:
 
 
 def connection() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with a memory cap: its CSV reader streams, and what it keeps is only the groups. One
-    per query, closed after it: a database kept open holds on to the memory its last scan used."""
-    db = duckdb.connect(config={"threads": min(os.cpu_count() or 1, 4), "memory_limit": MEMORY_LIMIT})
-    db.execute("SET enable_progress_bar = false")  # DuckDB draws one on a terminal for a long scan
+    """An in-memory DuckDB with a memory cap: its CSV reader streams, and what it keeps is only the groups. The
+    history gets one of its own, closed after the scan: a database kept open holds on to the memory its last
+    scan used."""
+    return quiet(duckdb.connect(config={"threads": min(os.cpu_count() or 1, 4), "memory_limit": MEMORY_LIMIT}))
+
+
+def quiet(db: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """No progress bar: DuckDB draws one on a terminal for a long scan (a cursor does not inherit the setting)."""
+    db.execute("SET enable_progress_bar = false")
     return db
+
+
+@functools.cache
+def small_files() -> duckdb.DuckDBPyConnection:
+    """The process's one database for the small files (resources.csv: a row per process and second, a
+    thirtieth of the history's): opening a database takes 20-40 ms, several times a small query. Each
+    query takes a cursor of its own, so threads may share it; what it keeps between queries is small."""
+    return connection()
 
 
 def csv_source(path: Path, header: list[str], types: dict[str, str]) -> str:
@@ -210,13 +225,27 @@ def query_csv(path: Path, types: dict[str, str], select: str) -> dict[str, np.nd
     header = header_of(path)
     if any(c not in header for c in types):
         return None
-    db = connection()
-    try:
-        return db.execute(f"WITH rows AS (SELECT * FROM {csv_source(path, header, types)}) {select}").fetchnumpy()
-    except duckdb.Error:
-        return None
-    finally:
-        db.close()
+    with quiet(small_files().cursor()) as db:
+        try:
+            return db.execute(f"WITH rows AS (SELECT * FROM {csv_source(path, header, types)}) {select}").fetchnumpy()
+        except duckdb.Error:
+            return None
+
+
+def on_grid(ends: tuple[float, float], answer: Callable[[float, int], dict[str, np.ndarray] | None]
+            ) -> tuple[dict[str, np.ndarray] | None, float, int]:  # fmt: skip
+    """(groups, start, step): `answer(start, step)`, groups on a grid of at most MAX_POINTS points of `step`
+    seconds from `start`, each with its lowest and highest time (`low`, `high`). The grid is laid from `ends`,
+    the file's first and last rows' times; when the groups' own lowest and highest differ (rows not in time
+    order), it is laid again from the true first row, so one pass does where the file is in order."""
+    start, step = ends[0], step_for(ends[1] - ends[0])
+    groups = answer(start, step)
+    if groups is not None and len(groups["low"]):
+        low, high = float(groups["low"].min()), float(groups["high"].max())
+        if (low, high) != ends:
+            start, step = low, step_for(high - low)
+            groups = answer(start, step)
+    return groups, start, step
 
 
 def read_history(path: Path, spans: list[tuple[float, float]], every_endpoint: bool = False) -> HistoryDigest | None:
@@ -229,19 +258,15 @@ def read_history(path: Path, spans: list[tuple[float, float]], every_endpoint: b
     source = csv_source(
         path, header, {c: "DOUBLE" for c in NUMBERS if c in header} | {"Type": "VARCHAR", "Name": "VARCHAR"}
     )
-    start, step = ends[0], step_for(ends[1] - ends[0])
     db = connection()
     try:
-        groups = db.execute(pass_query(source, header, start, step, spans, every_endpoint)).fetchnumpy()
-        if not len(groups["point"]):
-            return HistoryDigest(None, {}, every_endpoint)
-        low, high = float(groups["low"].min()), float(groups["high"].max())
-        if (low, high) != ends:  # rows not in time order: the grid starts at the true first row
-            start, step = low, step_for(high - low)
-            groups = db.execute(pass_query(source, header, start, step, spans, every_endpoint)).fetchnumpy()
+        groups, start, step = on_grid(ends, lambda start, step: db.execute(
+            pass_query(source, header, start, step, spans, every_endpoint)).fetchnumpy())  # fmt: skip
     except duckdb.Error:
         return None  # not a history file that can be read: no series, as for a missing one
     finally:
         db.close()
+    if not len(groups["point"]):
+        return HistoryDigest(None, {}, every_endpoint)
     return HistoryDigest(timeline_from(groups, header, float(start), step), windows_from(groups, header),
                          every_endpoint)  # fmt: skip

@@ -7,7 +7,7 @@ import shutil
 
 from swarmgate.analysis.history_stream import MAX_POINTS, read_history
 from swarmgate.analysis.load import load_run
-from swarmgate.analysis.series import distribution
+from swarmgate.analysis.series import distribution, resources
 from tests.helpers import ROOT
 
 FIXTURE = ROOT / "tests" / "fixtures" / "smoke_run"
@@ -65,3 +65,40 @@ def test_the_distribution_holds_every_timed_request_in_its_band(tmp_path):
             band = next(i for i in range(len(edges) - 1) if edges[i] <= bucket < edges[i + 1])
             assert counts[band] >= count
     assert sum(found["endpoints"][0]["counts"]) == sum(sum(e.histogram.values()) for e in run.endpoints)
+
+
+def resource_rows(seconds: int) -> list[list]:
+    """Two processes sampled each second; the target's CPU and memory move with time, the master's stay."""
+    found = []
+    for i in range(seconds):
+        found.append([1_790_000_000 + i, "target", "target", 1, i % 7, (100 + i) * 1e6])
+        found.append([1_790_000_000 + i, "master", "master", 2, 50, 80e6])
+    return found
+
+
+def expected_resources(table: list[list], start: float, step: int) -> list[dict]:
+    """Per process and step-second point: the mean CPU and the highest MB, worked out row by row."""
+    points: dict = {}
+    for stamp, role, node, _, cpu, rss in table:
+        points.setdefault((role, node), {}).setdefault(int((stamp - start) // step), []).append((cpu, rss / 1e6))
+    return [{"role": role, "node": node, "start": start, "t": [p * step for p in sorted(mine)],
+             "cpu_percent": [round(sum(c for c, _ in mine[p]) / len(mine[p]), 1) for p in sorted(mine)],
+             "rss_mb": [round(max(m for _, m in mine[p]), 1) for p in sorted(mine)]}
+            for (role, node), mine in sorted(points.items())]  # fmt: skip
+
+
+def test_resources_are_cut_to_max_points_in_or_out_of_time_order_and_cut_short(tmp_path):
+    header = "timestamp,role,node,pid,cpu_percent,rss_bytes\n"
+    table = resource_rows(1500)
+
+    def series(rows: list[list], tail: str = "") -> list[dict]:
+        path = tmp_path / "resources.csv"
+        path.write_text(header + "".join(",".join(map(str, row)) + "\n" for row in rows) + tail)
+        return resources(path)
+
+    expected = expected_resources(table, 1_790_000_000, 3)  # 1,500 s in at most 600 points: 3 s each
+    assert series(table) == expected
+    assert series(table[20:] + table[:20]) == expected  # the first and last rows are not the first and last times
+    # A last row cut short by a killed run has no process, but its time is a sample's: the grid spans it.
+    assert series(table, tail="1790002000,target") == expected_resources(table, 1_790_000_000, 4)
+    assert series([], tail="") == [] and resources(tmp_path / "absent.csv") == []
