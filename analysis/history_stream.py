@@ -57,6 +57,8 @@ def step_for(seconds: float) -> int:
 def rounded(values: np.ndarray | list, places: int = 3) -> list:
     """Each value rounded as Python rounds, a missing one (None, NaN) as None."""
     if isinstance(values, np.ndarray):
+        if values.dtype.kind == "f" and np.array_equal(values, np.rint(values), equal_nan=True):
+            return [None if v != v else v for v in values.tolist()]  # whole numbers (Locust's ms): as they are
         values = values.tolist()  # Python floats at once: faster than each numpy scalar in turn
     return [None if v is None or v != v else round(float(v), places) for v in values]
 
