@@ -79,9 +79,10 @@ def end_stamps(path: Path, header: list[str], name: str = "Timestamp") -> tuple[
         handle.seek(max(0, handle.tell() - TAIL_BYTES))
         lines = [line for line in handle.read().splitlines() if line.strip()]
     try:
-        return tuple(float(next(csv.reader([row.decode("utf-8", "replace")]))[column]) for row in (first, lines[-1]))
+        ends = tuple(float(next(csv.reader([row.decode("utf-8", "replace")]))[column]) for row in (first, lines[-1]))
     except (ValueError, IndexError):
         return None
+    return ends if all(math.isfinite(end) for end in ends) else None
 
 
 def connection() -> duckdb.DuckDBPyConnection:
@@ -101,8 +102,20 @@ def quiet(db: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 def small_files() -> duckdb.DuckDBPyConnection:
     """The process's one database for the small files (resources.csv: a row per process and second, a
     thirtieth of the history's): opening a database takes 20-40 ms, several times a small query. Each
-    query takes a cursor of its own, so threads may share it; what it keeps between queries is small."""
-    return connection()
+    query takes a cursor of its own, so threads may share it. What a query allocated goes back to the
+    system after it, not kept for the next (the web UI and the weekly job live long)."""
+    db = connection()
+    db.execute("SET allocator_flush_threshold = '0B'")
+    db.execute("SET allocator_bulk_deallocation_flush_threshold = '0B'")
+    return db
+
+
+def small_file_cursor() -> duckdb.DuckDBPyConnection:
+    try:
+        return quiet(small_files().cursor())
+    except duckdb.Error:  # the database closed or broken (an internal error invalidates it): a new one
+        small_files.cache_clear()
+        return quiet(small_files().cursor())
 
 
 def csv_source(path: Path, header: list[str], types: dict[str, str]) -> str:
@@ -227,26 +240,30 @@ def query_csv(path: Path, types: dict[str, str], select: str) -> dict[str, np.nd
     header = header_of(path)
     if any(c not in header for c in types):
         return None
-    with quiet(small_files().cursor()) as db:
-        try:
+    try:
+        with small_file_cursor() as db:
             return db.execute(f"WITH rows AS (SELECT * FROM {csv_source(path, header, types)}) {select}").fetchnumpy()
-        except duckdb.Error:
-            return None
+    except duckdb.Error:
+        return None
 
 
-def on_grid(ends: tuple[float, float], answer: Callable[[float, int], dict[str, np.ndarray] | None]
+def on_grid(ends: tuple[float, float], answer: Callable[[float, int], dict[str, np.ndarray] | None],
+            true_ends: Callable[[], tuple[float, float] | None] | None = None
             ) -> tuple[dict[str, np.ndarray] | None, float, int]:  # fmt: skip
     """(groups, start, step): `answer(start, step)`, groups on a grid of at most MAX_POINTS points of `step`
     seconds from `start`, each with its lowest and highest time (`low`, `high`). The grid is laid from `ends`,
-    the file's first and last rows' times; when the groups' own lowest and highest differ (rows not in time
-    order), it is laid again from the true first row, so one pass does where the file is in order."""
+    the file's first and last rows' times, so one pass does where the file is in time order. When the groups'
+    own lowest and highest differ, it is laid again from the true ends: `true_ends()` where the grid counts
+    rows the answer leaves out, else the groups' own."""
     start, step = ends[0], step_for(ends[1] - ends[0])
     groups = answer(start, step)
     if groups is not None and len(groups["low"]):
         low, high = float(groups["low"].min()), float(groups["high"].max())
         if (low, high) != ends:
-            start, step = low, step_for(high - low)
-            groups = answer(start, step)
+            truth = (true_ends() if true_ends else None) or (low, high)
+            if truth != ends:
+                start, step = truth[0], step_for(truth[1] - truth[0])
+                groups = answer(start, step)
     return groups, start, step
 
 

@@ -48,12 +48,17 @@ def resources(path: Path) -> list[dict]:
              "rss_bytes": "DOUBLE"}  # fmt: skip
     if not path.is_file() or "timestamp" not in (header := header_of(path)):
         return []
-    ends = end_stamps(path, header, "timestamp")
-    if ends is None:  # the first or last row unreadable: the true ends, in a pass of their own
+
+    def true_ends() -> tuple[float, float] | None:
+        """The lowest and highest time of every row with one, a row whose other fields do not read too."""
         found = query_csv(path, types, "SELECT min(timestamp) AS low, max(timestamp) AS high FROM rows")
         if found is None or np.ma.is_masked(found["low"][0]):
-            return []
-        ends = float(found["low"][0]), float(found["high"][0])
+            return None
+        return float(found["low"][0]), float(found["high"][0])
+
+    ends = end_stamps(path, header, "timestamp") or true_ends()  # the file's first and last rows, as a rule
+    if ends is None:
+        return []
 
     def answer(start: float, step: int) -> dict[str, np.ndarray] | None:
         """Per process and point; low and high over every row with a time (a row cut short has no process)."""
@@ -65,7 +70,7 @@ def resources(path: Path) -> list[dict]:
                       FROM rows WHERE timestamp IS NOT NULL GROUP BY ALL))
             WHERE role IS NOT NULL AND node IS NOT NULL ORDER BY role, node, point""")  # fmt: skip
 
-    points, start, step = on_grid(ends, answer)
+    points, start, step = on_grid(ends, answer, true_ends)
     if points is None:
         return []
     found = []

@@ -47,9 +47,11 @@ const faultShading = {
 };
 Chart.register(faultShading);
 
-function timeChart(id, datasets, yTitle, y2Title, origin) {
+function timeChart(id, datasets, yTitle, y2Title, origin, range) {
+  /* range: [first, last] second of the x axis, so charts drawn apart share one; else it fits the data */
+  const [min, max] = range || [];
   const scales = {
-    x: { type: "linear", title: { display: true, text: "time since start" }, ticks: { callback: (v) => clock(v), maxTicksLimit: 10 } },
+    x: { type: "linear", min, max, title: { display: true, text: "time since start" }, ticks: { callback: (v) => clock(v), maxTicksLimit: 10 } },
     y: { beginAtZero: true, title: { display: true, text: yTitle } },
   };
   if (y2Title) scales.y2 = { beginAtZero: true, position: "right", grid: { drawOnChartArea: false }, title: { display: true, text: y2Title } };

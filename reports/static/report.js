@@ -3,13 +3,15 @@
 (function () {
   const series = PAGE.series;
   const timeline = series.timeline;
+  /* the load charts' time axis, which the server and journey charts share: the history's first row to its last */
+  const loadAxis = timeline && timeline.t.length ? [0, timeline.t[timeline.t.length - 1]] : undefined;
   if (timeline) {
     const total = timeline.endpoints.find((e) => e.name === "Aggregated" && !e.method) || timeline.endpoints[0];
     timeChart("chart-load", [
       line("requests/s", xy(timeline.t, total.rps), PALETTE[0], { yAxisID: "y" }),
       line("users", xy(timeline.t, timeline.users), PALETTE[6], { yAxisID: "y2", stepped: true }),
-    ], "requests/s", "users", timeline.start);
-    timeChart("chart-errors", [line("failures/s", xy(timeline.t, total.fps), PALETTE[1])], "failures/s", undefined, timeline.start);
+    ], "requests/s", "users", timeline.start, loadAxis);
+    timeChart("chart-errors", [line("failures/s", xy(timeline.t, total.fps), PALETTE[1])], "failures/s", undefined, timeline.start, loadAxis);
   }
   const distribution = series.distribution.length ? series.distribution[0] : null;
   const names = (timeline ? timeline.endpoints : distribution ? distribution.endpoints : []).map((e) => label(e.method, e.name));
@@ -22,11 +24,11 @@
         line("p50", xy(timeline.t, e.p50_ms), PALETTE[2]),
         line("p95", xy(timeline.t, e.p95_ms), PALETTE[3]),
         line("p99", xy(timeline.t, e.p99_ms), PALETTE[1]),
-      ], "ms", undefined, timeline.start);
+      ], "ms", undefined, timeline.start, loadAxis);
       timeChart("chart-endpoint-rate", [
         line("requests/s", xy(timeline.t, e.rps), PALETTE[0]),
         line("failures/s", xy(timeline.t, e.fps), PALETTE[1]),
-      ], "per second", undefined, timeline.start);
+      ], "per second", undefined, timeline.start, loadAxis);
     }
     if (distribution) {
       const d = distribution.endpoints.find((e) => label(e.method, e.name) === picked) || distribution.endpoints[0];
@@ -79,15 +81,6 @@
     });
   }
 
-  /* A chart on the load charts' time axis, from the history's first row to its last (when there is a history). */
-  function onLoadAxis(chart) {
-    if (chart && timeline && timeline.t.length) {
-      chart.options.scales.x.min = 0;
-      chart.options.scales.x.max = timeline.t[timeline.t.length - 1];
-      chart.update();
-    }
-  }
-
   const serverBox = document.getElementById("server-charts");
   if (serverBox && series.server) {
     /* on the load charts' time axis (else from the metric's own first point) */
@@ -104,7 +97,7 @@
       if (m.alert !== null && m.alert !== undefined) datasets.push(line("alert", xy(span, [m.alert, m.alert]), PALETTE[1], { borderDash: [2, 3], pointRadius: 0 }));
       if (timeline) datasets.push(users());  /* a chart of its own: Chart.js keeps state in each dataset */
       /* samples scraped after the load's last history row fall outside the axis, as they fall outside the load */
-      onLoadAxis(timeChart(id, datasets, m.name + unit, timeline ? "users" : undefined, origin));
+      timeChart(id, datasets, m.name + unit, timeline ? "users" : undefined, origin, loadAxis);
     });
   }
 
@@ -115,12 +108,12 @@
     series.journeys.forEach((j, i) => {
       const t = j.t.map((x) => x + j.start - origin);
       const id = addFigure(journeyBox, `chart-journey-${i}`, `${j.name}: duration of completed journeys (ms) and completion (%)`);
-      const chart = timeChart(id, [
+      /* the whole run: a journey of the first seconds only (signing in) shows where it stands */
+      timeChart(id, [
         line("p50", xy(t, j.p50_ms), PALETTE[0]),
         line("p95", xy(t, j.p95_ms), PALETTE[1]),
         line("completion %", xy(t, j.completion_ratio.map((r) => (r === null ? null : r * 100))), PALETTE[2], { yAxisID: "y2" }),
-      ], "ms", "completion %", origin);
-      onLoadAxis(chart);  /* the whole run: a journey of the first seconds only (signing in) shows where it stands */
+      ], "ms", "completion %", origin, loadAxis);
     });
   }
 

@@ -85,10 +85,12 @@ def test_report_opens_offline_and_draws_every_chart_for_every_endpoint(runs):
     summary = json.loads((runs["second"] / "summary.json").read_text())
     assert summary["baseline"]["run_id"] == runs["first"].name
     assert any(c["id"].startswith("chart-journey-") for c in page.canvases)  # drawn, as every chart (above)
+    # Every chart of the run's time on the load charts' axis, as the page says: the history's first row to its last.
+    timeline = json.loads((runs["second"] / "charts.json").read_text())["series"]["timeline"]
     axis = {c["id"]: c["x"] for c in page.canvases}
-    for chart, x in axis.items():  # the server and journey charts on the load charts' time axis, as the page says
-        if chart.startswith(("chart-server-", "chart-journey-")):
-            assert x == axis["chart-load"], (chart, x, axis["chart-load"])
+    for chart, x in axis.items():
+        if chart in ("chart-load", "chart-errors") or chart.startswith(("chart-server-", "chart-journey-")):
+            assert x == [0, timeline["t"][-1]], (chart, x)
     for heading in ("Checks", "Baseline comparison", "Over time", "Capacity", "Endpoints", "Journeys", "Stages",
                     "Failures", "Slow requests", "Load generators and target", "Server metrics", "Run"):  # fmt: skip
         assert heading in page.text, heading

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import shutil
 
-from swarmgate.analysis.history_stream import MAX_POINTS, read_history
+from swarmgate.analysis.history_stream import MAX_POINTS, read_history, small_files
 from swarmgate.analysis.load import load_run
 from swarmgate.analysis.series import distribution, resources
 from tests.helpers import ROOT
@@ -102,3 +102,26 @@ def test_resources_are_cut_to_max_points_in_or_out_of_time_order_and_cut_short(t
     # A last row cut short by a killed run has no process, but its time is a sample's: the grid spans it.
     assert series(table, tail="1790002000,target") == expected_resources(table, 1_790_000_000, 4)
     assert series([], tail="") == [] and resources(tmp_path / "absent.csv") == []
+
+
+def test_resources_read_their_times_where_the_end_rows_do_not_read_whole(tmp_path):
+    """The grid spans every row with a time, as a pass reading the times alone finds them: also a last row whose
+    other fields do not read (a crash's last write), and a first row without a time at all."""
+    header = "timestamp,role,node,pid,cpu_percent,rss_bytes\n"
+    table = resource_rows(1500)
+    path = tmp_path / "resources.csv"
+    body = "".join(",".join(map(str, row)) + "\n" for row in table)
+    path.write_text(header + body + "1790002000,target,target,1,abc,5\n")
+    assert resources(path) == expected_resources(table, 1_790_000_000, 4)
+    path.write_text(header + ",target,target,1,5,5\n" + body)
+    assert resources(path) == expected_resources(table, 1_790_000_000, 3)
+
+
+def test_a_closed_database_for_the_small_files_is_opened_again(tmp_path):
+    path = tmp_path / "resources.csv"
+    table = resource_rows(60)
+    path.write_text(
+        "timestamp,role,node,pid,cpu_percent,rss_bytes\n" + "".join(",".join(map(str, r)) + "\n" for r in table)
+    )
+    small_files().close()  # as an internal error in DuckDB leaves it: every later query would fail
+    assert resources(path) == expected_resources(table, 1_790_000_000, 1)
