@@ -20,7 +20,6 @@ import csv
 import functools
 import math
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,10 +67,10 @@ def header_of(path: Path) -> list[str]:
         return next(csv.reader(handle), [])
 
 
-def end_stamps(path: Path, header: list[str], name: str = "Timestamp") -> tuple[float, float] | None:
-    """The first and last rows' times, read from the file's two ends (Locust and the recorders write in time
-    order; on_grid checks that against the true first and last)."""
-    column = header.index(name)
+def end_stamps(path: Path, header: list[str]) -> tuple[float, float] | None:
+    """The first and last rows' timestamps, read from the file's two ends (Locust writes them in time order;
+    read_history checks that against the true first and last)."""
+    column = header.index("Timestamp")
     with open(path, "rb") as handle:
         handle.readline()  # the header
         first = handle.readline()
@@ -148,6 +147,15 @@ def aggregates(name: str) -> tuple[str, ...]:
     return ("max",) if HISTORY_COLUMNS[name] in HIGHEST else ("sum", "count")
 
 
+ROWS = 'Name IS NOT NULL AND isfinite("Timestamp")'  # the history rows the pass reads (a time of inf is none)
+
+
+def true_ends(db: duckdb.DuckDBPyConnection, source: str) -> tuple[float, float] | None:
+    """The first and last time of the rows the pass reads, in a pass of their own (None: there are none)."""
+    low, high = db.execute(f'SELECT min("Timestamp"), max("Timestamp") FROM {source} WHERE {ROWS}').fetchone()
+    return None if low is None else (float(low), float(high))
+
+
 def pass_query(source: str, header: list[str], start: float, step: int, spans: list[tuple[float, float]],
                every_endpoint: bool) -> str:  # fmt: skip
     """One scan, grouped by endpoint and timeline point and, for a row that is a 10 s window inside a steady
@@ -165,7 +173,7 @@ def pass_query(source: str, header: list[str], start: float, step: int, spans: l
     return (f"SELECT Type, Name, floor(({stamp} - {start!r}) / {step})::BIGINT AS point, "
             f"CASE WHEN {window} THEN {stamp} END AS window, {', '.join(measures)} "
             f"FROM (SELECT * REPLACE (coalesce(Type, '') AS Type) FROM {source}) "
-            f"WHERE Name IS NOT NULL AND {stamp} IS NOT NULL GROUP BY ALL")  # fmt: skip
+            f"WHERE {ROWS} GROUP BY ALL")  # fmt: skip
 
 
 def endpoints_of(groups: dict[str, np.ndarray]) -> tuple[np.ndarray, list[tuple[str, str]]]:
@@ -247,45 +255,32 @@ def query_csv(path: Path, types: dict[str, str], select: str) -> dict[str, np.nd
         return None
 
 
-def on_grid(ends: tuple[float, float], answer: Callable[[float, int], dict[str, np.ndarray] | None],
-            true_ends: Callable[[], tuple[float, float] | None] | None = None
-            ) -> tuple[dict[str, np.ndarray] | None, float, int]:  # fmt: skip
-    """(groups, start, step): `answer(start, step)`, groups on a grid of at most MAX_POINTS points of `step`
-    seconds from `start`, each with its lowest and highest time (`low`, `high`). The grid is laid from `ends`,
-    the file's first and last rows' times, so one pass does where the file is in time order. When the groups'
-    own lowest and highest differ, it is laid again from the true ends: `true_ends()` where the grid counts
-    rows the answer leaves out, else the groups' own."""
-    start, step = ends[0], step_for(ends[1] - ends[0])
-    groups = answer(start, step)
-    if groups is not None and len(groups["low"]):
-        low, high = float(groups["low"].min()), float(groups["high"].max())
-        if (low, high) != ends:
-            truth = (true_ends() if true_ends else None) or (low, high)
-            if truth != ends:
-                start, step = truth[0], step_for(truth[1] - truth[0])
-                groups = answer(start, step)
-    return groups, start, step
-
-
 def read_history(path: Path, spans: list[tuple[float, float]], every_endpoint: bool = False) -> HistoryDigest | None:
     """One pass over a --csv-full-history file (None when there is none, or it cannot be read as one)."""
     if not path.is_file():
         return None
     header = header_of(path)
-    if any(c not in header for c in ("Timestamp", "Type", "Name")) or (ends := end_stamps(path, header)) is None:
+    if any(c not in header for c in ("Timestamp", "Type", "Name")):
         return None
     source = csv_source(
         path, header, {c: "DOUBLE" for c in NUMBERS if c in header} | {"Type": "VARCHAR", "Name": "VARCHAR"}
     )
     db = connection()
     try:
-        groups, start, step = on_grid(ends, lambda start, step: db.execute(
-            pass_query(source, header, start, step, spans, every_endpoint)).fetchnumpy())  # fmt: skip
+        ends = end_stamps(path, header) or true_ends(db, source)  # a last row a crash left unreadable: a pass more
+        if ends is None:
+            return HistoryDigest(None, {}, every_endpoint)
+        start, step = ends[0], step_for(ends[1] - ends[0])
+        groups = db.execute(pass_query(source, header, start, step, spans, every_endpoint)).fetchnumpy()
+        if not len(groups["point"]):
+            return HistoryDigest(None, {}, every_endpoint)
+        low, high = float(groups["low"].min()), float(groups["high"].max())
+        if (low, high) != ends:  # rows not in time order: the grid starts at the true first row
+            start, step = low, step_for(high - low)
+            groups = db.execute(pass_query(source, header, start, step, spans, every_endpoint)).fetchnumpy()
     except duckdb.Error:
         return None  # not a history file that can be read: no series, as for a missing one
     finally:
         db.close()
-    if not len(groups["point"]):
-        return HistoryDigest(None, {}, every_endpoint)
     return HistoryDigest(timeline_from(groups, header, float(start), step), windows_from(groups, header),
                          every_endpoint)  # fmt: skip

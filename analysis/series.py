@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from swarmgate.analysis.drift import downsample, fitted_series
-from swarmgate.analysis.history_stream import end_stamps, filled, header_of, on_grid, query_csv, rounded
+from swarmgate.analysis.history_stream import filled, query_csv, rounded, step_for
 from swarmgate.analysis.journeys import journey_lines
 from swarmgate.analysis.load import Run, aggregate, lenient_rows
 
@@ -46,31 +46,17 @@ def resources(path: Path) -> list[dict]:
     """CPU % (mean) and memory MB (highest) per process over time, one entry per role and node."""
     types = {"timestamp": "DOUBLE", "role": "VARCHAR", "node": "VARCHAR", "cpu_percent": "DOUBLE",
              "rss_bytes": "DOUBLE"}  # fmt: skip
-    if not path.is_file() or "timestamp" not in (header := header_of(path)):
+    finite = "isfinite(timestamp)"  # a time that is missing, inf or NaN is no time
+    ends = query_csv(path, types, f"SELECT min(timestamp) AS low, max(timestamp) AS high FROM rows WHERE {finite}")
+    if ends is None or np.ma.is_masked(ends["low"][0]):
         return []
-
-    def true_ends() -> tuple[float, float] | None:
-        """The lowest and highest time of every row with one, a row whose other fields do not read too."""
-        found = query_csv(path, types, "SELECT min(timestamp) AS low, max(timestamp) AS high FROM rows")
-        if found is None or np.ma.is_masked(found["low"][0]):
-            return None
-        return float(found["low"][0]), float(found["high"][0])
-
-    ends = end_stamps(path, header, "timestamp") or true_ends()  # the file's first and last rows, as a rule
-    if ends is None:
-        return []
-
-    def answer(start: float, step: int) -> dict[str, np.ndarray] | None:
-        """Per process and point; low and high over every row with a time (a row cut short has no process)."""
-        return query_csv(path, types, f"""
-            SELECT * FROM (
-                SELECT role, node, point, cpu, mb, min(low) OVER () AS low, max(high) OVER () AS high
-                FROM (SELECT role, node, floor((timestamp - {start!r}) / {step}) AS point, avg(cpu_percent) AS cpu,
-                             max(rss_bytes / 1e6) AS mb, min(timestamp) AS low, max(timestamp) AS high
-                      FROM rows WHERE timestamp IS NOT NULL GROUP BY ALL))
-            WHERE role IS NOT NULL AND node IS NOT NULL ORDER BY role, node, point""")  # fmt: skip
-
-    points, start, step = on_grid(ends, answer, true_ends)
+    start = float(ends["low"][0])
+    step = step_for(float(ends["high"][0]) - start)
+    points = query_csv(path, types, f"""
+        SELECT role, node, floor((timestamp - {start!r}) / {step}) AS point, avg(cpu_percent) AS cpu,
+               max(rss_bytes / 1e6) AS mb
+        FROM rows WHERE {finite} AND role IS NOT NULL AND node IS NOT NULL
+        GROUP BY ALL ORDER BY role, node, point""")  # fmt: skip
     if points is None:
         return []
     found = []

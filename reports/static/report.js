@@ -3,8 +3,10 @@
 (function () {
   const series = PAGE.series;
   const timeline = series.timeline;
-  /* the load charts' time axis, which the server and journey charts share: the history's first row to its last */
-  const loadAxis = timeline && timeline.t.length ? [0, timeline.t[timeline.t.length - 1]] : undefined;
+  /* the load charts' time axis, which the server and journey charts share: the timeline's first point to its
+     last (a timeline of one point spans its step: an axis from 0 to 0 draws nothing) */
+  const loadAxis = timeline && timeline.t.length
+    ? [0, Math.max(timeline.t[timeline.t.length - 1], timeline.step_s || 1)] : undefined;
   if (timeline) {
     const total = timeline.endpoints.find((e) => e.name === "Aggregated" && !e.method) || timeline.endpoints[0];
     timeChart("chart-load", [

@@ -46,3 +46,18 @@ def test_a_last_row_cut_short_by_a_killed_run_does_not_lose_the_history(tmp_path
     assert found.timeline["t"] == list(range(31)) and endpoint["rps"][:30] == [12 if i == 20 else 10 for i in range(30)]
     assert endpoint["p95_ms"][:30] == [20] * 30
     assert read_history(tmp_path / "absent.csv", []) is None
+
+
+def test_a_crash_s_unreadable_last_line_or_an_infinite_time_does_not_lose_the_history(tmp_path):
+    clean, damaged = tmp_path / "clean.csv", tmp_path / "damaged.csv"
+    table = rows(30)
+    write(clean, table)
+    expected = read_history(clean, [(START, START + 30)], every_endpoint=True)
+    write(damaged, table, tail="\0" * 40)  # the last line a crash left: NUL bytes, no time to read
+    found = read_history(damaged, [(START, START + 30)], every_endpoint=True)
+    assert found.timeline == expected.timeline and found.timeline["start"] == START
+    infinite = [*table[:20], ["inf", *table[20][1:]], ["nan", *table[20][1:]], *table[20:]]
+    write(damaged, infinite)  # a time of inf or NaN is no time: the row is skipped, as an unreadable one
+    assert read_history(damaged, [(START, START + 30)], every_endpoint=True).timeline == expected.timeline
+    write(damaged, [])
+    assert read_history(damaged, []).timeline is None  # a header alone: no series

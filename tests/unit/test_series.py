@@ -125,3 +125,14 @@ def test_a_closed_database_for_the_small_files_is_opened_again(tmp_path):
     )
     small_files().close()  # as an internal error in DuckDB leaves it: every later query would fail
     assert resources(path) == expected_resources(table, 1_790_000_000, 1)
+
+
+def test_resources_skip_a_time_of_inf_or_nan(tmp_path):
+    path = tmp_path / "resources.csv"
+    table = resource_rows(60)
+    odd = [["inf", "target", "target", 1, 5, 5], ["nan", "master", "master", 2, 5, 5]]
+    path.write_text(
+        "timestamp,role,node,pid,cpu_percent,rss_bytes\n"
+        + "".join(",".join(map(str, r)) + "\n" for r in table[:10] + odd + table[10:])
+    )
+    assert resources(path) == expected_resources(table, 1_790_000_000, 1)
