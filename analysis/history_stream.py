@@ -147,12 +147,12 @@ def aggregates(name: str) -> tuple[str, ...]:
     return ("max",) if HISTORY_COLUMNS[name] in HIGHEST else ("sum", "count")
 
 
-ROWS = 'Name IS NOT NULL AND isfinite("Timestamp")'  # the history rows the pass reads (a time of inf is none)
+PASS_ROWS = 'Name IS NOT NULL AND isfinite("Timestamp")'  # the history rows the pass reads (a time of inf is none)
 
 
 def true_ends(db: duckdb.DuckDBPyConnection, source: str) -> tuple[float, float] | None:
     """The first and last time of the rows the pass reads, in a pass of their own (None: there are none)."""
-    low, high = db.execute(f'SELECT min("Timestamp"), max("Timestamp") FROM {source} WHERE {ROWS}').fetchone()
+    low, high = db.execute(f'SELECT min("Timestamp"), max("Timestamp") FROM {source} WHERE {PASS_ROWS}').fetchone()
     return None if low is None else (float(low), float(high))
 
 
@@ -173,7 +173,7 @@ def pass_query(source: str, header: list[str], start: float, step: int, spans: l
     return (f"SELECT Type, Name, floor(({stamp} - {start!r}) / {step})::BIGINT AS point, "
             f"CASE WHEN {window} THEN {stamp} END AS window, {', '.join(measures)} "
             f"FROM (SELECT * REPLACE (coalesce(Type, '') AS Type) FROM {source}) "
-            f"WHERE {ROWS} GROUP BY ALL")  # fmt: skip
+            f"WHERE {PASS_ROWS} GROUP BY ALL")  # fmt: skip
 
 
 def endpoints_of(groups: dict[str, np.ndarray]) -> tuple[np.ndarray, list[tuple[str, str]]]:

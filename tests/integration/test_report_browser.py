@@ -85,7 +85,7 @@ def test_report_opens_offline_and_draws_every_chart_for_every_endpoint(runs):
     summary = json.loads((runs["second"] / "summary.json").read_text())
     assert summary["baseline"]["run_id"] == runs["first"].name
     assert any(c["id"].startswith("chart-journey-") for c in page.canvases)  # drawn, as every chart (above)
-    # Every chart of the run's time on the load charts' axis, as the page says: the history's first row to its last.
+    # The run's time charts on the load charts' axis, as the page says: the timeline's first point to its last.
     timeline = json.loads((runs["second"] / "charts.json").read_text())["series"]["timeline"]
     axis = {c["id"]: c["x"] for c in page.canvases}
     for chart, x in axis.items():

@@ -49,15 +49,15 @@ def test_a_last_row_cut_short_by_a_killed_run_does_not_lose_the_history(tmp_path
 
 
 def test_a_crash_s_unreadable_last_line_or_an_infinite_time_does_not_lose_the_history(tmp_path):
-    clean, damaged = tmp_path / "clean.csv", tmp_path / "damaged.csv"
+    clean, damaged, spans = tmp_path / "clean.csv", tmp_path / "damaged.csv", [(START, START + 30)]
     table = rows(30)
     write(clean, table)
-    expected = read_history(clean, [(START, START + 30)], every_endpoint=True)
+    expected = read_history(clean, spans, every_endpoint=True)
     write(damaged, table, tail="\0" * 40)  # the last line a crash left: NUL bytes, no time to read
-    found = read_history(damaged, [(START, START + 30)], every_endpoint=True)
+    found = read_history(damaged, spans, every_endpoint=True)
     assert found.timeline == expected.timeline and found.timeline["start"] == START
     infinite = [*table[:20], ["inf", *table[20][1:]], ["nan", *table[20][1:]], *table[20:]]
     write(damaged, infinite)  # a time of inf or NaN is no time: the row is skipped, as an unreadable one
-    assert read_history(damaged, [(START, START + 30)], every_endpoint=True).timeline == expected.timeline
+    assert read_history(damaged, spans, every_endpoint=True).timeline == expected.timeline
     write(damaged, [])
     assert read_history(damaged, []).timeline is None  # a header alone: no series

@@ -87,14 +87,18 @@ def expected_resources(table: list[list], start: float, step: int) -> list[dict]
             for (role, node), mine in sorted(points.items())]  # fmt: skip
 
 
+def write_resource_rows(path, table: list[list], head: str = "", tail: str = "") -> None:
+    """resources.csv with these rows, after its header: `head` and `tail` are lines as written, before and after."""
+    lines = "".join(",".join(map(str, row)) + "\n" for row in table)
+    path.write_text("timestamp,role,node,pid,cpu_percent,rss_bytes\n" + head + lines + tail)
+
+
 def test_resources_are_cut_to_max_points_in_or_out_of_time_order_and_cut_short(tmp_path):
-    header = "timestamp,role,node,pid,cpu_percent,rss_bytes\n"
     table = resource_rows(1500)
 
     def series(rows: list[list], tail: str = "") -> list[dict]:
-        path = tmp_path / "resources.csv"
-        path.write_text(header + "".join(",".join(map(str, row)) + "\n" for row in rows) + tail)
-        return resources(path)
+        write_resource_rows(tmp_path / "resources.csv", rows, tail=tail)
+        return resources(tmp_path / "resources.csv")
 
     expected = expected_resources(table, 1_790_000_000, 3)  # 1,500 s in at most 600 points: 3 s each
     assert series(table) == expected
@@ -107,22 +111,18 @@ def test_resources_are_cut_to_max_points_in_or_out_of_time_order_and_cut_short(t
 def test_resources_read_their_times_where_the_end_rows_do_not_read_whole(tmp_path):
     """The grid spans every row with a time, as a pass reading the times alone finds them: also a last row whose
     other fields do not read (a crash's last write), and a first row without a time at all."""
-    header = "timestamp,role,node,pid,cpu_percent,rss_bytes\n"
     table = resource_rows(1500)
     path = tmp_path / "resources.csv"
-    body = "".join(",".join(map(str, row)) + "\n" for row in table)
-    path.write_text(header + body + "1790002000,target,target,1,abc,5\n")
+    write_resource_rows(path, table, tail="1790002000,target,target,1,abc,5\n")
     assert resources(path) == expected_resources(table, 1_790_000_000, 4)
-    path.write_text(header + ",target,target,1,5,5\n" + body)
+    write_resource_rows(path, table, head=",target,target,1,5,5\n")
     assert resources(path) == expected_resources(table, 1_790_000_000, 3)
 
 
 def test_a_closed_database_for_the_small_files_is_opened_again(tmp_path):
     path = tmp_path / "resources.csv"
     table = resource_rows(60)
-    path.write_text(
-        "timestamp,role,node,pid,cpu_percent,rss_bytes\n" + "".join(",".join(map(str, r)) + "\n" for r in table)
-    )
+    write_resource_rows(path, table)
     small_files().close()  # as an internal error in DuckDB leaves it: every later query would fail
     assert resources(path) == expected_resources(table, 1_790_000_000, 1)
 
@@ -131,8 +131,5 @@ def test_resources_skip_a_time_of_inf_or_nan(tmp_path):
     path = tmp_path / "resources.csv"
     table = resource_rows(60)
     odd = [["inf", "target", "target", 1, 5, 5], ["nan", "master", "master", 2, 5, 5]]
-    path.write_text(
-        "timestamp,role,node,pid,cpu_percent,rss_bytes\n"
-        + "".join(",".join(map(str, r)) + "\n" for r in table[:10] + odd + table[10:])
-    )
+    write_resource_rows(path, table[:10] + odd + table[10:])
     assert resources(path) == expected_resources(table, 1_790_000_000, 1)
