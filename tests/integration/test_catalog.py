@@ -35,7 +35,7 @@ SCALES = {  # about 6 s of steady load each; a spike needs its peak long enough 
     "ramp": 0.006,
     "stress": 0.007,
     "spike": 0.05,
-    "capacity": 0.01,  # 1.2 s steps: the live search needs more than a second of requests to judge a step
+    "capacity": 0.015,  # 1.8 s steps: the live search judges a step on 20 requests (the first served 31 here)
 }
 # A rate per user is read over a stage long enough for the users' task cycles to even out (each task's requests
 # go at once, then the user waits for them: a stage of a second or two reads high, step's levels at 1.8 s read
