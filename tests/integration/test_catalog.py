@@ -35,7 +35,10 @@ SCALES = {  # about 6 s of steady load each; a spike needs its peak long enough 
     "ramp": 0.006,
     "stress": 0.007,
     "spike": 0.05,
-    "capacity": 0.015,  # 1.8 s steps: the live search judges a step on 20 requests (the first served 31 here)
+    # 2.4 s steps. The live search judges a step on 20 requests or more, and Locust moves a shape on once a
+    # second, so the first step's ramp takes one tick and its hold the ticks left: at 1.2 or 1.8 s steps one
+    # second, 19-31 requests; at 2.4 s two, 52
+    "capacity": 0.02,
 }
 # A rate per user is read over a stage long enough for the users' task cycles to even out (each task's requests
 # go at once, then the user waits for them: a stage of a second or two reads high, step's levels at 1.8 s read
