@@ -6,8 +6,7 @@ then queue on the demo at once, a burst the real scenario (60 users/s) never mak
 rates and latencies hold only while nothing else shares the machine, so each scenario runs alone.
 Run side by side (smoke, baseline, endurance and capacity), their demos stalled requests by up to
 140 ms on two cores, and an endpoint that a short run calls once is judged on that one request:
-baseline's `GET /api/admin/system` once read p50 110 ms (target 100); capacity's first step once
-served 19 requests, one too few for the live search to judge it.
+baseline's `GET /api/admin/system` once read p50 110 ms (target 100).
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from tests.helpers import SWARMGATE
 
 pytestmark = [pytest.mark.integration, pytest.mark.timed]  # see run_tests.sh
 
-SCALES = {  # about 6 s of steady load each; a spike needs its peak long enough to see past the spawn
+SCALES = {  # about 6 s of steady load each (capacity: 30 steps); a spike's peak must last well past its spawn
     "smoke": 0.2,
     "baseline": 0.02,
     "endurance": 0.002,
@@ -37,7 +36,7 @@ SCALES = {  # about 6 s of steady load each; a spike needs its peak long enough 
     "spike": 0.05,
     # 2.4 s steps. The live search judges a step on 20 requests or more, and Locust moves a shape on once a
     # second, so the first step's ramp takes one tick and its hold the ticks left: at 1.2 or 1.8 s steps one
-    # second, 19-31 requests; at 2.4 s two, 52
+    # second, 21-31 requests alone (19 beside other runs); at 2.4 s two, 46-52
     "capacity": 0.02,
 }
 # A rate per user is read over a stage long enough for the users' task cycles to even out (each task's requests
@@ -72,8 +71,9 @@ def test_the_scenario_passes_on_the_healthy_demo(tmp_path, name, record_property
     rates = [(stage["users"], aggregate(stage)["rps"], rate_measurable(stage)) for stage in steady]
     record_property("rps_per_user", f"{name}: " + ", ".join(
         f"{users} users {rps:.1f} req/s = {rps / users:.2f}/user" for users, rps, _ in rates))  # fmt: skip
-    judged = [(users, rps) for users, rps, measurable in rates if measurable]
-    assert judged or name == "capacity", rates  # capacity's steps are all too short: its knee judges its rates
+    # capacity's knee judges its rates: its steps are short, some of 3 s, and the one it may stop at is saturated
+    judged = [] if name == "capacity" else [(users, rps) for users, rps, measurable in rates if measurable]
+    assert judged or name == "capacity", rates
     assert all(0.9 * RPS_PER_USER <= rps / users <= 2 * RPS_PER_USER for users, rps in judged), judged
     if name == "capacity":  # it raises the load until something gives, here or on this machine, and says where
         limit = summary["capacity"]["search"]["breaking_step"]
