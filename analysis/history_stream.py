@@ -114,7 +114,7 @@ def small_file_cursor() -> duckdb.DuckDBPyConnection:
         return quiet(small_files().cursor())
     except duckdb.Error:  # the database closed or broken (an internal error invalidates it): a new one
         small_files.cache_clear()
-        return quiet(small_files().cursor())
+    return quiet(small_files().cursor())
 
 
 def csv_source(path: Path, header: list[str], types: dict[str, str]) -> str:

@@ -105,7 +105,7 @@ def test_resources_are_cut_to_max_points_in_or_out_of_time_order_and_cut_short(t
     assert series(table[20:] + table[:20]) == expected  # the first and last rows are not the first and last times
     # A last row cut short by a killed run has no process, but its time is a sample's: the grid spans it.
     assert series(table, tail="1790002000,target") == expected_resources(table, 1_790_000_000, 4)
-    assert series([], tail="") == [] and resources(tmp_path / "absent.csv") == []
+    assert series([]) == [] and resources(tmp_path / "absent.csv") == []
 
 
 def test_resources_read_their_times_where_the_end_rows_do_not_read_whole(tmp_path):
