@@ -16,8 +16,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
 
-# For every canvas marked data-chart: does Chart.js own it, how many points, how many drawn pixels, and the
-# range of its x axis.
+# For every canvas marked data-chart: does Chart.js own it, how many points, how many drawn pixels, the range of
+# its x axis and of its points' x.
 CANVASES = """() => Array.from(document.querySelectorAll("canvas[data-chart]")).map((canvas) => {
   const chart = Chart.getChart(canvas);
   const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
@@ -26,7 +26,10 @@ CANVASES = """() => Array.from(document.querySelectorAll("canvas[data-chart]")).
   const points = chart ? chart.data.datasets.reduce((n, d) => n + d.data.filter((p) => p !== null &&
     (typeof p !== "object" || p.y !== null)).length, 0) : 0;
   const x = chart && chart.scales.x ? [chart.scales.x.min, chart.scales.x.max] : null;
-  return {id: canvas.id, chart: !!chart, points, drawn, x, width: canvas.width, height: canvas.height};
+  const xs = chart ? chart.data.datasets.flatMap((d) => d.data.filter((p) => p !== null && typeof p === "object" &&
+    p.y !== null).map((p) => p.x)) : [];
+  const pointsX = xs.length ? [Math.min(...xs), Math.max(...xs)] : null;
+  return {id: canvas.id, chart: !!chart, points, drawn, x, pointsX, width: canvas.width, height: canvas.height};
 })"""
 
 

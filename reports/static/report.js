@@ -107,10 +107,13 @@
   if (journeyBox && series.journeys) {
     /* on the load charts' time axis when there is one: seconds since the history's first row */
     const origin = timeline ? timeline.start : Math.min(...series.journeys.map((j) => j.start));
+    /* a slot (10 s or more) at its start, but one begun before the load's first history row or after its last at
+       the axis' edge: clipped, it would take whole seconds of the run with it (a journey of the first seconds only,
+       signing in, would draw nothing) */
+    const [first, last] = loadAxis || [-Infinity, Infinity];
     series.journeys.forEach((j, i) => {
-      const t = j.t.map((x) => x + j.start - origin);
+      const t = j.t.map((x) => Math.min(Math.max(x + j.start - origin, first), last));
       const id = addFigure(journeyBox, `chart-journey-${i}`, `${j.name}: duration of completed journeys (ms) and completion (%)`);
-      /* the whole run: a journey of the first seconds only (signing in) shows where it stands */
       timeChart(id, [
         line("p50", xy(t, j.p50_ms), PALETTE[0]),
         line("p95", xy(t, j.p95_ms), PALETTE[1]),

@@ -8,6 +8,7 @@ test-artifacts/screenshots/.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -95,6 +96,26 @@ def test_report_opens_offline_and_draws_every_chart_for_every_endpoint(runs):
                     "Failures", "Slow requests", "Load generators and target", "Server metrics", "Run"):  # fmt: skip
         assert heading in page.text, heading
     assert summary["verdict"].upper() in page.text
+
+
+def test_journey_slots_begun_before_the_load_or_after_it_are_drawn_at_the_axis_edges(runs, tmp_path):
+    """A journey slot is 10 s: clipped at the axis, one that began before the load's first history row (a
+    journey of the first seconds, signing in) would draw nothing."""
+    run = tmp_path / "run"
+    shutil.copytree(runs["second"], run)
+    charts = json.loads((run / "charts.json").read_text())
+    timeline, (journey,) = charts["series"]["timeline"], charts["series"]["journeys"]
+    last = timeline["t"][-1]
+    assert len(journey["t"]) >= 2, journey
+    journey["start"] = timeline["start"] - 6  # its first slot began 6 s before the load's first row
+    journey["t"] = [0] + [last + 10] * (len(journey["t"]) - 1)  # the others after the load's last
+    (run / "charts.json").write_text(json.dumps(charts))
+    done = subprocess.run([*SWARMGATE, "report", str(run)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    page = visit(run / "report.html", "report-journey-edges")
+    assert_clean(page)
+    (chart,) = [c for c in page.canvases if c["id"] == "chart-journey-0"]
+    assert chart["x"] == [0, last] and chart["pointsX"] == [0, last], chart
 
 
 def test_hostile_endpoint_names_are_shown_as_text_and_run_nothing(runs):
