@@ -17,7 +17,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
 
 # For every canvas marked data-chart: does Chart.js own it, how many points, how many drawn pixels, the range of
-# its x axis and of its points' x.
+# its x axis and its points' x values (each once, in order).
 CANVASES = """() => Array.from(document.querySelectorAll("canvas[data-chart]")).map((canvas) => {
   const chart = Chart.getChart(canvas);
   const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
@@ -28,7 +28,7 @@ CANVASES = """() => Array.from(document.querySelectorAll("canvas[data-chart]")).
   const x = chart && chart.scales.x ? [chart.scales.x.min, chart.scales.x.max] : null;
   const xs = chart ? chart.data.datasets.flatMap((d) => d.data.filter((p) => p !== null && typeof p === "object" &&
     p.y !== null).map((p) => p.x)) : [];
-  const pointsX = xs.length ? [Math.min(...xs), Math.max(...xs)] : null;
+  const pointsX = [...new Set(xs)].sort((a, b) => a - b);
   return {id: canvas.id, chart: !!chart, points, drawn, x, pointsX, width: canvas.width, height: canvas.height};
 })"""
 

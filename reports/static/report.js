@@ -107,17 +107,20 @@
   if (journeyBox && series.journeys) {
     /* on the load charts' time axis when there is one: seconds since the history's first row */
     const origin = timeline ? timeline.start : Math.min(...series.journeys.map((j) => j.start));
-    /* a slot (10 s or more) at its start, but one begun before the load's first history row or after its last at
-       the axis' edge: clipped, it would take whole seconds of the run with it (a journey of the first seconds only,
-       signing in, would draw nothing) */
+    /* Each slot (10 s or more) at its start; one that straddles an edge of the load (its first history row, its
+       last point's step) at that edge, since clipped it would take the run's seconds in it along (a journey of the
+       first seconds only, signing in, drew nothing); one wholly outside the load left out, as the server samples. */
     const [first, last] = loadAxis || [-Infinity, Infinity];
+    const end = loadAxis ? last + (timeline.step_s || 1) : Infinity;
     series.journeys.forEach((j, i) => {
-      const t = j.t.map((x) => Math.min(Math.max(x + j.start - origin, first), last));
+      const slots = (values) => xy(j.t.map((x) => x + j.start - origin), values)
+        .filter((p) => p.x + j.step_s > first && p.x < end)
+        .map((p) => ({ x: Math.min(Math.max(p.x, first), last), y: p.y }));
       const id = addFigure(journeyBox, `chart-journey-${i}`, `${j.name}: duration of completed journeys (ms) and completion (%)`);
       timeChart(id, [
-        line("p50", xy(t, j.p50_ms), PALETTE[0]),
-        line("p95", xy(t, j.p95_ms), PALETTE[1]),
-        line("completion %", xy(t, j.completion_ratio.map((r) => (r === null ? null : r * 100))), PALETTE[2], { yAxisID: "y2" }),
+        line("p50", slots(j.p50_ms), PALETTE[0]),
+        line("p95", slots(j.p95_ms), PALETTE[1]),
+        line("completion %", slots(j.completion_ratio.map((r) => (r === null ? null : r * 100))), PALETTE[2], { yAxisID: "y2" }),
       ], "ms", "completion %", origin, loadAxis);
     });
   }

@@ -98,24 +98,26 @@ def test_report_opens_offline_and_draws_every_chart_for_every_endpoint(runs):
     assert summary["verdict"].upper() in page.text
 
 
-def test_journey_slots_begun_before_the_load_or_after_it_are_drawn_at_the_axis_edges(runs, tmp_path):
-    """A journey slot is 10 s: clipped at the axis, one that began before the load's first history row (a
-    journey of the first seconds, signing in) would draw nothing."""
+def test_journey_slots_straddling_the_load_s_edges_are_drawn_at_them_and_those_outside_left_out(runs, tmp_path):
+    """A journey slot is 10 s: clipped at the axis, one that began before the load's first history row (a journey
+    of the first seconds, signing in) would draw nothing."""
     run = tmp_path / "run"
     shutil.copytree(runs["second"], run)
     charts = json.loads((run / "charts.json").read_text())
     timeline, (journey,) = charts["series"]["timeline"], charts["series"]["journeys"]
     last = timeline["t"][-1]
-    assert len(journey["t"]) >= 2, journey
-    journey["start"] = timeline["start"] - 6  # its first slot began 6 s before the load's first row
-    journey["t"] = [0] + [last + 10] * (len(journey["t"]) - 1)  # the others after the load's last
+    assert last > 4 and journey["step_s"] == 10 and timeline["step_s"] == 1, (timeline, journey)
+    # on the load's axis: a slot from -6 s, one from 4 s, one from half a second into the last point's second, and
+    # one wholly after the load
+    journey |= {"start": timeline["start"] - 6, "t": [0, 10, last + 6.5, last + 26], "p50_ms": [5, 6, 7, 8],
+                "p95_ms": [9, 9, 9, 9], "completion_ratio": [1.0, 1.0, 0.5, 1.0]}  # fmt: skip
     (run / "charts.json").write_text(json.dumps(charts))
     done = subprocess.run([*SWARMGATE, "report", str(run)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     page = visit(run / "report.html", "report-journey-edges")
     assert_clean(page)
     (chart,) = [c for c in page.canvases if c["id"] == "chart-journey-0"]
-    assert chart["x"] == [0, last] and chart["pointsX"] == [0, last], chart
+    assert chart["x"] == [0, last] and chart["pointsX"] == [0, 4, last] and chart["points"] == 9, chart
 
 
 def test_hostile_endpoint_names_are_shown_as_text_and_run_nothing(runs):
